@@ -1,0 +1,64 @@
+"""Input validation shared by every public function: clear `ValueError`s at trace time."""
+
+from __future__ import annotations
+
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+
+def as_float_array(x) -> jax.Array:
+    """Convert a parameter to a JAX array of the default float dtype (float64 under x64)."""
+    return jnp.asarray(x, dtype=float)
+
+
+def is_concrete(x) -> bool:
+    """True when `x` holds a value known now (not an abstract tracer inside jit/vmap/grad)."""
+    return not isinstance(x, jax.core.Tracer)
+
+
+def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
+    """Raise `ValueError` if a concrete `value` (scalar or array) is not positive or is NaN.
+
+    Traced values cannot be inspected here; they pass and are checked where the engine runs.
+    """
+    if not is_concrete(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    bad = np.isnan(arr) | ((arr < 0) if allow_zero else (arr <= 0))
+    if np.any(bad):
+        allowed = ">= 0" if allow_zero else "> 0"
+        raise ValueError(f"{name} must be {allowed} (and not NaN); got {value!r}")
+
+
+def check_finite(name: str, value) -> None:
+    """Raise `ValueError` if a concrete `value` contains NaN or infinity."""
+    if not is_concrete(value):
+        return
+    arr = np.asarray(value, dtype=float)
+    if not np.all(np.isfinite(arr)):
+        raise ValueError(f"{name} must be finite; got {value!r}")
+
+
+def check_time_grid(t0: float, t1: float, dt: float) -> int:
+    """Validate a fixed time grid and return its number of steps.
+
+    **Raises:** `ValueError` if `dt <= 0`, `t1 <= t0`, or `t1 - t0` is not a whole
+    number of steps of `dt`.
+    """
+    for name, val in (("t0", t0), ("t1", t1), ("dt", dt)):
+        if not isinstance(val, int | float) or not math.isfinite(val):
+            raise ValueError(f"{name} must be a finite Python number (ms); got {val!r}")
+    if dt <= 0:
+        raise ValueError(f"dt must be > 0 ms; got {dt}")
+    if t1 <= t0:
+        raise ValueError(f"t1 must be > t0; got t0={t0}, t1={t1}")
+    n = (t1 - t0) / dt
+    n_steps = round(n)
+    if abs(n - n_steps) > 1e-6 * max(1.0, n):
+        raise ValueError(
+            f"t1 - t0 = {t1 - t0} ms must be a whole number of steps of dt = {dt} ms"
+        )
+    return n_steps

@@ -1,0 +1,175 @@
+"""Input protocols as Modules evaluated at time t (ms).
+
+They return a current in the unit the driven model states (µA/cm² or nA).
+
+Every field is an array, so stimuli batch under `vmap` (e.g. a vector of step amplitudes)
+and are differentiable. `discontinuities()` lists the times where the current jumps, so
+adaptive solvers can step onto them.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from ._checks import as_float_array, check_finite, check_positive, is_concrete
+
+
+def _field(default=None):
+    if default is None:
+        return eqx.field(converter=as_float_array)
+    return eqx.field(default=default, converter=as_float_array)
+
+
+class AbstractStimulus(eqx.Module):
+    """An input current as a pure function of time."""
+
+    @abc.abstractmethod
+    def __call__(self, t) -> Float[Array, ""]:
+        """Current at time `t` (ms)."""
+
+    def discontinuities(self) -> Float[Array, " k"]:
+        """Times (ms) where the current jumps; empty for smooth inputs."""
+        return jnp.zeros((0,))
+
+
+def _window(t, t_start, t_stop):
+    return (t >= t_start) & (t < t_stop)
+
+
+class StepCurrent(AbstractStimulus):
+    """Constant `amplitude` between `t_start` (inclusive) and `t_stop` (exclusive), zero elsewhere.
+
+    `StepCurrent(10.0)` is a constant current switched on at t = 0 for ever.
+    """
+
+    amplitude: Float[Array, ""] = _field()
+    t_start: Float[Array, ""] = _field(0.0)
+    t_stop: Float[Array, ""] = _field(jnp.inf)
+
+    def __check_init__(self):
+        check_finite("amplitude", self.amplitude)
+        _check_window(self.t_start, self.t_stop)
+
+    def __call__(self, t):
+        return jnp.where(_window(t, self.t_start, self.t_stop), self.amplitude, 0.0)
+
+    def discontinuities(self):
+        return jnp.stack([self.t_start, self.t_stop])
+
+
+class RampCurrent(AbstractStimulus):
+    """Linear ramp from `start_amplitude` at `t_start` to `end_amplitude` at `t_stop`;
+    zero outside."""
+
+    start_amplitude: Float[Array, ""] = _field()
+    end_amplitude: Float[Array, ""] = _field()
+    t_start: Float[Array, ""] = _field()
+    t_stop: Float[Array, ""] = _field()
+
+    def __check_init__(self):
+        check_finite("start_amplitude", self.start_amplitude)
+        check_finite("end_amplitude", self.end_amplitude)
+        check_finite("t_stop", self.t_stop)
+        _check_window(self.t_start, self.t_stop)
+
+    def __call__(self, t):
+        frac = (t - self.t_start) / (self.t_stop - self.t_start)
+        value = self.start_amplitude + frac * (self.end_amplitude - self.start_amplitude)
+        return jnp.where(_window(t, self.t_start, self.t_stop), value, 0.0)
+
+    def discontinuities(self):
+        return jnp.stack([self.t_start, self.t_stop])
+
+
+class PulseTrain(AbstractStimulus):
+    """Rectangular pulses of `amplitude` and `width` (ms) every `period` (ms), from `t_start`
+    until `t_stop`."""
+
+    amplitude: Float[Array, ""] = _field()
+    width: Float[Array, ""] = _field()
+    period: Float[Array, ""] = _field()
+    t_start: Float[Array, ""] = _field(0.0)
+    t_stop: Float[Array, ""] = _field(jnp.inf)
+
+    def __check_init__(self):
+        check_finite("amplitude", self.amplitude)
+        check_positive("width", self.width)
+        check_positive("period", self.period)
+        if is_concrete(self.width) and is_concrete(self.period):
+            if jnp.any(self.width > self.period):
+                raise ValueError(
+                    f"width must be <= period; got width={self.width}, period={self.period}"
+                )
+        _check_window(self.t_start, self.t_stop)
+
+    def __call__(self, t):
+        phase = jnp.mod(t - self.t_start, self.period)
+        on = _window(t, self.t_start, self.t_stop) & (phase < self.width)
+        return jnp.where(on, self.amplitude, 0.0)
+
+
+class SineCurrent(AbstractStimulus):
+    """`offset + amplitude * sin(2π f (t - t_start) + phase)` for t >= t_start, zero before.
+
+    `frequency_hz` in Hz (t is in ms), `phase` in radians.
+    """
+
+    amplitude: Float[Array, ""] = _field()
+    frequency_hz: Float[Array, ""] = _field()
+    phase: Float[Array, ""] = _field(0.0)
+    offset: Float[Array, ""] = _field(0.0)
+    t_start: Float[Array, ""] = _field(0.0)
+
+    def __check_init__(self):
+        check_finite("amplitude", self.amplitude)
+        check_positive("frequency_hz", self.frequency_hz, allow_zero=True)
+        check_finite("t_start", self.t_start)
+
+    def __call__(self, t):
+        angle = 2.0 * jnp.pi * self.frequency_hz * 1e-3 * (t - self.t_start) + self.phase
+        return jnp.where(t >= self.t_start, self.offset + self.amplitude * jnp.sin(angle), 0.0)
+
+    def discontinuities(self):
+        return self.t_start[None]
+
+
+class SampledCurrent(AbstractStimulus):
+    """An arbitrary waveform sampled every `dt` ms from `t0`, linearly interpolated;
+    zero outside the sampled window.
+
+    **Arguments:**
+    - `values`: shape `(n_samples,)`, the current at `t0 + k dt`.
+    - `dt`: sample spacing, ms (> 0).
+    - `t0`: time of the first sample, ms.
+    """
+
+    values: Float[Array, " n_samples"] = _field()
+    dt: Float[Array, ""] = _field()
+    t0: Float[Array, ""] = _field(0.0)
+
+    def __check_init__(self):
+        if self.values.ndim != 1 or self.values.shape[0] < 2:
+            raise ValueError(
+                f"values must be a 1-D array of at least 2 samples; got shape {self.values.shape}"
+            )
+        check_finite("values", self.values)
+        check_positive("dt", self.dt)
+
+    def __call__(self, t):
+        n = self.values.shape[0]
+        position = (t - self.t0) / self.dt
+        index = jnp.clip(jnp.floor(position), 0, n - 2).astype(jnp.int32)
+        frac = position - index
+        value = self.values[index] * (1.0 - frac) + self.values[index + 1] * frac
+        inside = (position >= 0) & (position <= n - 1)
+        return jnp.where(inside, value, 0.0)
+
+
+def _check_window(t_start, t_stop):
+    check_finite("t_start", t_start)
+    if is_concrete(t_start) and is_concrete(t_stop) and jnp.any(t_stop <= t_start):
+        raise ValueError(f"t_stop must be > t_start; got t_start={t_start}, t_stop={t_stop}")

@@ -1,0 +1,83 @@
+"""Parameter constraints as explicit bijections between an unconstrained space (where the
+optimiser works) and the parameter's allowed range."""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+
+class AbstractTransform(eqx.Module):
+    """A bijection `forward: R -> allowed range` with its `inverse`."""
+
+    @abc.abstractmethod
+    def forward(self, u):
+        """Unconstrained value -> parameter value."""
+
+    @abc.abstractmethod
+    def inverse(self, value):
+        """Parameter value -> unconstrained value."""
+
+
+class Identity(AbstractTransform):
+    """No constraint; `scale` sets the optimiser's unit (value = scale * u)."""
+
+    scale: float = 1.0
+
+    def forward(self, u):
+        return self.scale * u
+
+    def inverse(self, value):
+        return value / self.scale
+
+
+class Positive(AbstractTransform):
+    """value = exp(u) > 0: steps are relative changes, whatever the parameter's magnitude."""
+
+    def forward(self, u):
+        return jnp.exp(u)
+
+    def inverse(self, value):
+        return jnp.log(value)
+
+
+class Negative(AbstractTransform):
+    """value = -exp(u) < 0."""
+
+    def forward(self, u):
+        return -jnp.exp(u)
+
+    def inverse(self, value):
+        return jnp.log(-value)
+
+
+class Bounded(AbstractTransform):
+    """value = low + (high - low) * sigmoid(u), inside the open interval (low, high)."""
+
+    low: float
+    high: float
+
+    def __check_init__(self):
+        if not self.high > self.low:
+            raise ValueError(f"Bounded needs high > low; got low={self.low}, high={self.high}")
+
+    def forward(self, u):
+        return self.low + (self.high - self.low) * jax.nn.sigmoid(u)
+
+    def inverse(self, value):
+        frac = (value - self.low) / (self.high - self.low)
+        return jnp.log(frac) - jnp.log1p(-frac)
+
+
+def default_transform(value) -> AbstractTransform:
+    """Keep the sign a parameter starts with: `Positive` for > 0, `Negative` for < 0,
+    `Identity` for 0."""
+    value = float(value)
+    if value > 0:
+        return Positive()
+    if value < 0:
+        return Negative()
+    return Identity()
