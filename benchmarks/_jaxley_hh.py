@@ -29,6 +29,8 @@ import jaxley as jx
 import numpy as np
 from jaxley.channels import HH
 
+from jaxneuron.analysis import detect_spikes
+
 _RADIUS_UM = 10.0
 _LENGTH_UM = 10.0
 _AREA_UM2 = 2.0 * math.pi * _RADIUS_UM * _LENGTH_UM  # Jaxley's cylinder_area(l, r)
@@ -58,19 +60,12 @@ def _build_cell() -> jx.Cell:
 
 
 def _spike_times(v: np.ndarray, dt: float, threshold: float, max_spikes: int):
-    """Linearly interpolated upward threshold crossings, NaN-padded per row."""
-    n = v.shape[0]
-    v0, v1 = v[:, :-1], v[:, 1:]
-    rows, k = np.nonzero((v0 < threshold) & (v1 >= threshold))
-    frac = (threshold - v0[rows, k]) / (v1[rows, k] - v0[rows, k])
-    t = (k + frac) * dt
-    n_spikes = np.bincount(rows, minlength=n)
-    starts = np.concatenate(([0], np.cumsum(n_spikes)[:-1]))
-    rank = np.arange(rows.size) - starts[rows]
-    keep = rank < max_spikes
-    out = np.full((n, max_spikes), np.nan)
-    out[rows[keep], rank[keep]] = t[keep]
-    return out, n_spikes
+    """Linearly interpolated upward threshold crossings, NaN-padded per row (jaxneuron's
+    own detector, so both simulators are measured the same way)."""
+    ts = jnp.arange(v.shape[1], dtype=jnp.float64 if v.dtype == np.float64 else jnp.float32)
+    detect = jax.vmap(lambda row: detect_spikes(ts * dt, row, threshold, max_spikes))
+    spikes, counts = detect(jnp.asarray(v))
+    return np.asarray(spikes, dtype=float), np.asarray(counts)
 
 
 def jaxley_hh_batch(

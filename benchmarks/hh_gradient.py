@@ -1,0 +1,28 @@
+"""Cost of one gradient w.r.t. all 7 HH parameters vs one forward simulation and vs central
+finite differences, per set in a vmapped batch (compile time reported apart).
+
+    python benchmarks/hh_gradient.py [--batch 256] [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from jaxneuron.bench import GRADIENT_COLUMNS, format_table, hh_gradient_rows, write_json
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--batch", type=int, default=256)
+    parser.add_argument("--quick", action="store_true", help="batch of 32")
+    parser.add_argument("--json", help="write results as JSON to this path")
+    args = parser.parse_args()
+    rows = hh_gradient_rows(32 if args.quick else args.batch)
+    print(format_table(rows, GRADIENT_COLUMNS))
+    if args.json:
+        write_json(args.json, "hh_gradient", rows)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

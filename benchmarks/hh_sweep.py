@@ -1,0 +1,76 @@
+"""HH parameter sweep: jaxneuron vs SciPy solve_ivp (and Jaxley, if installed), same work.
+
+N sets of (g_Na, g_K, step amplitude), 100 ms each. Accuracy is the max spike-time error
+against SciPy DOP853 at rtol=atol=1e-10 on a checked subset. SciPy is timed on that subset
+and extrapolated per simulation. Compile time is reported apart.
+
+    python benchmarks/hh_sweep.py [--n 10000] [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+
+# Expose every CPU core as a JAX device so sharded rows can use them (must precede jax).
+os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.cpu_count()}")
+
+from jaxneuron.bench import (  # noqa: E402
+    SWEEP_COLUMNS,
+    format_table,
+    hh_sweep_rows,
+    reference_spikes,
+    sample_hh_sets,
+    spike_error,
+    write_json,
+)
+
+
+def jaxley_row(n: int, n_reference: int, jaxneuron_row: dict) -> dict | None:
+    """Jaxley (Crank–Nicolson, dt=0.025, float32) on the same sets, as a baseline row."""
+    try:
+        from _jaxley_hh import jaxley_hh_batch
+    except ImportError:
+        print("jaxley not installed (pip install -e '.[bench]'): skipping the Jaxley row")
+        return None
+    sets = sample_hh_sets(n)
+    out = jaxley_hh_batch(sets["g_Na"], sets["g_K"], sets["amplitude"], dt=0.025,
+                          dtype="float32", max_spikes=32)
+    check = range(min(n_reference, n))
+    err, bad = spike_error(out["spike_times"][: len(check)], out["n_spikes"][: len(check)],
+                           reference_spikes(sets, check))
+    row = dict(jaxneuron_row)
+    row.update({
+        "case": f"{jaxneuron_row['case']} vs Jaxley",
+        "baseline": f"jaxley {out['version']} {out['solver']} dt=0.025 float32 (1 device)",
+        "baseline_s": out["run_s"] * jaxneuron_row["n"] / n,
+        "baseline_ms_per_set": 1e3 * out["run_s"] / n,
+        "baseline_compile_s": out["compile_s"],
+        "baseline_max_spike_error_ms": err, "baseline_spike_count_mismatches": bad,
+    })
+    row["speedup"] = row["baseline_s"] / row["jaxneuron_s"]
+    return row
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="parameter sets")
+    parser.add_argument("--quick", action="store_true", help="n=1000, 5 checked sets")
+    parser.add_argument("--json", help="write results as JSON to this path")
+    parser.add_argument("--no-jaxley", action="store_true")
+    args = parser.parse_args()
+    n, n_ref = (1000, 5) if args.quick else (args.n, 20)
+    rows = hh_sweep_rows(n, n_reference=n_ref)
+    if not args.no_jaxley:
+        for base in (rows[0], rows[1]):
+            row = jaxley_row(n, n_ref, base)
+            if row:
+                rows.append(row)
+    print(format_table(rows, SWEEP_COLUMNS))
+    if args.json:
+        write_json(args.json, "hh_sweep", rows)
+        print(f"wrote {args.json}")
+
+
+if __name__ == "__main__":
+    main()

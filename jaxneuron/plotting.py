@@ -1,0 +1,38 @@
+"""Matplotlib figures from traces and results (kept out of the simulation core)."""
+
+from __future__ import annotations
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def rate_heatmap(x, y, rate, *, xlabel, ylabel, title, path):
+    """Heatmap of a firing rate (Hz) over a 2-D parameter grid.
+
+    `rate` has shape `(len(y), len(x))`.
+    """
+    fig, ax = plt.subplots(figsize=(6, 4.8))
+    mesh = ax.pcolormesh(x, y, rate, shading="nearest", cmap="viridis")
+    fig.colorbar(mesh, ax=ax, label="firing rate (Hz)")
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def fit_overview(ts, target, before, after, loss_history, *, title, path):
+    """Target vs model voltage before and after a fit, and the loss curve."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
+    ax1.plot(ts, target, color="0.6", lw=2.5, label="target (noisy)")
+    ax1.plot(ts, before, color="tab:red", lw=1, label="start")
+    ax1.plot(ts, after, color="tab:blue", lw=1, ls="--", label="fitted")
+    ax1.set(xlabel="time (ms)", ylabel="V (mV)", title=title)
+    ax1.legend(loc="upper right")
+    ax2.semilogy(np.arange(len(loss_history)), loss_history, color="k")
+    ax2.set(xlabel="iteration", ylabel="loss (mV²)", title="loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
