@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxneuron.bench import GRADIENT_COLUMNS, format_table, hh_gradient_rows, write_json
+from jaxneuron.bench import GRADIENT_COLUMNS, hh_gradient_rows, report
 
 
 def main() -> None:
@@ -18,10 +18,7 @@ def main() -> None:
     parser.add_argument("--json", help="write results as JSON to this path")
     args = parser.parse_args()
     rows = hh_gradient_rows(32 if args.quick else args.batch)
-    print(format_table(rows, GRADIENT_COLUMNS))
-    if args.json:
-        write_json(args.json, "hh_gradient", rows)
-        print(f"wrote {args.json}")
+    report(rows, GRADIENT_COLUMNS, "hh_gradient", args.json)
 
 
 if __name__ == "__main__":

@@ -17,12 +17,11 @@ os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.
 
 from jaxneuron.bench import (  # noqa: E402
     SWEEP_COLUMNS,
-    format_table,
     hh_sweep_rows,
     reference_spikes,
+    report,
     sample_hh_sets,
     spike_error,
-    write_json,
 )
 
 
@@ -66,10 +65,7 @@ def main() -> None:
             row = jaxley_row(n, n_ref, base)
             if row:
                 rows.append(row)
-    print(format_table(rows, SWEEP_COLUMNS))
-    if args.json:
-        write_json(args.json, "hh_sweep", rows)
-        print(f"wrote {args.json}")
+    report(rows, SWEEP_COLUMNS, "hh_sweep", args.json)
 
 
 if __name__ == "__main__":

@@ -45,6 +45,14 @@ def write_json(path, benchmark: str, rows: list[dict]) -> None:
                    "rows": rows}, f, indent=2)
 
 
+def report(rows: list[dict], columns, benchmark: str, json_path=None) -> None:
+    """Print `rows` as a Markdown table and, if `json_path`, write the common JSON."""
+    print(format_table(rows, columns))
+    if json_path:
+        write_json(json_path, benchmark, rows)
+        print(f"wrote {json_path}")
+
+
 def sample_hh_sets(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     """n random HH sets: g_Na ~ U[80, 160], g_K ~ U[20, 50] mS/cm², amplitude ~ U[5, 20] µA/cm²."""
     rng = np.random.default_rng(seed)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import diffrax
 import equinox as eqx
 import jax
@@ -203,7 +201,3 @@ def _simulate_adaptive(term, solver, y0, t0, t1, dt, n_steps, steps_per_save, rt
     ok = sol.result == diffrax.RESULTS.successful
     return _make_trace(term, ts, states, spikes, count, ok)
 
-
-def n_steps_of(t0: float, t1: float, dt: float) -> int:
-    """Number of fixed steps of `dt` from `t0` to `t1`."""
-    return math.floor(check_time_grid(t0, t1, dt))
