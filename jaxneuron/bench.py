@@ -14,6 +14,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .baselines import simulate_hh_scipy, step_current
+from .gradients import value_and_grad
 from .models import HodgkinHuxley
 from .simulate import simulate
 from .stimuli import StepCurrent
@@ -179,9 +180,9 @@ HH_PARAMETERS = ("C_m", "g_Na", "g_K", "g_L", "E_Na", "E_K", "E_L")
 
 
 def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -> list[dict]:
-    """Cost of the gradient of a voltage-trace loss w.r.t. all 7 HH parameters, per set in a
-    vmapped batch, relative to one forward simulation and to central finite differences
-    (14 forward simulations), float64."""
+    """Cost of the gradient (forward and reverse mode) of a voltage-trace loss w.r.t. all 7 HH
+    parameters, per set in a vmapped batch, relative to one forward simulation and to central
+    finite differences (14 forward simulations), float64."""
     jax.config.update("jax_enable_x64", True)
     sets = sample_hh_sets(batch, seed=1)
     stim_amp = jnp.asarray(sets["amplitude"])
@@ -196,7 +197,6 @@ def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -
         return jnp.mean((trace.v - target) ** 2)
 
     forward = jax.jit(jax.vmap(loss))
-    gradient = jax.jit(jax.vmap(jax.grad(loss)))
 
     def timed(fn, *args):
         start = time.perf_counter()
@@ -210,16 +210,22 @@ def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -
         return first - best, best
 
     fwd_compile, fwd_s = timed(forward, params, stim_amp)
-    grad_compile, grad_s = timed(gradient, params, stim_amp)
     fd_s = 2 * len(HH_PARAMETERS) * fwd_s
-    return [{
-        "case": f"grad of trace loss w.r.t. 7 HH params, staggered dt={dt}, {t1:g} ms, float64",
-        "n": batch, "jaxneuron_s": grad_s, "compile_s": grad_compile,
-        "forward_s": fwd_s, "forward_compile_s": fwd_compile,
-        "gradient_over_forward": grad_s / fwd_s,
-        "baseline": "central finite differences (14 forward runs)", "baseline_s": fd_s,
-        "speedup": fd_s / grad_s,
-    }]
+    rows = []
+    for mode in ("forward", "reverse"):
+        gradient = jax.jit(jax.vmap(
+            lambda p, amp, mode=mode: value_and_grad(lambda q: loss(q, amp), mode)(p)))
+        grad_compile, grad_s = timed(gradient, params, stim_amp)
+        rows.append({
+            "case": f"grad of trace loss w.r.t. 7 HH params ({mode} mode), staggered dt={dt}, "
+                    f"{t1:g} ms, float64",
+            "n": batch, "jaxneuron_s": grad_s, "compile_s": grad_compile,
+            "forward_s": fwd_s, "forward_compile_s": fwd_compile,
+            "gradient_over_forward": grad_s / fwd_s,
+            "baseline": "central finite differences (14 forward runs)", "baseline_s": fd_s,
+            "speedup": fd_s / grad_s,
+        })
+    return rows
 
 
 GRADIENT_COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("forward_s", "forward s", ".3f"),

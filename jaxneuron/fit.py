@@ -13,6 +13,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ._fields import check_parameter_names, replace_parameters
+from .gradients import GRADIENT_MODES, value_and_grad
 from .models.base import AbstractNeuron
 from .simulate import simulate
 from .stimuli import AbstractStimulus
@@ -52,6 +53,7 @@ def fit(
     steps: int = 300,
     bounds: dict[str, tuple[float, float]] | None = None,
     transforms: dict[str, AbstractTransform] | None = None,
+    gradient: str = "auto",
     progress: bool = True,
     **simulate_kwargs,
 ) -> FitResult:
@@ -71,10 +73,13 @@ def fit(
       whose line search copes with the long narrow valleys of spiking-trace losses; it
       receives `value`, `grad` and `value_fn` as extra arguments).
     - `steps`: number of optimiser updates.
+    - `gradient`: `"forward"`, `"reverse"` or `"auto"` mode of differentiation through the
+      solver (see `jaxneuron.gradients.value_and_grad`; auto = forward for few parameters).
 
     **Returns:** a `FitResult`.
 
-    **Raises:** `ValueError` for unknown names, a start outside its bounds, or `steps < 1`.
+    **Raises:** `ValueError` for unknown names, a start outside its bounds, `steps < 1`, or an
+    unknown gradient mode.
     """
     params = list(params)
     if not params:
@@ -86,6 +91,8 @@ def fit(
     check_parameter_names(model, transforms, "transforms")
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"steps must be a positive int; got {steps!r}")
+    if gradient not in GRADIENT_MODES:
+        raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
     for name in params:
         value = float(getattr(model, name))
         if name in bounds:
@@ -105,9 +112,11 @@ def fit(
                          **simulate_kwargs)
         return loss(trace, target)
 
+    objective_and_grad = value_and_grad(objective, gradient)
+
     @eqx.filter_jit
     def update(u, opt_state):
-        value, grad = jax.value_and_grad(objective)(u)
+        value, grad = objective_and_grad(u)
         updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
                                               value_fn=objective)
         return optax.apply_updates(u, updates), opt_state, value
