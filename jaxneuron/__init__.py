@@ -1,17 +1,28 @@
 """jaxneuron: JAX-accelerated, differentiable neuron simulation."""
 
-from . import analysis, baselines
+from . import analysis, baselines, spike_surrogates
 from ._fields import batch_axes, parameter_names
 from .fit import FitResult, fit, voltage_mse
-from .models import AbstractGatedNeuron, AbstractNeuron, HodgkinHuxley
+from .models import (
+    LIF,
+    AbstractGatedNeuron,
+    AbstractNeuron,
+    AbstractSpikingNeuron,
+    AdEx,
+    ConductanceLIF,
+    HodgkinHuxley,
+    Izhikevich,
+)
 from .simulate import simulate
 from .solvers import ExponentialEuler, ExponentialMidpoint, NeuronTerm
+from .spike_surrogates import Arctan, FastSigmoid, Sigmoid, Triangle
 from .stimuli import (
     AbstractStimulus,
     PulseTrain,
     RampCurrent,
     SampledCurrent,
     SineCurrent,
+    SpikeInput,
     StepCurrent,
 )
 from .sweep import SweepResult, spike_summary, sweep
@@ -21,6 +32,16 @@ from .transforms import Bounded, Identity, Negative, Positive
 __version__ = "0.1.0"
 
 __all__ = [
+    "LIF",
+    "AbstractSpikingNeuron",
+    "AdEx",
+    "Arctan",
+    "ConductanceLIF",
+    "FastSigmoid",
+    "Izhikevich",
+    "Sigmoid",
+    "SpikeInput",
+    "Triangle",
     "Bounded",
     "FitResult",
     "Identity",
@@ -48,5 +69,6 @@ __all__ = [
     "StepCurrent",
     "Trace",
     "analysis",
+    "spike_surrogates",
     "simulate",
 ]

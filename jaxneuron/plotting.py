@@ -36,3 +36,30 @@ def fit_overview(ts, target, before, after, loss_history, *, title, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def voltage_panels(traces: dict, *, path, title=""):
+    """One voltage panel per named `Trace` (`{label: trace}`), stacked, shared time axis."""
+    fig, axes = plt.subplots(len(traces), 1, figsize=(7, 1.4 * len(traces) + 0.6), sharex=True)
+    for ax, (label, trace) in zip(np.atleast_1d(axes), traces.items(), strict=True):
+        ax.plot(np.asarray(trace.ts), np.asarray(trace.v), lw=0.8)
+        ax.set_ylabel(label)
+    np.atleast_1d(axes)[-1].set_xlabel("time (ms)")
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def spike_time_errors(dts, errors: dict, *, path, title=""):
+    """Log-log plot of spike-time error (ms) against time step (ms), one line per label."""
+    fig, ax = plt.subplots(figsize=(5, 4))
+    for label, err in errors.items():
+        ax.loglog(dts, err, "o-", label=label)
+    ax.set(xlabel="dt (ms)", ylabel="max spike-time error (ms)", title=title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

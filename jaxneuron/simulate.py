@@ -9,10 +9,12 @@ import jax.numpy as jnp
 
 from ._checks import check_time_grid
 from .analysis.spikes import crossing_time, detect_spikes, empty_spike_buffer, record_spike
-from .models.base import AbstractNeuron
-from .solvers import NeuronTerm, resolve_solver
+from .models.base import AbstractGatedNeuron, AbstractNeuron, AbstractSpikingNeuron
+from .solvers import NeuronTerm, StaggeredExponential, adaptive_controller, resolve_solver
+from .spike_surrogates import AbstractSurrogate
+from .spiking import SPIKING_MODES, simulate_clock, simulate_exact
 from .stimuli import AbstractStimulus
-from .trace import Trace
+from .trace import Trace, assemble_trace
 
 STEPSIZE_MODES = ("fixed", "adaptive")
 
@@ -34,6 +36,8 @@ def simulate(
     y0=None,
     threshold: float = 0.0,
     max_spikes: int = 64,
+    spiking: str = "clock",
+    surrogate: AbstractSurrogate | None = None,
     throw: bool = True,
 ) -> Trace:
     """Integrate `model` driven by `stimulus` from `t0` to `t1` (ms).
@@ -53,10 +57,23 @@ def simulate(
     - `save_every`: spacing (ms) of saved states, a multiple of `dt`; defaults to `dt`.
       `0` or a negative value saves only `t0` and `t1` (cheapest, for sweeps).
     - `max_steps`: step budget of the adaptive solver.
-    - `adjoint`: Diffrax adjoint for the adaptive path (default: recursive checkpointing).
+    - `adjoint`: Diffrax adjoint for the adaptive and exact paths (default: recursive
+      checkpointing, for reverse mode; pass `diffrax.ForwardMode()` to differentiate with
+      `jax.jvp`/`jax.jacfwd`, as `fit` does in forward mode).
     - `y0`: initial state, shape `(n_states,)`; default `model.initial_state()`.
     - `threshold`: voltage (mV) whose upward crossing counts as a spike.
-    - `max_spikes`: capacity of `Trace.spike_times`.
+    - `max_spikes`: capacity of `Trace.spike_times`. More spikes than this raise (or, with
+      `throw=False`, set `Trace.spikes_overflowed`).
+    - `spiking`: for spiking (threshold-and-reset) models: `"clock"` (fixed steps of `dt`,
+      reset at the end of the step, surrogate gradients through spikes; default solver
+      `"exp_midpoint"` for gated models such as LIF, `"heun"` otherwise) or `"exact"`
+      (adaptive `diffeqsolve` segments ended by root-found spike events at `rtol`/`atol`;
+      differentiable, solver-accurate spike times; default solver `"tsit5"`). `threshold`
+      is not used: the model's `spike_condition` defines spikes.
+    - `surrogate`: clock mode only: a surrogate derivative of the spike (e.g.
+      `jaxneuron.FastSigmoid(slope=0.2)`, see `jaxneuron.spike_surrogates`) through which
+      gradients flow across resets; `None` (default) treats the reset as a constant
+      (spike-time gradients still flow through the interpolated crossing).
     - `throw`: raise if the run blows up; with `False` the failure is flagged in `Trace.ok`.
 
     **Returns:** a `Trace`.
@@ -75,8 +92,15 @@ def simulate(
         raise ValueError(f"max_spikes must be a positive int; got {max_spikes!r}")
     if not (rtol > 0 and atol > 0):
         raise ValueError(f"rtol and atol must be > 0; got rtol={rtol}, atol={atol}")
+    if spiking not in SPIKING_MODES:
+        raise ValueError(f"spiking must be one of {SPIKING_MODES}; got {spiking!r}")
+    if surrogate is not None and not isinstance(surrogate, AbstractSurrogate):
+        raise ValueError(f"surrogate must be a jaxneuron.spike_surrogates surrogate such as "
+                         f"FastSigmoid(slope); got {surrogate!r}")
     n_steps = check_time_grid(t0, t1, dt)
     steps_per_save = _steps_per_save(save_every, dt, n_steps)
+    if solver is None and isinstance(model, AbstractSpikingNeuron):
+        solver = _default_spiking_solver(model, spiking)
     solver = resolve_solver(solver, model)
 
     expected = (len(model.state_names),)
@@ -102,13 +126,18 @@ def simulate(
         raise ValueError(f"the vector field returned shape {out.shape}, expected {expected}. "
                          f"{batch_hint}")
 
-    if stepsize == "fixed":
+    if isinstance(model, AbstractSpikingNeuron):
+        trace = _simulate_spiking(model, stimulus, solver, y0, t0, t1, dt, n_steps,
+                                  steps_per_save, stepsize, spiking, surrogate, rtol, atol,
+                                  max_steps, adjoint, max_spikes)
+    elif stimulus.events() is not None:
+        raise ValueError(f"input spike events (SpikeInput) need a spiking model; "
+                         f"{type(model).__name__} is not an AbstractSpikingNeuron")
+    elif stepsize == "fixed":
         if isinstance(solver, diffrax.AbstractImplicitSolver):
             raise ValueError(f"solver {type(solver).__name__} is implicit: use it with "
                              "stepsize='adaptive'")
-        if adjoint is not None:
-            raise ValueError("adjoint applies to stepsize='adaptive' only; fixed steps are "
-                             "differentiated by backpropagation through the steps")
+        _check_fixed_step_adjoint(adjoint)
         trace = _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save,
                                 threshold, max_spikes)
     else:
@@ -116,11 +145,52 @@ def simulate(
                                    rtol, atol, max_steps, adjoint, threshold, max_spikes)
     if throw:
         trace = eqx.error_if(
+            trace, trace.spikes_overflowed,
+            f"more spikes than max_spikes = {max_spikes}: pass a larger max_spikes (or "
+            "throw=False and check Trace.spikes_overflowed)",
+        )
+        trace = eqx.error_if(
             trace, ~trace.ok,
             "simulation failed: the state became NaN/inf or the solver hit max_steps "
             "(check parameters, use a smaller dt, or pass throw=False to get Trace.ok)",
         )
     return trace
+
+
+def _default_spiking_solver(model, spiking):
+    if spiking == "exact":
+        return "tsit5"
+    return "exp_midpoint" if isinstance(model, AbstractGatedNeuron) else "heun"
+
+
+def _check_fixed_step_adjoint(adjoint):
+    if adjoint is not None and not isinstance(
+        adjoint, diffrax.ForwardMode | diffrax.RecursiveCheckpointAdjoint
+    ):
+        raise ValueError("fixed steps are differentiated through the steps in either mode; "
+                         f"adjoint {type(adjoint).__name__} applies to adaptive solves only")
+
+
+def _simulate_spiking(model, stimulus, solver, y0, t0, t1, dt, n_steps, steps_per_save,
+                      stepsize, spiking, surrogate, rtol, atol, max_steps, adjoint,
+                      max_spikes):
+    if stepsize != "fixed":
+        raise ValueError("spiking models choose their stepping with spiking='clock' (fixed "
+                         "steps) or spiking='exact' (adaptive, event-driven); leave stepsize "
+                         "at 'fixed'")
+    if spiking == "clock":
+        if isinstance(solver, diffrax.AbstractImplicitSolver):
+            raise ValueError(f"solver {type(solver).__name__} is implicit: use it with "
+                             "spiking='exact'")
+        _check_fixed_step_adjoint(adjoint)
+        return simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save,
+                              max_spikes, surrogate)
+    if isinstance(solver, StaggeredExponential):
+        raise ValueError("solver StaggeredExponential needs fixed steps: use "
+                         "spiking='clock' or another solver")
+    ts = t0 + dt * steps_per_save * jnp.arange(n_steps // steps_per_save + 1, dtype=y0.dtype)
+    return simulate_exact(model, stimulus, solver, y0, t0, t1, dt, ts, rtol, atol, max_steps,
+                          adjoint, max_spikes)
 
 
 def _steps_per_save(save_every, dt, n_steps):
@@ -136,15 +206,6 @@ def _steps_per_save(save_every, dt, n_steps):
             f"got {save_every}"
         )
     return k
-
-
-def _make_trace(term, ts, states, spike_times, n_spikes, ok):
-    model = term.vector_field.model
-    v = jax.vmap(model.voltage)(states)
-    final = states[-1]
-    ok = ok & jnp.all(jnp.isfinite(final))
-    return Trace(ts=ts, states=states, v=v, spike_times=spike_times, n_spikes=n_spikes,
-                 final_state=final, ok=ok, state_names=tuple(model.state_names))
 
 
 def _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save, threshold, max_spikes):
@@ -175,18 +236,15 @@ def _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save, threshold
     states = jnp.concatenate([y0[None], saved], axis=0)
     ts = t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=y0.dtype)
     _, _, spikes, count = carry
-    return _make_trace(term, ts, states, spikes[:-1], count, jnp.asarray(True))
+    return assemble_trace(term.vector_field.model, ts, states, spikes[:-1], count,
+                          jnp.asarray(True))
 
 
 def _simulate_adaptive(term, solver, y0, t0, t1, dt, n_steps, steps_per_save, rtol, atol,
                        max_steps, adjoint, threshold, max_spikes):
     n_save = n_steps // steps_per_save
     ts = t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=y0.dtype)
-    jumps = term.vector_field.stimulus.discontinuities()
-    jumps = jnp.where(jnp.isfinite(jumps) & (jumps > t0) & (jumps < t1), jumps, t1 + 1.0)
-    controller = diffrax.ClipStepSizeController(
-        diffrax.PIDController(rtol=rtol, atol=atol), jump_ts=jumps if jumps.size else None
-    )
+    controller = adaptive_controller(term.vector_field.stimulus, t0, t1, rtol, atol)
     sol = diffrax.diffeqsolve(
         term, solver, t0, t1, dt, y0,
         saveat=diffrax.SaveAt(ts=ts),
@@ -199,5 +257,5 @@ def _simulate_adaptive(term, solver, y0, t0, t1, dt, n_steps, steps_per_save, rt
     v = jax.vmap(term.vector_field.model.voltage)(states)
     spikes, count = detect_spikes(ts, v, threshold, max_spikes)
     ok = sol.result == diffrax.RESULTS.successful
-    return _make_trace(term, ts, states, spikes, count, ok)
+    return assemble_trace(term.vector_field.model, ts, states, spikes, count, ok)
 

@@ -29,7 +29,7 @@ class NeuronVectorField(eqx.Module):
     def __call__(self, t, y, args):
         return self.model.vector_field(t, y, self.stimulus(t))
 
-    def split(self, t, y):
+    def split(self, t, y, args=None):
         """`(rate, target)` of a gated model at `(t, y)`; see `AbstractGatedNeuron`."""
         return self.model.exponential_split(t, y, self.stimulus(t))
 
@@ -74,7 +74,7 @@ class ExponentialEuler(_AbstractExponentialSolver):
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del solver_state, made_jump
-        rate, target = terms.vector_field.split(t0, y0)
+        rate, target = terms.vector_field.split(t0, y0, args)
         y1 = _relax(y0, rate, target, t1 - t0)
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
@@ -96,10 +96,10 @@ class ExponentialMidpoint(_AbstractExponentialSolver):
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         del solver_state, made_jump
         dt = t1 - t0
-        rate0, target0 = terms.vector_field.split(t0, y0)
+        rate0, target0 = terms.vector_field.split(t0, y0, args)
         decay_half = jnp.exp(-rate0 * (0.5 * dt))
         y_half = target0 + (y0 - target0) * decay_half
-        rate_mid, target_mid = terms.vector_field.split(t0 + 0.5 * dt, y_half)
+        rate_mid, target_mid = terms.vector_field.split(t0 + 0.5 * dt, y_half, args)
         y1 = _relax(y0, rate_mid, target_mid, dt)
         y1_euler = target0 + (y0 - target0) * decay_half * decay_half
         return y1, y1 - y1_euler, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
@@ -122,11 +122,11 @@ class StaggeredExponential(_AbstractExponentialSolver):
         return 2
 
     def init(self, terms, t0, t1, y0, args):
-        return self._half_step_gates(terms, t0, y0, t1 - t0)
+        return self._half_step_gates(terms, t0, y0, t1 - t0, args)
 
-    def _half_step_gates(self, terms, t, y, dt):
+    def _half_step_gates(self, terms, t, y, dt, args):
         k = terms.vector_field.model.n_voltages
-        rate, target = terms.vector_field.split(t, y)
+        rate, target = terms.vector_field.split(t, y, args)
         return tuple(_relax(y[k:], rate[k:], target[k:], 0.5 * dt))
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
@@ -136,13 +136,14 @@ class StaggeredExponential(_AbstractExponentialSolver):
         if made_jump is False:  # static: the fixed-step engine knows no jump happened
             gates_half = solver_state
         else:
-            resync = self._half_step_gates(terms, t0, y0, dt)
+            resync = self._half_step_gates(terms, t0, y0, dt, args)
             gates_half = tuple(
                 jnp.where(made_jump, a, b) for a, b in zip(resync, solver_state, strict=True)
             )
-        rate, target = terms.vector_field.split(t0 + 0.5 * dt, jnp.stack([*y0[:k], *gates_half]))
+        rate, target = terms.vector_field.split(t0 + 0.5 * dt, jnp.stack([*y0[:k], *gates_half]),
+                                              args)
         v1 = [target[i] + (y0[i] - target[i]) * jnp.exp(-rate[i] * dt) for i in range(k)]
-        rate, target = terms.vector_field.split(t1, jnp.stack([*v1, *gates_half]))
+        rate, target = terms.vector_field.split(t1, jnp.stack([*v1, *gates_half]), args)
         gates1, gates_next = [], []
         for i in range(k, n):
             decay_half = jnp.exp(-rate[i] * (0.5 * dt))
@@ -197,3 +198,13 @@ def resolve_solver(solver, model: AbstractNeuron) -> diffrax.AbstractSolver:
         )
     return solver
 
+
+
+def adaptive_controller(stimulus: AbstractStimulus, t0, t1, rtol: float, atol: float):
+    """A PID step-size controller at `rtol`/`atol` that steps exactly onto the stimulus's
+    discontinuities inside `(t0, t1)`."""
+    jumps = stimulus.discontinuities()
+    jumps = jnp.where(jnp.isfinite(jumps) & (jumps > t0) & (jumps < t1), jumps, t1 + 1.0)
+    return diffrax.ClipStepSizeController(
+        diffrax.PIDController(rtol=rtol, atol=atol), jump_ts=jumps if jumps.size else None
+    )

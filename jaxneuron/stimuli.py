@@ -35,6 +35,11 @@ class AbstractStimulus(eqx.Module):
         """Times (ms) where the current jumps; empty for smooth inputs."""
         return jnp.zeros((0,))
 
+    def events(self) -> tuple[Float[Array, " k"], Float[Array, "k n_states"]] | None:
+        """Input events `(times, jumps)` that add `jumps[k]` to the state at `times[k]`
+        (ms, ascending), or None. Only spiking models accept them."""
+        return None
+
 
 def _window(t, t_start, t_stop):
     return (t >= t_start) & (t < t_stop)
@@ -173,3 +178,65 @@ def _check_window(t_start, t_stop):
     check_finite("t_start", t_start)
     if is_concrete(t_start) and is_concrete(t_stop) and jnp.any(t_stop <= t_start):
         raise ValueError(f"t_stop must be > t_start; got t_start={t_start}, t_stop={t_stop}")
+
+
+class SpikeInput(AbstractStimulus):
+    """Input spike trains: each event adds a jump to the model state (e.g. a synaptic weight
+    in nS to a conductance), plus an optional input current.
+
+    Build it with `SpikeInput.for_model(model, {"g_e": (times, weights), ...})`. Events at
+    `+inf` are padding (no event), so batches may have different event counts.
+
+    **Fields:**
+    - `times`: event times, ms, ascending, shape `(k,)`.
+    - `jumps`: the state increment of each event, shape `(k, n_states)`.
+    - `current`: an input current stimulus (default none).
+    """
+
+    times: Float[Array, " k"] = _field()
+    jumps: Float[Array, "k n_states"] = _field()
+    current: AbstractStimulus | None = None
+
+    def __check_init__(self):
+        if self.times.ndim != 1 or self.jumps.ndim != 2 or (
+            self.jumps.shape[0] != self.times.shape[0]
+        ):
+            raise ValueError(f"times must have shape (k,) and jumps (k, n_states); got "
+                             f"{self.times.shape} and {self.jumps.shape}")
+        if is_concrete(self.times):
+            if jnp.any(jnp.isnan(self.times)) or jnp.any(jnp.diff(self.times) < 0):
+                raise ValueError("times must be ascending and not NaN (use +inf for padding)")
+        check_finite("jumps", self.jumps)
+
+    @classmethod
+    def for_model(cls, model, trains: dict, current: AbstractStimulus | None = None):
+        """Input spikes for `model` from `{state_name: (times, weights)}`.
+
+        Each train's `weights` (same shape as its `times`, or a scalar for all) are added to
+        the named state at its `times` (ms).
+
+        **Raises:** `ValueError` for an unknown state name or mismatched shapes.
+        """
+        names = tuple(model.state_names)
+        all_times, all_jumps = [], []
+        for name, (times, weights) in trains.items():
+            if name not in names:
+                raise ValueError(f"trains: state name must be one of {names}; got {name!r}")
+            times = jnp.atleast_1d(jnp.asarray(times, dtype=float))
+            weights = jnp.broadcast_to(jnp.asarray(weights, dtype=float), times.shape)
+            jumps = jnp.zeros((times.shape[0], len(names))).at[:, names.index(name)].set(weights)
+            all_times.append(times)
+            all_jumps.append(jumps)
+        times = jnp.concatenate(all_times) if all_times else jnp.zeros((0,))
+        jumps = jnp.concatenate(all_jumps) if all_jumps else jnp.zeros((0, len(names)))
+        order = jnp.argsort(times, stable=True)
+        return cls(times=times[order], jumps=jumps[order], current=current)
+
+    def __call__(self, t):
+        return jnp.zeros_like(t, dtype=float) if self.current is None else self.current(t)
+
+    def discontinuities(self):
+        return jnp.zeros((0,)) if self.current is None else self.current.discontinuities()
+
+    def events(self):
+        return self.times, self.jumps

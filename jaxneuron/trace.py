@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import equinox as eqx
+import jax
+import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
 
@@ -41,3 +43,12 @@ class Trace(eqx.Module):
         if name not in self.state_names:
             raise ValueError(f"name must be one of {self.state_names}; got {name!r}")
         return self.states[..., self.state_names.index(name)]
+
+
+def assemble_trace(model, ts, states, spike_times, n_spikes, ok, final_state=None) -> Trace:
+    """A `Trace` of `model` from saved `states` `(n_save, n_states)`; `final_state`
+    defaults to the last saved state, and a non-finite final state clears `ok`."""
+    final = states[-1] if final_state is None else final_state
+    return Trace(ts=ts, states=states, v=jax.vmap(model.voltage)(states),
+                 spike_times=spike_times, n_spikes=n_spikes, final_state=final,
+                 ok=ok & jnp.all(jnp.isfinite(final)), state_names=tuple(model.state_names))

@@ -1,6 +1,8 @@
-"""Analysis of simulated activity: spikes, rates and intervals."""
+"""Analysis of simulated activity: spikes, rates, intervals, adaptation and bursts."""
 
 from .spikes import (
+    adaptation_index,
+    burst_count,
     crossing_time,
     detect_spikes,
     firing_rate,
@@ -11,6 +13,8 @@ from .spikes import (
 )
 
 __all__ = [
+    "adaptation_index",
+    "burst_count",
     "crossing_time",
     "detect_spikes",
     "firing_rate",

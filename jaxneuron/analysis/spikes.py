@@ -87,3 +87,22 @@ def steady_firing_rate(spike_times, n_last: int = 3):
     last = valid & (position > (n_valid - n_last)[..., None])
     mean_isi = jnp.sum(jnp.where(last, isi, 0.0), axis=-1) / n_last
     return jnp.where(n_valid >= n_last, 1000.0 / mean_isi, jnp.nan)
+
+
+def adaptation_index(spike_times):
+    """Mean normalised change of consecutive ISIs, $\\langle (ISI_{k+1} - ISI_k) /
+    (ISI_{k+1} + ISI_k) \\rangle$ (the Allen Cell Types definition): > 0 for adapting,
+    about 0 for regular, < 0 for accelerating firing. NaN with fewer than 3 spikes."""
+    isi = interspike_intervals(spike_times)
+    change = (isi[..., 1:] - isi[..., :-1]) / (isi[..., 1:] + isi[..., :-1])
+    valid = ~jnp.isnan(change)
+    total = jnp.sum(jnp.where(valid, change, 0.0), axis=-1)
+    n = jnp.sum(valid, axis=-1)
+    return jnp.where(n > 0, total / jnp.maximum(n, 1), jnp.nan)
+
+
+def burst_count(spike_times, max_isi: float = 10.0):
+    """Number of bursts: runs of spikes separated by ISIs shorter than `max_isi` (ms)."""
+    short = interspike_intervals(spike_times) < max_isi
+    previous = jnp.concatenate([jnp.zeros_like(short[..., :1]), short[..., :-1]], axis=-1)
+    return jnp.sum(short & ~previous, axis=-1)

@@ -9,8 +9,12 @@ from .scipy_models import (
     simulate_hh_scipy,
     step_current,
 )
+from .scipy_spiking import izhikevich_spikes_scipy, lif_spikes_scipy, simulate_spiking_scipy
 
 __all__ = [
+    "izhikevich_spikes_scipy",
+    "lif_spikes_scipy",
+    "simulate_spiking_scipy",
     "HH_DEFAULTS",
     "ScipyResult",
     "hh_initial_state",

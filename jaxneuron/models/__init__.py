@@ -1,6 +1,11 @@
 """Neuron models. Each concrete model lives in its own module."""
 
-from .base import AbstractGatedNeuron, AbstractNeuron
+from .adex import AdEx
+from .base import AbstractGatedNeuron, AbstractNeuron, AbstractSpikingNeuron
+from .conductance_lif import ConductanceLIF
 from .hodgkin_huxley import HodgkinHuxley
+from .izhikevich import Izhikevich
+from .lif import LIF
 
-__all__ = ["AbstractNeuron", "AbstractGatedNeuron", "HodgkinHuxley"]
+__all__ = ["AbstractNeuron", "AbstractGatedNeuron", "AbstractSpikingNeuron", "AdEx",
+           "ConductanceLIF", "HodgkinHuxley", "Izhikevich", "LIF"]

@@ -11,6 +11,7 @@ import abc
 from typing import ClassVar
 
 import equinox as eqx
+import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 
@@ -61,3 +62,31 @@ class AbstractGatedNeuron(AbstractNeuron):
     def vector_field(self, t, y, args):
         rate, target = self.exponential_split(t, y, args)
         return rate * (target - y)
+
+
+class AbstractSpikingNeuron(AbstractNeuron):
+    """A hybrid (threshold-and-reset) model: smooth dynamics between spikes, a reset map at
+    each spike, and an optional refractory period during which some states are held.
+
+    Concrete models implement `spike_condition` and `reset`, and may override
+    `refractory_period` (ms, default 0) and `clamped_states` (indices of the states held
+    fixed while refractory, default the membrane potential; the others keep evolving).
+    `jaxneuron.simulate` runs them in clock-driven mode (fixed steps, surrogate gradients
+    through the reset) or in exact event-driven mode (root-found, differentiable spike
+    times).
+    """
+
+    clamped_states: ClassVar[tuple[int, ...]] = (0,)
+
+    @abc.abstractmethod
+    def spike_condition(self, y: Float[Array, " n_states"]) -> Float[Array, ""]:
+        """A real function of the state that crosses zero upwards at a spike (e.g. V - V_th)."""
+
+    @abc.abstractmethod
+    def reset(self, y: Float[Array, " n_states"]) -> Float[Array, " n_states"]:
+        """The state right after a spike, given the state at the spike time."""
+
+    @property
+    def refractory_period(self) -> Float[Array, ""]:
+        """Absolute refractory period, ms (>= 0)."""
+        return jnp.zeros(())

@@ -1,0 +1,76 @@
+"""Conductance-based leaky integrate-and-fire neuron with exponentially decaying synaptic
+conductances (the COBA cell of Brette et al. 2007, J. Comput. Neurosci. 23:349)."""
+
+from __future__ import annotations
+
+from typing import ClassVar
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._checks import as_float_array, check_finite, check_positive
+from .base import AbstractGatedNeuron, AbstractSpikingNeuron
+
+
+def _param(default: float):
+    return eqx.field(default=default, converter=as_float_array)
+
+
+class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
+    """$C V' = g_L (E_L - V) + g_e (E_e - V) + g_i (E_i - V) + I$,
+    $g_e' = -g_e / \\tau_e$, $g_i' = -g_i / \\tau_i$; at $V = V_{th}$: $V \\to V_{reset}$,
+    held for `t_ref` while the conductances keep decaying.
+
+    State `(V, g_e, g_i)`: V in mV, conductances in nS; input current in pA. Input spikes
+    add their weight (nS) to `g_e` or `g_i` (see `jaxneuron.SpikeInput`). Defaults are the
+    COBA benchmark cell (Brette et al. 2007, Benchmark 1: 200 pF, 10 nS leak so
+    tau_m = 20 ms, threshold -50 mV, reset -60 mV, 5 ms refractory, E_e = 0 mV,
+    E_i = -80 mV, tau_e = 5 ms, tau_i = 10 ms).
+    """
+
+    state_names: ClassVar[tuple[str, ...]] = ("V", "g_e", "g_i")
+
+    C: Float[Array, ""] = _param(200.0)
+    g_L: Float[Array, ""] = _param(10.0)
+    E_L: Float[Array, ""] = _param(-60.0)
+    V_th: Float[Array, ""] = _param(-50.0)
+    V_reset: Float[Array, ""] = _param(-60.0)
+    t_ref: Float[Array, ""] = _param(5.0)
+    E_e: Float[Array, ""] = _param(0.0)
+    E_i: Float[Array, ""] = _param(-80.0)
+    tau_e: Float[Array, ""] = _param(5.0)
+    tau_i: Float[Array, ""] = _param(10.0)
+    v_init: Float[Array, ""] = _param(-60.0)
+
+    def __check_init__(self):
+        for name in ("C", "g_L", "tau_e", "tau_i"):
+            check_positive(name, getattr(self, name))
+        check_positive("t_ref", self.t_ref, allow_zero=True)
+        for name in ("E_L", "V_th", "V_reset", "E_e", "E_i", "v_init"):
+            check_finite(name, getattr(self, name))
+
+    def initial_state(self):
+        zero = jnp.zeros_like(self.v_init)
+        return jnp.stack([self.v_init, zero, zero])
+
+    def voltage(self, y):
+        return y[0]
+
+    def exponential_split(self, t, y, args):
+        g_e, g_i = y[1], y[2]
+        g_total = self.g_L + g_e + g_i
+        v_target = (self.g_L * self.E_L + g_e * self.E_e + g_i * self.E_i + args) / g_total
+        rate = jnp.stack([g_total / self.C, 1.0 / self.tau_e, 1.0 / self.tau_i])
+        target = jnp.stack([v_target, jnp.zeros_like(g_e), jnp.zeros_like(g_i)])
+        return rate, target
+
+    def spike_condition(self, y):
+        return y[0] - self.V_th
+
+    def reset(self, y):
+        return jnp.stack([self.V_reset, y[1], y[2]])
+
+    @property
+    def refractory_period(self):
+        return self.t_ref
