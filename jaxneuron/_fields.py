@@ -8,6 +8,18 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._checks import as_float_array
+
+_REQUIRED = object()
+
+
+def param(default=_REQUIRED):
+    """A parameter field of a model or stimulus: stored as a float array (so it batches and
+    differentiates); without `default` the argument is required."""
+    if default is _REQUIRED:
+        return eqx.field(converter=as_float_array)
+    return eqx.field(default=default, converter=as_float_array)
+
 
 def parameter_names(module: eqx.Module) -> tuple[str, ...]:
     """Names of a Module's array-valued parameter fields (static fields excluded)."""

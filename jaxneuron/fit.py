@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -13,7 +14,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ._fields import check_parameter_names, replace_parameters
-from .gradients import GRADIENT_MODES, value_and_grad
+from .gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
 from .models.base import AbstractNeuron
 from .simulate import simulate
 from .stimuli import AbstractStimulus
@@ -93,6 +94,9 @@ def fit(
         raise ValueError(f"steps must be a positive int; got {steps!r}")
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
+    if uses_forward_mode(gradient, len(params)):
+        # forward-mode gradients, reverse-mode line search: a loop that supports both
+        simulate_kwargs.setdefault("adjoint", diffrax.DirectAdjoint())
     for name in params:
         value = float(getattr(model, name))
         if name in bounds:

@@ -18,22 +18,35 @@ GRADIENT_MODES = ("auto", "forward", "reverse")
 FORWARD_MODE_MAX_PARAMETERS = 16
 
 
+def uses_forward_mode(mode: str, n_parameters: int) -> bool:
+    """Whether `mode` ("auto", "forward" or "reverse") differentiates `n_parameters`
+    scalars in forward mode.
+
+    **Raises:** `ValueError` for an unknown mode.
+    """
+    if mode not in GRADIENT_MODES:
+        raise ValueError(f"gradient mode must be one of {GRADIENT_MODES}; got {mode!r}")
+    return mode == "forward" or (mode == "auto" and n_parameters <= FORWARD_MODE_MAX_PARAMETERS)
+
+
 def value_and_grad(fn: Callable, mode: str = "auto") -> Callable:
     """Like `jax.value_and_grad(fn)` for a scalar `fn(x)` of one PyTree argument.
 
     `mode="forward"` computes the gradient by one `jax.jvp` per scalar in `x` (vmapped, so
     one pass carries all tangents); `"reverse"` is `jax.value_and_grad`; `"auto"` uses
     forward mode when `x` holds at most `FORWARD_MODE_MAX_PARAMETERS` scalars.
-    Works under `jit` and `vmap`.
+    Works under `jit` and `vmap`. Adaptive or exact-spiking `simulate` calls inside `fn`
+    need `adjoint=diffrax.ForwardMode()` for forward mode.
 
     **Raises:** `ValueError` for an unknown mode.
     """
-    if mode not in GRADIENT_MODES:
-        raise ValueError(f"gradient mode must be one of {GRADIENT_MODES}; got {mode!r}")
+    uses_forward_mode(mode, 0)  # validates mode
     reverse = jax.value_and_grad(fn)
 
-    def forward(x):
+    def value_and_gradient(x):
         flat, unravel = ravel_pytree(x)
+        if not uses_forward_mode(mode, flat.size):
+            return reverse(x)
 
         def along(direction):
             return jax.jvp(lambda z: fn(unravel(z)), (flat,), (direction,))
@@ -41,11 +54,5 @@ def value_and_grad(fn: Callable, mode: str = "auto") -> Callable:
         basis = jnp.eye(flat.size, dtype=flat.dtype)
         value, slopes = jax.vmap(along, out_axes=(None, 0))(basis)
         return value, unravel(slopes)
-
-    def value_and_gradient(x):
-        n = ravel_pytree(x)[0].size
-        if mode == "reverse" or (mode == "auto" and n > FORWARD_MODE_MAX_PARAMETERS):
-            return reverse(x)
-        return forward(x)
 
     return value_and_gradient

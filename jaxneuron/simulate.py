@@ -8,6 +8,7 @@ import jax
 import jax.numpy as jnp
 
 from ._checks import check_time_grid
+from ._grid import save_times, scan_fixed_steps
 from .analysis.spikes import crossing_time, detect_spikes, empty_spike_buffer, record_spike
 from .models.base import AbstractGatedNeuron, AbstractNeuron, AbstractSpikingNeuron
 from .solvers import NeuronTerm, StaggeredExponential, adaptive_controller, resolve_solver
@@ -165,7 +166,7 @@ def _default_spiking_solver(model, spiking):
 
 def _check_fixed_step_adjoint(adjoint):
     if adjoint is not None and not isinstance(
-        adjoint, diffrax.ForwardMode | diffrax.RecursiveCheckpointAdjoint
+        adjoint, diffrax.ForwardMode | diffrax.RecursiveCheckpointAdjoint | diffrax.DirectAdjoint
     ):
         raise ValueError("fixed steps are differentiated through the steps in either mode; "
                          f"adjoint {type(adjoint).__name__} applies to adaptive solves only")
@@ -188,7 +189,7 @@ def _simulate_spiking(model, stimulus, solver, y0, t0, t1, dt, n_steps, steps_pe
     if isinstance(solver, StaggeredExponential):
         raise ValueError("solver StaggeredExponential needs fixed steps: use "
                          "spiking='clock' or another solver")
-    ts = t0 + dt * steps_per_save * jnp.arange(n_steps // steps_per_save + 1, dtype=y0.dtype)
+    ts = save_times(t0, dt, n_steps, steps_per_save, y0.dtype)
     return simulate_exact(model, stimulus, solver, y0, t0, t1, dt, ts, rtol, atol, max_steps,
                           adjoint, max_spikes)
 
@@ -210,12 +211,10 @@ def _steps_per_save(save_every, dt, n_steps):
 
 def _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save, threshold, max_spikes):
     voltage = term.vector_field.model.voltage
-    n_save = n_steps // steps_per_save
 
-    # The carry holds the state as separate columns (a tuple of scalars): under vmap each
-    # becomes a contiguous (batch,) array, which lets XLA fuse a whole step without copies.
-    def one_step(carry, k):
+    def one_step(carry, x):
         columns, solver_state, spikes, count = carry
+        k, _ = x
         y = jnp.stack(columns)
         t = t0 + k * dt
         y1, _, _, solver_state, _ = solver.step(term, t, t + dt, y, None, solver_state,
@@ -224,17 +223,11 @@ def _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save, threshold
         spikes, count = record_spike(spikes, count, t_cross, crossed)
         return (tuple(y1), solver_state, spikes, count), None
 
-    def one_save_interval(carry, j):
-        steps = j * steps_per_save + jnp.arange(steps_per_save)
-        carry, _ = jax.lax.scan(one_step, carry, steps)
-        return carry, jnp.stack(carry[0])
-
     solver_state = solver.init(term, t0, t0 + dt, y0, None)
     spikes = empty_spike_buffer(max_spikes, y0.dtype)
     carry = (tuple(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
-    carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(n_save))
-    states = jnp.concatenate([y0[None], saved], axis=0)
-    ts = t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=y0.dtype)
+    carry, states = scan_fixed_steps(one_step, carry, y0, n_steps, steps_per_save)
+    ts = save_times(t0, dt, n_steps, steps_per_save, y0.dtype)
     _, _, spikes, count = carry
     return assemble_trace(term.vector_field.model, ts, states, spikes[:-1], count,
                           jnp.asarray(True))
@@ -242,8 +235,7 @@ def _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save, threshold
 
 def _simulate_adaptive(term, solver, y0, t0, t1, dt, n_steps, steps_per_save, rtol, atol,
                        max_steps, adjoint, threshold, max_spikes):
-    n_save = n_steps // steps_per_save
-    ts = t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=y0.dtype)
+    ts = save_times(t0, dt, n_steps, steps_per_save, y0.dtype)
     controller = adaptive_controller(term.vector_field.stimulus, t0, t1, rtol, atol)
     sol = diffrax.diffeqsolve(
         term, solver, t0, t1, dt, y0,

@@ -78,6 +78,3 @@ def _spike_step_jvp(primals, tangents):
     x_dot, _ = tangents
     return spike_step(x, surrogate), surrogate.derivative(x) * x_dot
 
-
-SURROGATES = {"fast_sigmoid": FastSigmoid, "sigmoid": Sigmoid, "arctan": Arctan,
-              "triangle": Triangle}

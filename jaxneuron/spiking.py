@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 import optimistix as optx
 
+from ._grid import save_times, scan_fixed_steps
 from .analysis.spikes import empty_spike_buffer, record_spike
 from .models.base import AbstractSpikingNeuron
 from .solvers import adaptive_controller
@@ -84,7 +85,6 @@ def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save,
     step_of_event = jnp.where(jnp.isfinite(times), jnp.maximum(step_of_event, 0), n_steps)
     jumps_per_step = jax.ops.segment_sum(jumps, step_of_event, num_segments=n_steps)
     t_ref = model.refractory_period
-    n_save = n_steps // steps_per_save
 
     def one_step(carry, x):
         columns, release, spikes, count = carry
@@ -108,16 +108,11 @@ def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save,
         spikes, count = record_spike(spikes, count, t_cross, crossed)
         return (tuple(y1), release, spikes, count), None
 
-    def one_save_interval(carry, j):
-        ks = j * steps_per_save + jnp.arange(steps_per_save)
-        carry, _ = jax.lax.scan(one_step, carry, (ks, jumps_per_step[ks]))
-        return carry, jnp.stack(carry[0])
-
     carry = (tuple(y0), jnp.asarray(-jnp.inf, y0.dtype), empty_spike_buffer(max_spikes, y0.dtype),
              jnp.asarray(0, jnp.int32))
-    carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(n_save))
-    states = jnp.concatenate([y0[None], saved], axis=0)
-    ts = t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=y0.dtype)
+    carry, states = scan_fixed_steps(one_step, carry, y0, n_steps, steps_per_save,
+                                     jumps_per_step)
+    ts = save_times(t0, dt, n_steps, steps_per_save, y0.dtype)
     spikes, count = carry[2], carry[3]
     return assemble_trace(model, ts, states, spikes[:-1], count, jnp.asarray(True))
 
@@ -141,7 +136,8 @@ def simulate_exact(model, stimulus, solver, y0, t0, t1, dt0, ts, rtol, atol, max
         direction=True,
     )
     controller = adaptive_controller(stimulus, t0, t1, rtol, atol)
-    forward_mode = isinstance(adjoint, diffrax.ForwardMode)
+    loop_kind = ("lax" if isinstance(adjoint, diffrax.ForwardMode) else
+                 "bounded" if isinstance(adjoint, diffrax.DirectAdjoint) else "checkpointed")
     adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
     # Each spike costs at most two segments (spike, end of refractoriness); each input
     # event one; plus the last. One spike more than the buffer holds marks the overflow.
@@ -190,6 +186,6 @@ def simulate_exact(model, stimulus, solver, y0, t0, t1, dt0, ts, rtol, atol, max
             jnp.asarray(0, jnp.int32), states, jnp.asarray(False), jnp.asarray(True),
             jnp.asarray(False))
     final = eqxi.while_loop(not_finished, segment, init, max_steps=max_segments,
-                            kind="lax" if forward_mode else "checkpointed")
+                            kind=loop_kind)
     _, y, _, _, spikes, count, states, done, ok, _ = final
     return assemble_trace(model, ts, states, spikes[:-1], count, ok & done, final_state=y)

@@ -15,13 +15,8 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import as_float_array, check_finite, check_positive, is_concrete
-
-
-def _field(default=None):
-    if default is None:
-        return eqx.field(converter=as_float_array)
-    return eqx.field(default=default, converter=as_float_array)
+from ._checks import check_finite, check_positive, is_concrete
+from ._fields import param
 
 
 class AbstractStimulus(eqx.Module):
@@ -51,9 +46,9 @@ class StepCurrent(AbstractStimulus):
     `StepCurrent(10.0)` is a constant current switched on at t = 0 for ever.
     """
 
-    amplitude: Float[Array, ""] = _field()
-    t_start: Float[Array, ""] = _field(0.0)
-    t_stop: Float[Array, ""] = _field(jnp.inf)
+    amplitude: Float[Array, ""] = param()
+    t_start: Float[Array, ""] = param(0.0)
+    t_stop: Float[Array, ""] = param(jnp.inf)
 
     def __check_init__(self):
         check_finite("amplitude", self.amplitude)
@@ -70,10 +65,10 @@ class RampCurrent(AbstractStimulus):
     """Linear ramp from `start_amplitude` at `t_start` to `end_amplitude` at `t_stop`;
     zero outside."""
 
-    start_amplitude: Float[Array, ""] = _field()
-    end_amplitude: Float[Array, ""] = _field()
-    t_start: Float[Array, ""] = _field()
-    t_stop: Float[Array, ""] = _field()
+    start_amplitude: Float[Array, ""] = param()
+    end_amplitude: Float[Array, ""] = param()
+    t_start: Float[Array, ""] = param()
+    t_stop: Float[Array, ""] = param()
 
     def __check_init__(self):
         check_finite("start_amplitude", self.start_amplitude)
@@ -94,11 +89,11 @@ class PulseTrain(AbstractStimulus):
     """Rectangular pulses of `amplitude` and `width` (ms) every `period` (ms), from `t_start`
     until `t_stop`."""
 
-    amplitude: Float[Array, ""] = _field()
-    width: Float[Array, ""] = _field()
-    period: Float[Array, ""] = _field()
-    t_start: Float[Array, ""] = _field(0.0)
-    t_stop: Float[Array, ""] = _field(jnp.inf)
+    amplitude: Float[Array, ""] = param()
+    width: Float[Array, ""] = param()
+    period: Float[Array, ""] = param()
+    t_start: Float[Array, ""] = param(0.0)
+    t_stop: Float[Array, ""] = param(jnp.inf)
 
     def __check_init__(self):
         check_finite("amplitude", self.amplitude)
@@ -123,11 +118,11 @@ class SineCurrent(AbstractStimulus):
     `frequency_hz` in Hz (t is in ms), `phase` in radians.
     """
 
-    amplitude: Float[Array, ""] = _field()
-    frequency_hz: Float[Array, ""] = _field()
-    phase: Float[Array, ""] = _field(0.0)
-    offset: Float[Array, ""] = _field(0.0)
-    t_start: Float[Array, ""] = _field(0.0)
+    amplitude: Float[Array, ""] = param()
+    frequency_hz: Float[Array, ""] = param()
+    phase: Float[Array, ""] = param(0.0)
+    offset: Float[Array, ""] = param(0.0)
+    t_start: Float[Array, ""] = param(0.0)
 
     def __check_init__(self):
         check_finite("amplitude", self.amplitude)
@@ -152,9 +147,9 @@ class SampledCurrent(AbstractStimulus):
     - `t0`: time of the first sample, ms.
     """
 
-    values: Float[Array, " n_samples"] = _field()
-    dt: Float[Array, ""] = _field()
-    t0: Float[Array, ""] = _field(0.0)
+    values: Float[Array, " n_samples"] = param()
+    dt: Float[Array, ""] = param()
+    t0: Float[Array, ""] = param(0.0)
 
     def __check_init__(self):
         if self.values.ndim != 1 or self.values.shape[0] < 2:
@@ -193,8 +188,8 @@ class SpikeInput(AbstractStimulus):
     - `current`: an input current stimulus (default none).
     """
 
-    times: Float[Array, " k"] = _field()
-    jumps: Float[Array, "k n_states"] = _field()
+    times: Float[Array, " k"] = param()
+    jumps: Float[Array, "k n_states"] = param()
     current: AbstractStimulus | None = None
 
     def __check_init__(self):

@@ -4,20 +4,17 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_finite, check_positive
+from .._checks import check_finite, check_positive
+from .._fields import param
 from .base import AbstractSpikingNeuron
 
 # Cap on (V - V_T) / Delta_T: far above any spike cut-off, it keeps the exponential finite in
 # the intermediate stages of a solver step that overshoots during the upswing.
 _MAX_EXPONENT = 40.0
 
-
-def _param(default: float):
-    return eqx.field(default=default, converter=as_float_array)
 
 
 class AdEx(AbstractSpikingNeuron):
@@ -37,18 +34,18 @@ class AdEx(AbstractSpikingNeuron):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "w")
 
-    C: Float[Array, ""] = _param(281.0)
-    g_L: Float[Array, ""] = _param(30.0)
-    E_L: Float[Array, ""] = _param(-70.6)
-    V_T: Float[Array, ""] = _param(-50.4)
-    Delta_T: Float[Array, ""] = _param(2.0)
-    tau_w: Float[Array, ""] = _param(144.0)
-    a: Float[Array, ""] = _param(4.0)
-    b: Float[Array, ""] = _param(80.5)
-    V_r: Float[Array, ""] = _param(-70.6)
-    V_peak: Float[Array, ""] = _param(-40.4)
-    t_ref: Float[Array, ""] = _param(0.0)
-    v_init: Float[Array, ""] = _param(-70.6)
+    C: Float[Array, ""] = param(281.0)
+    g_L: Float[Array, ""] = param(30.0)
+    E_L: Float[Array, ""] = param(-70.6)
+    V_T: Float[Array, ""] = param(-50.4)
+    Delta_T: Float[Array, ""] = param(2.0)
+    tau_w: Float[Array, ""] = param(144.0)
+    a: Float[Array, ""] = param(4.0)
+    b: Float[Array, ""] = param(80.5)
+    V_r: Float[Array, ""] = param(-70.6)
+    V_peak: Float[Array, ""] = param(-40.4)
+    t_ref: Float[Array, ""] = param(0.0)
+    v_init: Float[Array, ""] = param(-70.6)
 
     def __check_init__(self):
         for name in ("C", "g_L", "Delta_T", "tau_w"):

@@ -5,16 +5,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_finite, check_positive
+from .._checks import check_finite, check_positive
+from .._fields import param
 from .base import AbstractGatedNeuron, AbstractSpikingNeuron
-
-
-def _param(default: float):
-    return eqx.field(default=default, converter=as_float_array)
 
 
 class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
@@ -31,17 +27,17 @@ class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "g_e", "g_i")
 
-    C: Float[Array, ""] = _param(200.0)
-    g_L: Float[Array, ""] = _param(10.0)
-    E_L: Float[Array, ""] = _param(-60.0)
-    V_th: Float[Array, ""] = _param(-50.0)
-    V_reset: Float[Array, ""] = _param(-60.0)
-    t_ref: Float[Array, ""] = _param(5.0)
-    E_e: Float[Array, ""] = _param(0.0)
-    E_i: Float[Array, ""] = _param(-80.0)
-    tau_e: Float[Array, ""] = _param(5.0)
-    tau_i: Float[Array, ""] = _param(10.0)
-    v_init: Float[Array, ""] = _param(-60.0)
+    C: Float[Array, ""] = param(200.0)
+    g_L: Float[Array, ""] = param(10.0)
+    E_L: Float[Array, ""] = param(-60.0)
+    V_th: Float[Array, ""] = param(-50.0)
+    V_reset: Float[Array, ""] = param(-60.0)
+    t_ref: Float[Array, ""] = param(5.0)
+    E_e: Float[Array, ""] = param(0.0)
+    E_i: Float[Array, ""] = param(-80.0)
+    tau_e: Float[Array, ""] = param(5.0)
+    tau_i: Float[Array, ""] = param(10.0)
+    v_init: Float[Array, ""] = param(-60.0)
 
     def __check_init__(self):
         for name in ("C", "g_L", "tau_e", "tau_i"):

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_finite, check_positive
+from .._checks import check_finite, check_positive
+from .._fields import param
 from .base import AbstractGatedNeuron
 
 _SMALL = 1e-4
@@ -42,9 +42,6 @@ def _x_over_one_minus_exp_jvp(primals, tangents):
     return value, slope * x_dot
 
 
-def _param(default: float):
-    return eqx.field(default=default, converter=as_float_array)
-
 
 class HodgkinHuxley(AbstractGatedNeuron):
     """Hodgkin & Huxley (1952), J. Physiol. 117:500, with V shifted so rest is about -65 mV.
@@ -62,15 +59,15 @@ class HodgkinHuxley(AbstractGatedNeuron):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "m", "h", "n")
 
-    C_m: Float[Array, ""] = _param(1.0)
-    g_Na: Float[Array, ""] = _param(120.0)
-    g_K: Float[Array, ""] = _param(36.0)
-    g_L: Float[Array, ""] = _param(0.3)
-    E_Na: Float[Array, ""] = _param(50.0)
-    E_K: Float[Array, ""] = _param(-77.0)
-    E_L: Float[Array, ""] = _param(-54.387)
-    temperature_c: Float[Array, ""] = _param(6.3)
-    v_init: Float[Array, ""] = _param(-65.0)
+    C_m: Float[Array, ""] = param(1.0)
+    g_Na: Float[Array, ""] = param(120.0)
+    g_K: Float[Array, ""] = param(36.0)
+    g_L: Float[Array, ""] = param(0.3)
+    E_Na: Float[Array, ""] = param(50.0)
+    E_K: Float[Array, ""] = param(-77.0)
+    E_L: Float[Array, ""] = param(-54.387)
+    temperature_c: Float[Array, ""] = param(6.3)
+    v_init: Float[Array, ""] = param(-65.0)
 
     q10: ClassVar[float] = 3.0
     reference_temperature_c: ClassVar[float] = 6.3

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_finite
+from .._checks import check_finite
+from .._fields import param
 from .base import AbstractSpikingNeuron
 
 # (a, b, c, d) of the cell classes in Izhikevich (2003), Fig. 2.
@@ -22,9 +22,6 @@ PRESETS: dict[str, dict[str, float]] = {
     "RZ": dict(a=0.1, b=0.26, c=-65.0, d=2.0),    # resonator
 }
 
-
-def _param(default: float):
-    return eqx.field(default=default, converter=as_float_array)
 
 
 class Izhikevich(AbstractSpikingNeuron):
@@ -42,15 +39,15 @@ class Izhikevich(AbstractSpikingNeuron):
 
     state_names: ClassVar[tuple[str, ...]] = ("v", "u")
 
-    a: Float[Array, ""] = _param(0.02)
-    b: Float[Array, ""] = _param(0.2)
-    c: Float[Array, ""] = _param(-65.0)
-    d: Float[Array, ""] = _param(8.0)
-    v_peak: Float[Array, ""] = _param(30.0)
-    k2: Float[Array, ""] = _param(0.04)
-    k1: Float[Array, ""] = _param(5.0)
-    k0: Float[Array, ""] = _param(140.0)
-    v_init: Float[Array, ""] = _param(-65.0)
+    a: Float[Array, ""] = param(0.02)
+    b: Float[Array, ""] = param(0.2)
+    c: Float[Array, ""] = param(-65.0)
+    d: Float[Array, ""] = param(8.0)
+    v_peak: Float[Array, ""] = param(30.0)
+    k2: Float[Array, ""] = param(0.04)
+    k1: Float[Array, ""] = param(5.0)
+    k0: Float[Array, ""] = param(140.0)
+    v_init: Float[Array, ""] = param(-65.0)
 
     def __check_init__(self):
         for name in ("a", "b", "c", "d", "v_peak", "k2", "k1", "k0", "v_init"):

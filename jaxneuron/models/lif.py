@@ -10,11 +10,8 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import as_float_array, check_finite, check_positive
+from .._fields import param
 from .base import AbstractGatedNeuron, AbstractSpikingNeuron
-
-
-def _param(default: float):
-    return eqx.field(default=default, converter=as_float_array)
 
 
 class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
@@ -33,12 +30,12 @@ class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
 
     state_names: ClassVar[tuple[str, ...]] = ("V",)
 
-    tau_m: Float[Array, ""] = _param(10.0)
-    R: Float[Array, ""] = _param(10.0)
-    V_rest: Float[Array, ""] = _param(-65.0)
-    V_th: Float[Array, ""] = _param(-50.0)
-    V_reset: Float[Array, ""] = _param(-65.0)
-    t_ref: Float[Array, ""] = _param(2.0)
+    tau_m: Float[Array, ""] = param(10.0)
+    R: Float[Array, ""] = param(10.0)
+    V_rest: Float[Array, ""] = param(-65.0)
+    V_th: Float[Array, ""] = param(-50.0)
+    V_reset: Float[Array, ""] = param(-65.0)
+    t_ref: Float[Array, ""] = param(2.0)
     v_init: Float[Array, ""] | None = eqx.field(default=None, converter=lambda x: x if x is None
                                                 else as_float_array(x))
 
