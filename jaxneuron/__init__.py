@@ -1,8 +1,8 @@
 """jaxneuron: JAX-accelerated, differentiable neuron simulation."""
 
-from . import analysis, baselines, spike_surrogates
+from . import analysis, baselines, spike_surrogates, workflows
 from ._fields import batch_axes, parameter_names
-from .fit import FitResult, fit, voltage_mse
+from .fit import FitResult, fit, spike_time_mse, voltage_mse
 from .models import (
     LIF,
     AbstractGatedNeuron,
@@ -54,6 +54,7 @@ __all__ = [
     "parameter_names",
     "spike_summary",
     "sweep",
+    "spike_time_mse",
     "voltage_mse",
     "AbstractGatedNeuron",
     "AbstractNeuron",
@@ -69,6 +70,7 @@ __all__ = [
     "StepCurrent",
     "Trace",
     "analysis",
+    "workflows",
     "spike_surrogates",
     "simulate",
 ]

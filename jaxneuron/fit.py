@@ -27,6 +27,17 @@ def voltage_mse(trace: Trace, target) -> jax.Array:
     return jnp.mean((trace.v - target) ** 2)
 
 
+def spike_time_mse(trace: Trace, target) -> jax.Array:
+    """Mean squared difference (ms²) between the first k simulated spike times and the k
+    `target` spike times (ms, shape `(k,)`, k <= `max_spikes`). A spike the model does not
+    fire counts as one at the end of the run, so a missing spike costs more the earlier it
+    was due. Use with `spiking="exact"` (root-found, differentiable spike times)."""
+    target = jnp.asarray(target)
+    times = trace.spike_times[..., : target.shape[-1]]
+    times = jnp.where(jnp.isnan(times), trace.ts[..., -1:], times)
+    return jnp.mean((times - target) ** 2)
+
+
 @dataclasses.dataclass
 class FitResult:
     """`model`: the fitted model; `loss_history` `(steps + 1,)`: loss before each update and

@@ -63,3 +63,19 @@ def spike_time_errors(dts, errors: dict, *, path, title=""):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def spike_fit_overview(rows: dict, loss_history, *, path, title=""):
+    """Spike rasters (`{label: spike_times}`, one row each, NaN-padded) above the loss curve."""
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.2), gridspec_kw={"width_ratios": [2, 1]})
+    for row, times in enumerate(rows.values()):
+        times = np.asarray(times)
+        ax1.vlines(times[~np.isnan(times)], row - 0.4, row + 0.4, color=f"C{row}", lw=1.5)
+    ax1.set_yticks(range(len(rows)), list(rows))
+    ax1.set(xlabel="time (ms)", title=title)
+    ax2.semilogy(np.arange(len(loss_history)), loss_history, color="k")
+    ax2.set(xlabel="iteration", ylabel="loss (ms²)", title="spike-time loss")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

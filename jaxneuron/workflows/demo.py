@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 
@@ -10,18 +9,18 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from . import bench, plotting
-from .fit import fit
-from .models import HodgkinHuxley
-from .simulate import simulate
-from .stimuli import StepCurrent
-from .sweep import sweep
+from .. import bench, plotting
+from ..fit import fit
+from ..models import HodgkinHuxley
+from ..simulate import simulate
+from ..stimuli import StepCurrent
+from ..sweep import sweep
+from ._output import output_dir, write_summary
 
 
 def run_demo(out: str | Path = "results", *, quick: bool = False, log=print) -> dict:
     """Run the three parts, writing figures, CSV, summary.json and summary.md into `out`."""
-    out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    out = output_dir(out)
     jax.config.update("jax_enable_x64", True)
     summary: dict = {}
 
@@ -72,7 +71,7 @@ def run_demo(out: str | Path = "results", *, quick: bool = False, log=print) -> 
     summary.update(benchmark_speedup_vs_scipy=rows[0]["speedup"],
                    benchmark_max_spike_error_ms=rows[0]["max_spike_error_ms"])
 
-    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    write_summary(out, summary)
     (out / "summary.md").write_text(_markdown(summary, table))
     log((out / "summary.md").read_text())
     log(f"wrote results to {out.resolve()}")
@@ -97,3 +96,11 @@ Figure: `fit_hh.png`.
 ## 3. Benchmark vs SciPy solve_ivp (same sets, same equations)
 {table}
 """
+
+
+def register(commands) -> None:
+    """Add `jaxneuron demo` to the CLI's sub-commands."""
+    parser = commands.add_parser("demo", help="sweep, gradient fit and SciPy benchmark tour")
+    parser.add_argument("--out", default="results", help="output folder (default results/)")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes, under a minute")
+    parser.set_defaults(func=lambda args: run_demo(args.out, quick=args.quick))

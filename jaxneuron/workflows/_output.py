@@ -1,0 +1,34 @@
+"""Output-folder helpers shared by the workflows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+
+def output_dir(out: str | Path) -> Path:
+    """Create `out` (and parents) and return it as a Path."""
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    return out
+
+
+def _plain(value):
+    if isinstance(value, dict):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_plain(v) for v in value]
+    if isinstance(value, np.generic) or (hasattr(value, "shape") and value.shape == ()):
+        return value.item()
+    if hasattr(value, "tolist"):
+        return value.tolist()
+    return value
+
+
+def write_summary(out: Path, summary: dict) -> Path:
+    """Write `summary` as `out/summary.json` (NumPy/JAX scalars and arrays made plain)."""
+    path = out / "summary.json"
+    path.write_text(json.dumps(_plain(summary), indent=2))
+    return path

@@ -1,0 +1,51 @@
+"""The CLI and its workflows: every sub-command is registered, and small runs write outputs."""
+
+import json
+
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+import jaxneuron as jn
+from jaxneuron.cli import build_parser, main
+from jaxneuron.workflows import WORKFLOWS
+from jaxneuron.workflows.spiking import run as run_spiking
+
+
+def test_every_workflow_has_a_subcommand():
+    commands = build_parser()._subparsers._group_actions[0].choices
+    assert set(commands) >= {"demo", "simulate", "spiking"}
+    assert len(commands) == len(WORKFLOWS)
+
+
+def test_bad_input_exits_with_code_2(capsys, tmp_path):
+    assert main(["simulate", "--dt", "-1", "--out", str(tmp_path)]) == 2
+    assert "dt" in capsys.readouterr().err
+
+
+def test_simulate_command_writes_trace_and_summary(tmp_path):
+    assert main(["simulate", "--t1", "20", "--out", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    trace = np.loadtxt(tmp_path / "trace.csv", delimiter=",", skiprows=1)
+    assert trace.shape == (801, 5)  # t, V, m, h, n at dt = 0.025 ms
+    assert len(summary["spike_times_ms"]) == summary["n_spikes"] >= 1
+    assert (tmp_path / "trace.png").stat().st_size > 0
+
+
+def test_spike_time_mse_counts_missing_spikes_at_the_end_of_the_run():
+    trace = jn.Trace(ts=jnp.array([0.0, 10.0]), states=jnp.zeros((2, 1)), v=jnp.zeros(2),
+                     spike_times=jnp.array([1.0, 2.0, jnp.nan, jnp.nan]), n_spikes=jnp.array(2),
+                     final_state=jnp.zeros(1), ok=jnp.array(True), state_names=("V",))
+    loss = jn.spike_time_mse(trace, jnp.array([1.5, 2.0, 4.0]))
+    assert float(loss) == pytest.approx((0.5**2 + 0.0 + 6.0**2) / 3)
+
+
+@pytest.mark.slow
+def test_spiking_workflow_recovers_lif_and_checks_gradients(tmp_path):
+    summary = run_spiking(tmp_path, quick=True, log=lambda *_: None)
+    assert summary["dspike3_dd_relative_error"] < 1e-3
+    for name, value in summary["lif_fit_true"].items():
+        assert summary["lif_fit_params"][name] == pytest.approx(value, rel=0.01)
+    assert summary["presets"]["CH"]["bursts"] >= 2
+    assert {p.name for p in tmp_path.glob("*.png")} == {
+        "izhikevich_presets.png", "clock_vs_exact.png", "lif_spike_fit.png"}
