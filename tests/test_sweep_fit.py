@@ -91,3 +91,25 @@ def test_fit_respects_bounds_and_rejects_bad_input():
     result = jn.fit(start, stim, target, params=["g_K"], bounds={"g_K": (25.0, 33.0)}, t1=10.0,
                     steps=10, save_every=0.1, progress=False)
     assert 25.0 < result.params["g_K"] < 33.0
+
+
+def test_balanced_exact_sweep_returns_sets_in_their_original_order():
+    # LIF under constant current: the spike count is known in closed form, so each row
+    # can be checked against its own analytic value after the cost-ordered run.
+    currents = np.array([2.5, 1.6, 4.0, 0.5, 3.0])  # nA; 0.5 nA stays below threshold
+    lif = jn.LIF(tau_m=10.0, R=10.0, t_ref=2.0)
+    kwargs = dict(t1=100.0, dt=0.1, spiking="exact", max_spikes=64)
+    cost = jn.estimate_spike_counts(lif, {"tau_m": np.full(5, 10.0)}, jn.StepCurrent(0.0),
+                                    stimulus_params={"amplitude": currents}, t1=100.0)
+    assert np.all(np.diff(cost[np.argsort(currents)]) >= 0)  # more current, more spikes
+    result = jn.sweep(lif, {"tau_m": np.full(5, 10.0)}, jn.StepCurrent(0.0),
+                      stimulus_params={"amplitude": currents}, cost=cost, chunk_size=2,
+                      progress=False, **kwargs)
+    drive = 10.0 * currents  # R I, mV above rest; threshold 15 mV above rest
+    isi = 2.0 + 10.0 * np.log(drive / np.maximum(drive - 15.0, 1e-12))
+    first = 10.0 * np.log(drive / np.maximum(drive - 15.0, 1e-12))
+    expected = np.where(drive > 15.0, 1 + np.floor((100.0 - first) / isi), 0)
+    np.testing.assert_array_equal(result.summaries["n_spikes"], expected)
+    with pytest.raises(ValueError, match="cost"):
+        jn.sweep(lif, {"tau_m": np.full(5, 10.0)}, jn.StepCurrent(1.0), cost=np.ones(4),
+                 t1=10.0, progress=False)

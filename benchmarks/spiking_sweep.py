@@ -1,0 +1,251 @@
+"""Izhikevich parameter sweep: jaxneuron clock and exact modes vs Brian2 and SciPy, same work.
+
+N Izhikevich neurons with the heterogeneous (a, b, c, d) of Izhikevich's 2003 network (80 %
+excitatory: a = 0.02, b = 0.2, c = -65 + 15 r², d = 8 - 6 r²; 20 % inhibitory: a = 0.02 +
+0.08 r, b = 0.25 - 0.05 r, c = -65, d = 2; r ~ U[0, 1]) and a constant current I ~ U[0, 15],
+1 s each. Brian2 runs them as one NeuronGroup with per-neuron parameters (cython target,
+Euler, threshold v >= 30 at step ends), which is how Brian2 users run such sweeps. SciPy is
+the event-restart `solve_ivp` baseline, timed on the checked subset and extrapolated.
+
+Accuracy: spike times of the checked subset against SciPy DOP853 at rtol = atol = 1e-12.
+Sets whose reference moves by more than 1e-6 ms when the tolerance is loosened to 1e-11
+(chaotic or near-bifurcation bursting) are ill-conditioned: no method can be checked on them
+and they are left out of the error columns (their number is reported). Spike-count
+mismatches on the well-conditioned sets are counted, not folded into the error.
+
+    python benchmarks/spiking_sweep.py [--n 10000] [--quick] [--json PATH]
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+jax.config.update("jax_enable_x64", True)  # float64 available; each row picks its dtype
+
+import jaxneuron as jn  # noqa: E402
+from jaxneuron.baselines.scipy_spiking import izhikevich_spikes_scipy  # noqa: E402
+from jaxneuron.bench import report  # noqa: E402
+
+T1 = 1000.0  # ms
+MAX_SPIKES = 512
+COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("jaxneuron_s", "jaxneuron s", ".2f"),
+           ("compile_s", "compile s", ".1f"), ("baseline", "baseline", "s"),
+           ("baseline_s", "baseline s", ".2f"), ("speedup", "speedup", ".2f"),
+           ("median_spike_error_ms", "median |Δt| ms", ".1e"),
+           ("max_spike_error_ms", "max |Δt| ms", ".1e"),
+           ("baseline_max_spike_error_ms", "baseline max |Δt| ms", ".1e"),
+           ("spike_count_mismatches", "count mismatches", "d")]
+
+
+def sample_sets(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """Izhikevich (2003) network heterogeneity plus a current I ~ U[0, 15]."""
+    rng = np.random.default_rng(seed)
+    excitatory = rng.random(n) < 0.8
+    r = rng.random(n)
+    return {
+        "a": np.where(excitatory, 0.02, 0.02 + 0.08 * r),
+        "b": np.where(excitatory, 0.2, 0.25 - 0.05 * r),
+        "c": np.where(excitatory, -65.0 + 15.0 * r**2, -65.0),
+        "d": np.where(excitatory, 8.0 - 6.0 * r**2, 2.0),
+        "I": rng.uniform(0.0, 15.0, n),
+    }
+
+
+def jaxneuron_batch(sets, dtype, **options) -> dict:
+    """`jit(vmap(simulate))` over the sets; returns spike times, counts, compile and run s."""
+
+    def one(a, b, c, d, current):
+        return jn.simulate(jn.Izhikevich(a=a, b=b, c=c, d=d), jn.StepCurrent(current), t1=T1,
+                           save_every=0, max_spikes=MAX_SPIKES, throw=False, **options)
+
+    run = jax.jit(jax.vmap(one))
+    args = [jnp.asarray(sets[k], dtype) for k in ("a", "b", "c", "d", "I")]
+    start = time.perf_counter()
+    jax.block_until_ready(run(*args))
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    trace = jax.block_until_ready(run(*args))
+    run_s = time.perf_counter() - start
+    return {"spike_times": np.asarray(trace.spike_times, np.float64),
+            "n_spikes": np.asarray(trace.n_spikes), "run_s": run_s,
+            "compile_s": max(first - run_s, 0.0)}
+
+
+def jaxneuron_balanced(sets, dtype, chunk_size, **options) -> dict:
+    """`sweep` with chunks balanced by a coarse clock-mode pre-pass (timed in)."""
+    base = jn.Izhikevich(*(jnp.asarray(0.0, dtype) for _ in range(4)))
+    params = {k: sets[k] for k in ("a", "b", "c", "d")}
+    stim = {"amplitude": sets["I"]}
+
+    def run():
+        cost = jn.estimate_spike_counts(base, params, jn.StepCurrent(0.0), t1=T1,
+                                        stimulus_params=stim, max_spikes=MAX_SPIKES)
+        return jn.sweep(base, params, jn.StepCurrent(0.0), stimulus_params=stim, t1=T1,
+                        cost=cost, chunk_size=chunk_size, progress=False, shard=False,
+                        max_spikes=MAX_SPIKES, summary=lambda tr: {
+                            "spike_times": tr.spike_times, "n_spikes": tr.n_spikes},
+                        **options)
+
+    start = time.perf_counter()
+    run()
+    first = time.perf_counter() - start
+    start = time.perf_counter()
+    result = run()
+    run_s = time.perf_counter() - start
+    return {"spike_times": np.asarray(result.summaries["spike_times"], np.float64),
+            "n_spikes": result.summaries["n_spikes"], "run_s": run_s,
+            "compile_s": max(first - run_s, 0.0)}
+
+
+def brian2_batch(sets, dt: float) -> dict | None:
+    """The sets as one Brian2 NeuronGroup (cython, Euler) at step `dt` ms."""
+    try:
+        import brian2 as b2
+    except ImportError:
+        print("brian2 not installed (make bench installs it): skipping the Brian2 rows")
+        return None
+    b2.prefs.codegen.target = "cython"
+    b2.defaultclock.dt = dt * b2.ms
+    equations = """dv/dt = (0.04*v**2 + 5*v + 140 - u + I) / ms : 1
+                   du/dt = a*(b*v - u) / ms : 1
+                   a : 1
+                   b : 1
+                   c : 1
+                   d : 1
+                   I : 1"""
+
+    def build(n):
+        group = b2.NeuronGroup(n, equations, threshold="v >= 30", reset="v = c; u = u + d",
+                               method="euler")
+        for name in ("a", "b", "c", "d", "I"):
+            setattr(group, name, sets[name][:n])
+        group.v = -65.0
+        group.u = sets["b"][:n] * -65.0
+        monitor = b2.SpikeMonitor(group)
+        return b2.Network(group, monitor), monitor
+
+    n = len(sets["I"])
+    start = time.perf_counter()
+    network, _ = build(n)  # compiles and caches the cython code
+    network.run(100 * dt * b2.ms)
+    compile_s = time.perf_counter() - start
+    network, monitor = build(n)
+    start = time.perf_counter()
+    network.run(T1 * b2.ms)
+    run_s = time.perf_counter() - start
+    trains = monitor.spike_trains()
+    spike_times = np.full((n, MAX_SPIKES), np.nan)
+    counts = np.zeros(n, int)
+    for i in range(n):
+        times = np.asarray(trains[i] / b2.ms)
+        counts[i] = times.size
+        spike_times[i, : min(times.size, MAX_SPIKES)] = times[:MAX_SPIKES]
+    return {"spike_times": spike_times, "n_spikes": counts, "run_s": run_s,
+            "compile_s": compile_s, "version": b2.__version__}
+
+
+def scipy_batch(sets, indices, **kwargs) -> tuple[list[np.ndarray], float]:
+    """SciPy event-restart runs of the chosen sets; returns spike trains and seconds."""
+    start = time.perf_counter()
+    trains = [izhikevich_spikes_scipy(sets["a"][i], sets["b"][i], sets["c"][i], sets["d"][i],
+                                      sets["I"][i], t1=T1, **kwargs) for i in indices]
+    return trains, time.perf_counter() - start
+
+
+def errors(spike_times, n_spikes, reference, well_conditioned) -> dict:
+    """Spike-time errors (ms) over the well-conditioned checked sets."""
+    diffs, mismatches = [], 0
+    for row, (ref, ok) in enumerate(zip(reference, well_conditioned, strict=True)):
+        if not ok:
+            continue
+        if n_spikes[row] != ref.size:
+            mismatches += 1
+            continue
+        if ref.size:
+            diffs.append(np.abs(spike_times[row, : ref.size] - ref[:MAX_SPIKES]))
+    diffs = np.concatenate(diffs) if diffs else np.zeros(1)
+    return {"median_spike_error_ms": float(np.median(diffs)),
+            "max_spike_error_ms": float(np.max(diffs)), "spike_count_mismatches": mismatches}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--n", type=int, default=10_000, help="parameter sets")
+    parser.add_argument("--n-check", type=int, default=40, help="sets checked against SciPy")
+    parser.add_argument("--quick", action="store_true", help="n=1000, 10 checked sets")
+    parser.add_argument("--json", help="write results as JSON to this path")
+    args = parser.parse_args()
+    if args.quick:
+        args.n, args.n_check = 1000, 10
+    sets = sample_sets(args.n)
+    check = np.arange(args.n_check)
+    print(f"reference: SciPy DOP853 at 1e-12 and 1e-11 on {check.size} sets")
+    reference, _ = scipy_batch(sets, check, method="DOP853", rtol=1e-12, atol=1e-12)
+    looser, _ = scipy_batch(sets, check, method="DOP853", rtol=1e-11, atol=1e-11)
+    well = np.array([r.size == s.size and (r.size == 0 or np.max(np.abs(r - s)) < 1e-6)
+                     for r, s in zip(reference, looser, strict=True)])
+    print(f"{int((~well).sum())} of {check.size} checked sets are ill-conditioned")
+    scipy_trains, scipy_s = scipy_batch(sets, check, method="RK45", rtol=1e-6, atol=1e-6)
+    scipy_counts = np.array([t.size for t in scipy_trains])
+    scipy_times = np.full((check.size, MAX_SPIKES), np.nan)
+    for i, t in enumerate(scipy_trains):
+        scipy_times[i, : min(t.size, MAX_SPIKES)] = t[:MAX_SPIKES]
+    scipy_err = errors(scipy_times, scipy_counts, reference, well)
+
+    brian = {dt: brian2_batch(sets, dt) for dt in (0.1, 0.01)}
+    configs = [
+        ("clock euler dt=0.1 float32", args.n, "float32", 0.1,
+         dict(spiking="clock", solver="euler", dt=0.1)),
+        ("clock heun dt=0.1 float32", args.n, "float32", 0.1,
+         dict(spiking="clock", solver="heun", dt=0.1)),
+        ("clock euler dt=0.01 float32", args.n, "float32", 0.01,
+         dict(spiking="clock", solver="euler", dt=0.01)),
+        ("clock heun dt=0.01 float32", args.n, "float32", 0.01,
+         dict(spiking="clock", solver="heun", dt=0.01)),
+        ("exact tsit5 1e-6 float32", args.n, "float32", 0.01,
+         dict(spiking="exact", solver="tsit5", rtol=1e-6, atol=1e-6, dt=0.01)),
+        ("exact tsit5 1e-6 float32, balanced", args.n, "float32", 0.01,
+         dict(spiking="exact", solver="tsit5", rtol=1e-6, atol=1e-6, dt=0.01,
+              balanced=True)),
+        ("exact tsit5 1e-10 float64, balanced", args.n, "float64", 0.01,
+         dict(spiking="exact", solver="tsit5", rtol=1e-10, atol=1e-10, dt=0.01,
+              balanced=True)),
+    ]
+    rows = []
+    for case, n, dtype, brian_dt, options in configs:
+        subset = {k: v[:n] for k, v in sets.items()}
+        print(f"jaxneuron {case}, {n} sets ...", flush=True)
+        if options.pop("balanced", False):
+            out = jaxneuron_balanced(subset, dtype, max(n // 10, 100), **options)
+        else:
+            out = jaxneuron_batch(subset, dtype, **options)
+        err = errors(out["spike_times"][check], out["n_spikes"][check], reference, well)
+        baselines = []
+        if brian[brian_dt] is not None:
+            b = brian[brian_dt]
+            b_err = errors(b["spike_times"][check], b["n_spikes"][check], reference, well)
+            baselines.append((f"Brian2 {b['version']} cython euler dt={brian_dt}",
+                              b["run_s"], b_err, b["compile_s"]))
+        baselines.append(("SciPy RK45 1e-6 (event restart)", scipy_s * n / check.size,
+                          scipy_err, 0.0))
+        for name, base_s, base_err, base_compile in baselines:
+            rows.append({
+                "case": case, "n": n, "jaxneuron_s": out["run_s"],
+                "compile_s": out["compile_s"], "baseline": name, "baseline_s": base_s,
+                "baseline_compile_s": base_compile, "speedup": base_s / out["run_s"],
+                "baseline_max_spike_error_ms": base_err["max_spike_error_ms"],
+                "baseline_median_spike_error_ms": base_err["median_spike_error_ms"],
+                "baseline_spike_count_mismatches": base_err["spike_count_mismatches"],
+                "ill_conditioned_checked_sets": int((~well).sum()),
+                "checked_sets": int(check.size),
+                "mean_spikes_per_set": float(np.mean(out["n_spikes"])), **err})
+    report(rows, COLUMNS, "spiking_sweep", args.json)
+
+
+if __name__ == "__main__":
+    main()
