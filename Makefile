@@ -26,10 +26,16 @@ lint: $(STAMP)
 	$(BIN)/ruff check jaxneuron tests benchmarks examples
 	$(BIN)/ruff format --check jaxneuron tests benchmarks examples
 
-bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BIN)/python benchmarks/hh_sweep.py --json results/bench_hh_sweep.json
-	$(BIN)/python benchmarks/hh_gradient.py --json results/bench_hh_gradient.json
+# Benchmarks run in their own environment: the baselines (Brian2 2.9 needs numpy < 2.3)
+# must not change the versions `make test` runs against.
+BENCH_BIN := .venv-bench/bin
+
+bench:
+	test -d .venv-bench || $(PYTHON) -m venv .venv-bench
+	$(BENCH_BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(BENCH_BIN)/python benchmarks/hh_sweep.py --json results/bench_hh_sweep.json
+	$(BENCH_BIN)/python benchmarks/hh_gradient.py --json results/bench_hh_gradient.json
+	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json results/bench_spiking_sweep.json
 
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) .venv-bench results .pytest_cache
