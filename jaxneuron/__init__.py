@@ -1,6 +1,6 @@
 """jaxneuron: JAX-accelerated, differentiable neuron simulation."""
 
-from . import analysis, baselines, spike_surrogates, workflows
+from . import analysis, baselines, biophysics, spike_surrogates, workflows
 from ._fields import batch_axes, parameter_names
 from .fit import FitResult, fit, spike_time_mse, voltage_mse
 from .models import (
@@ -12,6 +12,7 @@ from .models import (
     ConductanceLIF,
     HodgkinHuxley,
     Izhikevich,
+    RestingMembrane,
 )
 from .simulate import simulate
 from .solvers import ExponentialEuler, ExponentialMidpoint, NeuronTerm
@@ -32,6 +33,8 @@ from .transforms import Bounded, Identity, Negative, Positive
 __version__ = "0.1.0"
 
 __all__ = [
+    "RestingMembrane",
+    "biophysics",
     "LIF",
     "AbstractSpikingNeuron",
     "AdEx",

@@ -6,6 +6,7 @@ from .conductance_lif import ConductanceLIF
 from .hodgkin_huxley import HodgkinHuxley
 from .izhikevich import Izhikevich
 from .lif import LIF
+from .resting import RestingMembrane
 
 __all__ = ["AbstractNeuron", "AbstractGatedNeuron", "AbstractSpikingNeuron", "AdEx",
-           "ConductanceLIF", "HodgkinHuxley", "Izhikevich", "LIF"]
+           "ConductanceLIF", "HodgkinHuxley", "Izhikevich", "LIF", "RestingMembrane"]

@@ -4,43 +4,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._checks import check_finite, check_positive
 from .._fields import param
+from ..biophysics import x_over_one_minus_exp
 from .base import AbstractGatedNeuron
-
-_SMALL = 1e-4
-
-
-@jax.custom_jvp
-def _x_over_one_minus_exp(x):
-    """$x / (1 - e^{-x})$, with the removable singularity at $x = 0$ handled.
-
-    Uses the Taylor series $1 + x/2 + x^2/12$ near 0 and the "double where" so that
-    both the value and its gradient are finite everywhere. The custom JVP computes the
-    slope once per evaluation, so each forward-mode tangent costs one multiply.
-    """
-    small = jnp.abs(x) < _SMALL
-    x_safe = jnp.where(small, 1.0, x)
-    exact = x_safe / -jnp.expm1(-x_safe)
-    series = 1.0 + x / 2.0 + x * x / 12.0
-    return jnp.where(small, series, exact)
-
-
-@_x_over_one_minus_exp.defjvp
-def _x_over_one_minus_exp_jvp(primals, tangents):
-    (x,), (x_dot,) = primals, tangents
-    small = jnp.abs(x) < _SMALL
-    x_safe = jnp.where(small, 1.0, x)
-    e = jnp.exp(-x_safe)
-    one_minus = -jnp.expm1(-x_safe)
-    value = jnp.where(small, 1.0 + x / 2.0 + x * x / 12.0, x_safe / one_minus)
-    slope = jnp.where(small, 0.5 + x / 6.0, (one_minus - x_safe * e) / (one_minus * one_minus))
-    return value, slope * x_dot
-
 
 
 class HodgkinHuxley(AbstractGatedNeuron):
@@ -86,11 +56,11 @@ class HodgkinHuxley(AbstractGatedNeuron):
         **Returns:** `(a_m, b_m, a_h, b_h, a_n, b_n)`.
         """
         phi = self.q10 ** ((self.temperature_c - self.reference_temperature_c) / 10.0)
-        a_m = _x_over_one_minus_exp((V + 40.0) / 10.0)
+        a_m = x_over_one_minus_exp((V + 40.0) / 10.0)
         b_m = 4.0 * jnp.exp(-(V + 65.0) / 18.0)
         a_h = 0.07 * jnp.exp(-(V + 65.0) / 20.0)
         b_h = 1.0 / (1.0 + jnp.exp(-(V + 35.0) / 10.0))
-        a_n = 0.1 * _x_over_one_minus_exp((V + 55.0) / 10.0)
+        a_n = 0.1 * x_over_one_minus_exp((V + 55.0) / 10.0)
         b_n = 0.125 * jnp.exp(-(V + 65.0) / 80.0)
         return tuple(phi * r for r in (a_m, b_m, a_h, b_h, a_n, b_n))
 

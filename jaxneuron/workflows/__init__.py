@@ -10,4 +10,5 @@ WORKFLOWS = (
     "demo",
     "hh_simulate",
     "spiking",
+    "resting",
 )
