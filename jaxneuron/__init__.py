@@ -1,6 +1,6 @@
 """jaxneuron: JAX-accelerated, differentiable neuron simulation."""
 
-from . import analysis, baselines, biophysics, spike_surrogates, workflows
+from . import analysis, baselines, biophysics, network, spike_surrogates, workflows
 from ._fields import batch_axes, parameter_names
 from .fit import FitResult, fit, spike_time_mse, voltage_mse
 from .models import (
@@ -75,6 +75,7 @@ __all__ = [
     "Trace",
     "analysis",
     "workflows",
+    "network",
     "spike_surrogates",
     "simulate",
 ]

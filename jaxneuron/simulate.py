@@ -102,7 +102,7 @@ def simulate(
     n_steps = check_time_grid(t0, t1, dt)
     steps_per_save = _steps_per_save(save_every, dt, n_steps)
     if solver is None and isinstance(model, AbstractSpikingNeuron):
-        solver = _default_spiking_solver(model, spiking)
+        solver = default_spiking_solver(model, spiking)
     solver = resolve_solver(solver, model)
 
     expected = (len(model.state_names),)
@@ -159,7 +159,9 @@ def simulate(
     return trace
 
 
-def _default_spiking_solver(model, spiking):
+def default_spiking_solver(model, spiking):
+    """The solver name used when `solver` is not given: tsit5 for exact mode; for clock mode
+    exp_midpoint for gated models, else heun."""
     if spiking == "exact":
         return "tsit5"
     return "exp_midpoint" if isinstance(model, AbstractGatedNeuron) else "heun"

@@ -72,6 +72,35 @@ def input_events(stimulus, y0):
     return times, jumps
 
 
+def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrogate | None):
+    """One clock-mode step of one neuron over `[t, t + dt]`, the reset included.
+
+    `term` is the `diffrax.ODETerm` of a `SpikingVectorField(model, ..., clock=True)`;
+    `release` is the time (ms) at which the clamped states restart after the last spike
+    (`-inf` while running). Shared by `simulate_clock` and `jaxneuron.network` (which
+    vmaps it over the neurons of a population).
+
+    **Returns:** `(y1, release, t_cross, crossed, fired)`: the state at `t + dt` after any
+    reset, the updated release time, the interpolated crossing time (ms, `t` if none),
+    whether the spike condition crossed zero upward in this step (bool), and the spike as a
+    float (exactly `crossed` in value; with a surrogate, differentiable through it).
+    """
+    pending = release > -jnp.inf
+    free = jnp.where(pending, jnp.clip((t + dt - release) / dt, 0.0, 2.0), 1.0)
+    state = solver.init(term, t, t + dt, y, free)
+    y1 = solver.step(term, t, t + dt, y, free, state, made_jump=False)[0]
+    c0, c1 = model.spike_condition(y), model.spike_condition(y1)
+    can_fire = (t >= release) & (c0 < 0)
+    crossed = can_fire & (c1 >= 0)
+    fired = crossed.astype(y.dtype) if surrogate is None else surrogate(c1) * can_fire
+    frac = jnp.where(crossed, c0 / jnp.where(crossed, c0 - c1, 1.0), 0.0)
+    t_cross = t + frac * dt
+    y1 = y1 + fired * (model.reset(y1) - y1)
+    release = jnp.where(t + dt >= release, -jnp.inf, release)
+    release = jnp.where(crossed, t_cross + model.refractory_period, release)
+    return y1, release, t_cross, crossed, fired
+
+
 def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save, max_spikes,
                    surrogate: AbstractSurrogate | None):
     """Clock-driven run on the grid `t0 + k dt`; returns a `Trace`."""
@@ -81,27 +110,14 @@ def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save,
     step_of_event = jnp.ceil((times - t0) / dt).astype(jnp.int32) - 1
     step_of_event = jnp.where(jnp.isfinite(times), jnp.maximum(step_of_event, 0), n_steps)
     jumps_per_step = jax.ops.segment_sum(jumps, step_of_event, num_segments=n_steps)
-    t_ref = model.refractory_period
 
     def one_step(carry, x):
         columns, release, spikes, count = carry
         k, jump = x
-        y = jnp.stack(columns)
         t = t0 + k * dt
-        # `release`: when the clamped states restart after the last spike (-inf: running).
-        pending = release > -jnp.inf
-        free = jnp.where(pending, jnp.clip((t + dt - release) / dt, 0.0, 2.0), 1.0)
-        state = solver.init(term, t, t + dt, y, free)
-        y1 = solver.step(term, t, t + dt, y, free, state, made_jump=False)[0]
-        c0, c1 = model.spike_condition(y), model.spike_condition(y1)
-        can_fire = (t >= release) & (c0 < 0)
-        crossed = can_fire & (c1 >= 0)
-        fired = crossed.astype(y.dtype) if surrogate is None else surrogate(c1) * can_fire
-        frac = jnp.where(crossed, c0 / jnp.where(crossed, c0 - c1, 1.0), 0.0)
-        t_cross = t + frac * dt
-        y1 = y1 + fired * (model.reset(y1) - y1) + jump
-        release = jnp.where(t + dt >= release, -jnp.inf, release)
-        release = jnp.where(crossed, t_cross + t_ref, release)
+        y1, release, t_cross, crossed, _ = clock_step(model, solver, term, t, dt,
+                                                      jnp.stack(columns), release, surrogate)
+        y1 = y1 + jump
         spikes, count = record_spike(spikes, count, t_cross, crossed)
         return (tuple(y1), release, spikes, count), None
 

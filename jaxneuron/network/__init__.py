@@ -1,0 +1,23 @@
+"""Spiking networks: populations of any jaxneuron spiking model, sparse connectivity,
+synapses and inputs, simulated clock-driven in one `lax.scan` with event-driven synaptic
+propagation (`simulate_network`)."""
+
+from .connectivity import (
+    Connectivity,
+    fixed_in_degree,
+    fixed_probability,
+    from_edges,
+    layered,
+    ring,
+    small_world,
+)
+from .engine import Network, NetworkResult, Population, Projection, simulate_network
+from .inputs import CurrentInput, PoissonInput
+from .synapses import AbstractSynapse, ExponentialConductance, ExponentialCurrent
+
+__all__ = [
+    "AbstractSynapse", "Connectivity", "CurrentInput", "ExponentialConductance",
+    "ExponentialCurrent", "Network", "NetworkResult", "PoissonInput", "Population",
+    "Projection", "fixed_in_degree", "fixed_probability", "from_edges", "layered", "ring",
+    "simulate_network", "small_world",
+]

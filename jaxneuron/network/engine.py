@@ -1,0 +1,425 @@
+"""Populations, projections and inputs as one PyTree, simulated clock-driven in one scan.
+
+Each step of `dt`: every population advances all its neurons with the clock-mode step of
+`jaxneuron.spiking` (the model's own vector field, spike condition, reset and refractory
+period, vmapped over the neurons); the indices of the neurons that spiked go into a
+fixed-size event buffer; for each projection only the outgoing synapses of those neurons
+are gathered (CSR rows) and their weights summed per target; after `delay` steps the sums
+are delivered by the synapse model at the end of the step (a conductance jump into the
+target's state, or a jump of a current synapse). Spikes are recorded as a packed raster.
+"""
+
+from __future__ import annotations
+
+import math
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int, UInt8
+
+from .._checks import as_float_array, check_time_grid
+from .._fields import batch_axes
+from ..models.base import AbstractSpikingNeuron
+from ..simulate import default_spiking_solver
+from ..solvers import resolve_solver
+from ..spike_surrogates import AbstractSurrogate
+from ..spiking import SpikingVectorField, clock_step
+from ..stimuli import AbstractStimulus
+from .connectivity import Connectivity
+from .inputs import CurrentInput, PoissonInput
+from .synapses import AbstractSynapse, ExponentialConductance
+
+
+class Population(eqx.Module):
+    """`n` neurons of one spiking model.
+
+    **Arguments:**
+    - `model`: any `AbstractSpikingNeuron`; each parameter a scalar (shared) or an array of
+      shape `(n,)` (one value per neuron).
+    - `n`: number of neurons; inferred from the `(n,)` parameters if omitted.
+    - `y0`: initial states `(n, n_states)`; default the model's `initial_state()` per neuron.
+    - `max_events`: capacity of the per-step event buffer (static): at most this many
+      spikes of the population are propagated per step. More are never dropped silently:
+      `NetworkResult.overflow` flags them and `simulate_network(throw=True)` raises.
+      Default `min(n, max(64, ceil(n / 20)))`.
+    """
+
+    model: AbstractSpikingNeuron
+    y0: Float[Array, "n n_states"]
+    n: int = eqx.field(static=True)
+    max_events: int = eqx.field(static=True)
+
+    def __init__(self, model: AbstractSpikingNeuron, n: int | None = None, *, y0=None,
+                 max_events: int | None = None):
+        if not isinstance(model, AbstractSpikingNeuron):
+            raise ValueError(f"model must be a jaxneuron AbstractSpikingNeuron; got "
+                             f"{type(model).__name__}")
+        shapes = {jnp.shape(x) for x in jax.tree.leaves(model) if eqx.is_array(x)} - {()}
+        if len(shapes) > 1 or any(len(s) != 1 for s in shapes):
+            raise ValueError(f"model parameters must be scalars or 1-D arrays of one length "
+                             f"n; got shapes {sorted(shapes)}")
+        inferred = next(iter(shapes))[0] if shapes else None
+        if n is None:
+            if inferred is None:
+                raise ValueError("n must be given when every model parameter is a scalar")
+            n = inferred
+        if not isinstance(n, int | np.integer) or n < 1 or (inferred not in (None, n)):
+            raise ValueError(f"n must be a positive int matching the (n,) parameters "
+                             f"({inferred}); got {n!r}")
+        n_states = len(model.state_names)
+        if y0 is None:
+            y0 = jax.vmap(lambda m: m.initial_state(), in_axes=(batch_axes(model),),
+                          axis_size=int(n))(model)
+        y0 = jnp.asarray(y0, dtype=float)
+        if y0.shape != (n, n_states):
+            raise ValueError(f"y0 must have shape (n, n_states) = {(n, n_states)}; "
+                             f"got {y0.shape}")
+        if max_events is None:
+            max_events = min(n, max(64, math.ceil(n / 20)))
+        if not isinstance(max_events, int) or not 1 <= max_events:
+            raise ValueError(f"max_events must be a positive int; got {max_events!r}")
+        self.model, self.y0, self.n = model, y0, int(n)
+        self.max_events = min(int(max_events), int(n))
+
+
+class Projection(eqx.Module):
+    """Synapses from population `pre` to population `post` (indices into
+    `Network.populations`), with weights `connectivity.weights * gain` acting through
+    `synapse`. `gain` (scalar) is a convenient single knob to batch or differentiate."""
+
+    pre: int = eqx.field(static=True)
+    post: int = eqx.field(static=True)
+    connectivity: Connectivity
+    synapse: AbstractSynapse = ExponentialConductance()
+    gain: Float[Array, ""] = eqx.field(default=1.0, converter=as_float_array)
+
+
+class Network(eqx.Module):
+    """A spiking network as a PyTree: `populations`, `projections` between them, and
+    external `inputs` (`PoissonInput`, `CurrentInput`). Batch networks by stacking their
+    array leaves and `eqx.filter_vmap`/`jax.vmap` over `simulate_network`.
+
+    **Raises:** `ValueError` for indices out of range, connectivity sizes that do not match
+    the populations, or synapses that cannot drive their target model.
+    """
+
+    populations: tuple[Population, ...]
+    projections: tuple[Projection, ...] = ()
+    inputs: tuple[PoissonInput | CurrentInput, ...] = ()
+
+    def __init__(self, populations, projections=(), inputs=()):
+        self.populations = tuple(populations)
+        self.projections = tuple(projections)
+        self.inputs = tuple(inputs)
+
+    def __check_init__(self):
+        n_pop = len(self.populations)
+        if n_pop == 0 or not all(isinstance(p, Population) for p in self.populations):
+            raise ValueError("populations must be a non-empty sequence of Population")
+        for i, proj in enumerate(self.projections):
+            if not isinstance(proj, Projection):
+                raise ValueError(f"projections[{i}] must be a Projection; got {type(proj)}")
+            if not (0 <= proj.pre < n_pop and 0 <= proj.post < n_pop):
+                raise ValueError(f"projections[{i}]: pre/post must index populations "
+                                 f"[0, {n_pop}); got {proj.pre}, {proj.post}")
+            conn, pre, post = proj.connectivity, self.populations[proj.pre], \
+                self.populations[proj.post]
+            if (conn.n_pre, conn.n_post) != (pre.n, post.n):
+                raise ValueError(f"projections[{i}]: connectivity is {conn.n_pre} x "
+                                 f"{conn.n_post}, populations are {pre.n} x {post.n}")
+            proj.synapse.check(post.model)
+        for i, inp in enumerate(self.inputs):
+            if not isinstance(inp, PoissonInput | CurrentInput):
+                raise ValueError(f"inputs[{i}] must be a PoissonInput or CurrentInput")
+            if not 0 <= inp.target < n_pop:
+                raise ValueError(f"inputs[{i}].target must index populations [0, {n_pop}); "
+                                 f"got {inp.target}")
+            if isinstance(inp, PoissonInput):
+                inp.synapse.check(self.populations[inp.target].model)
+
+
+class NetworkResult(eqx.Module):
+    """What `simulate_network` returns; one entry per population in each tuple.
+
+    - `spikes`: packed rasters, `(n_steps, ceil(n / 8))` uint8 (little bit order): bit `i`
+      of step `k` is set if neuron `i` spiked in `(t0 + k dt, t0 + (k+1) dt]`. Complete even
+      when the event buffer overflowed. `raster(p)` unpacks one.
+    - `counts`: spikes per step `(n_steps,)`; `n_spikes`: spikes per neuron `(n,)`.
+    - `peak_events`: the most spikes of the population in one step; `overflow`: whether
+      that exceeded `max_events` (then some spikes were not propagated).
+    - `ts`, `states`: save times `(n_save + 1,)` (ms) and, for each recorded population (in
+      the order of `record`), states `(n_save + 1, n_recorded, n_states)`.
+    - `final`: states `(n, n_states)` at `t1`; `ok`: all states finite.
+    """
+
+    spikes: tuple[UInt8[Array, "n_steps n_bytes"], ...]
+    counts: tuple[Int[Array, " n_steps"], ...]
+    n_spikes: tuple[Int[Array, " n"], ...]
+    peak_events: tuple[Int[Array, ""], ...]
+    overflow: tuple[Bool[Array, ""], ...]
+    ts: Float[Array, " n_save+1"]
+    states: tuple[Float[Array, "n_save+1 n_recorded n_states"], ...]
+    final: tuple[Float[Array, "n n_states"], ...]
+    ok: Bool[Array, ""]
+    t0: float = eqx.field(static=True)
+    dt: float = eqx.field(static=True)
+    sizes: tuple[int, ...] = eqx.field(static=True)
+
+    def raster(self, population: int) -> Bool[Array, "n_steps n"]:
+        """Spike flags of `population`, `(n_steps, n)` bool."""
+        bits = jnp.unpackbits(self.spikes[population], axis=-1, count=self.sizes[population],
+                              bitorder="little")
+        return bits.astype(bool)
+
+    def spike_times(self, population: int) -> tuple[np.ndarray, np.ndarray]:
+        """`(times, indices)` of all spikes of `population` (NumPy; a time is the end of the
+        step in which the spike happened, ms). Not for use inside `jit`."""
+        steps, indices = np.nonzero(np.asarray(self.raster(population)))
+        return self.t0 + (steps + 1) * self.dt, indices
+
+    def rates(self, population: int) -> Float[Array, ""]:
+        """Mean firing rate (Hz) of `population` over the run."""
+        duration = self.counts[population].shape[-1] * self.dt
+        return 1000.0 * jnp.mean(self.n_spikes[population], axis=-1) / duration
+
+
+class _StepDrive(AbstractStimulus):
+    """The input current of one neuron during one step: constant bias, shared stimuli and
+    exponentially decaying current synapses (state given at the step's start `t_start`)."""
+
+    bias: Float[Array, ""]
+    stimuli: tuple[AbstractStimulus, ...]
+    synapses: tuple[AbstractSynapse, ...]
+    syn_states: tuple[Float[Array, ""], ...]
+    t_start: Float[Array, ""]
+
+    def __call__(self, t):
+        total = self.bias
+        for stimulus in self.stimuli:
+            total = total + stimulus(t)
+        for synapse, state in zip(self.synapses, self.syn_states, strict=True):
+            total = total + synapse.current(state, t - self.t_start)
+        return total
+
+
+def simulate_network(
+    network: Network,
+    t1: float,
+    dt: float,
+    key: jax.Array | None = None,
+    *,
+    t0: float = 0.0,
+    solver: str | diffrax.AbstractSolver | None = None,
+    surrogate: AbstractSurrogate | None = None,
+    record: dict[int, object] | None = None,
+    save_every: float | None = None,
+    throw: bool = True,
+) -> NetworkResult:
+    """Simulate `network` from `t0` to `t1` (ms) with clock-driven steps of `dt` (ms), in
+    one `lax.scan`. Works under `jax.jit` and `jax.vmap` (over stacked networks).
+
+    **Arguments:**
+    - `network`: the `Network`.
+    - `t1`, `dt`, `t0`: end time, step and start time, ms (Python numbers).
+    - `key`: `jax.random` key for `PoissonInput`s (required if there are any).
+    - `solver`: per-neuron solver, as in `jaxneuron.simulate`'s clock mode (default
+      `"exp_midpoint"` for gated models such as `ConductanceLIF`, `"heun"` otherwise).
+    - `surrogate`: a surrogate spike derivative (`jaxneuron.spike_surrogates`): gradients
+      then flow through resets and through the spikes into the synaptic jumps. The
+      forward run is identical.
+    - `record`: `{population: neuron indices}` whose full states are saved every
+      `save_every` ms (a multiple of `dt` dividing `t1 - t0`; default `dt`).
+    - `throw`: raise if the event buffer overflowed or a state became NaN/inf; with
+      `False` these are flagged in `NetworkResult.overflow` and `.ok`.
+
+    **Returns:** a `NetworkResult`.
+
+    **Raises:** `ValueError` for invalid times, keys, record indices or solvers.
+    """
+    if not isinstance(network, Network):
+        raise ValueError(f"network must be a Network; got {type(network).__name__}")
+    n_steps = check_time_grid(t0, t1, dt)
+    record = {} if record is None else dict(record)
+    pops = network.populations
+    rec_index = {}
+    for p, idx in record.items():
+        idx = np.asarray(idx, dtype=np.int64).ravel()
+        if not (isinstance(p, int) and 0 <= p < len(pops)):
+            raise ValueError(f"record keys must index populations [0, {len(pops)}); got {p!r}")
+        if idx.size == 0 or idx.min() < 0 or idx.max() >= pops[p].n:
+            raise ValueError(f"record[{p}] must list neuron indices in [0, {pops[p].n})")
+        rec_index[p] = idx
+    steps_per_save = n_steps if not rec_index else _steps_per_save(save_every, dt, n_steps)
+    has_poisson = any(isinstance(i, PoissonInput) for i in network.inputs)
+    if has_poisson and key is None:
+        raise ValueError("key (a jax.random key) is required: the network has PoissonInputs")
+    if key is None:
+        key = jax.random.key(0)
+    if surrogate is not None and not isinstance(surrogate, AbstractSurrogate):
+        raise ValueError(f"surrogate must be a jaxneuron surrogate; got {surrogate!r}")
+    solvers = [resolve_solver(default_spiking_solver(p.model, "clock") if solver is None
+                              else solver, p.model) for p in pops]
+    for s in solvers:
+        if isinstance(s, diffrax.AbstractImplicitSolver):
+            raise ValueError(f"solver {type(s).__name__} is implicit; use an explicit one")
+
+    rec = tuple((p, tuple(int(i) for i in idx)) for p, idx in rec_index.items())
+    return _simulate(network, key, surrogate, tuple(solvers), float(t0), float(dt), n_steps,
+                     steps_per_save, rec, throw)
+
+
+@eqx.filter_jit
+def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save, rec, throw):
+    pops = network.populations
+    rec_index = {p: np.asarray(idx) for p, idx in rec}
+    dtype = pops[0].y0.dtype
+    currents_into = [[i for i in network.inputs
+                      if isinstance(i, CurrentInput) and i.target == p] for p in range(len(pops))]
+    # Every source of synaptic events: projections, then Poisson inputs.
+    sources = list(network.projections) + [i for i in network.inputs
+                                           if isinstance(i, PoissonInput)]
+    post_of = [s.post if isinstance(s, Projection) else s.target for s in sources]
+
+    def step_population(p, y, release, syn_states, t):
+        pop = pops[p]
+        into = [j for j, q in enumerate(post_of) if q == p]
+        bias = jnp.zeros((pop.n,), dtype)
+        stimuli = []
+        for inp in currents_into[p]:
+            bias = bias + inp.amplitude
+            if inp.stimulus is not None:
+                stimuli.append(inp.stimulus)
+        synapses = tuple(sources[j].synapse for j in into)
+
+        def one(model, y_i, release_i, bias_i, states_i):
+            drive = _StepDrive(bias_i, tuple(stimuli), synapses, states_i, t)
+            term = diffrax.ODETerm(SpikingVectorField(model, drive, clock=True))
+            return clock_step(model, solvers[p], term, t, dt, y_i, release_i, surrogate)
+
+        states = tuple(_per_neuron(syn_states[j], pop.n) for j in into)
+        state_axes = tuple(0 if s.ndim else None for s in states)
+        y1, release, _, crossed, fired = jax.vmap(
+            one, in_axes=(batch_axes(pop.model), 1, 0, 0, state_axes), out_axes=(1, 0, 0, 0, 0)
+        )(pop.model, y, release, bias, states)
+        return y1, release, crossed, fired
+
+    def one_step(carry, k):
+        ys, releases, syn_states, buffers, peaks = carry
+        t = t0 + k * dt
+        step_key = jax.random.fold_in(key, k)
+        new_ys, new_rel, crossed, fired = [], [], [], []
+        for p in range(len(pops)):
+            y1, rel, c, f = step_population(p, ys[p], releases[p], syn_states, t)
+            new_ys.append(y1)
+            new_rel.append(rel)
+            crossed.append(c)
+            fired.append(f)
+        counts = [jnp.sum(c, dtype=jnp.int32) for c in crossed]
+        events = [jnp.nonzero(c, size=pop.max_events, fill_value=pop.n)[0]
+                  for c, pop in zip(crossed, pops, strict=True)]
+        new_syn, new_buf = list(syn_states), list(buffers)
+        for j, source in enumerate(sources):
+            post = pops[post_of[j]]
+            if isinstance(source, Projection):
+                delta = _propagate(source, events[source.pre], fired[source.pre])
+            else:
+                delta = source.delta(jax.random.fold_in(step_key, j), dt, post.n)
+            delay = source.synapse.delay
+            if delay:
+                slot = k % delay
+                arriving = buffers[j][slot]
+                new_buf[j] = buffers[j].at[slot].set(delta)
+                delta = arriving
+            new_syn[j], new_ys[post_of[j]] = source.synapse.deliver(
+                syn_states[j], new_ys[post_of[j]], delta, dt, post.model)
+        packed = tuple(jnp.packbits(c, bitorder="little") for c in crossed)
+        peaks = tuple(jnp.maximum(a, b) for a, b in zip(peaks, counts, strict=True))
+        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf), peaks)
+        return carry, (packed, tuple(counts))
+
+    def one_save(carry, j):
+        ks = j * steps_per_save + jnp.arange(steps_per_save)
+        carry, per_step = jax.lax.scan(one_step, carry, ks)
+        saved = tuple(carry[0][p][:, idx].T for p, idx in rec_index.items())
+        return carry, (per_step, saved)
+
+    ys = tuple(pop.y0.T for pop in pops)  # columns: (n_states, n)
+    releases = tuple(jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops)
+    syn_states = tuple(s.synapse.init(pops[q].n, dtype) for s, q in zip(sources, post_of,
+                                                                        strict=True))
+    buffers = tuple(jnp.zeros((s.synapse.delay, pops[q].n), dtype) if s.synapse.delay
+                    else jnp.zeros((0,), dtype) for s, q in zip(sources, post_of, strict=True))
+    peaks = tuple(jnp.asarray(0, jnp.int32) for _ in pops)
+    carry = (ys, releases, syn_states, buffers, peaks)
+    n_save = n_steps // steps_per_save
+    carry, ((packed, counts), saved) = jax.lax.scan(one_save, carry, jnp.arange(n_save))
+    packed = tuple(x.reshape(n_steps, -1) for x in packed)
+    counts = tuple(x.reshape(n_steps) for x in counts)
+    states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
+                   for (p, idx), s in zip(rec_index.items(), saved, strict=True))
+    final = tuple(y.T for y in carry[0])
+    peaks = carry[4]
+    overflow = tuple(pk > pop.max_events for pk, pop in zip(peaks, pops, strict=True))
+    ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
+    result = NetworkResult(
+        spikes=packed, counts=counts,
+        n_spikes=tuple(jnp.sum(network_raster_bits(x, pop.n), axis=0, dtype=jnp.int32)
+                       for x, pop in zip(packed, pops, strict=True)),
+        peak_events=peaks, overflow=overflow,
+        ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
+        states=states, final=final, ok=ok, t0=float(t0), dt=float(dt),
+        sizes=tuple(pop.n for pop in pops),
+    )
+    if throw:
+        any_overflow = jnp.any(jnp.stack(overflow))
+        result = eqx.error_if(
+            result, any_overflow,
+            "event buffer overflow: more neurons spiked in one step than a population's "
+            "max_events; raise Population(max_events=...) (see NetworkResult.peak_events) "
+            "or pass throw=False to get NetworkResult.overflow")
+        result = eqx.error_if(result, ~ok, "network simulation failed: a state became "
+                              "NaN/inf (use a smaller dt or check parameters)")
+    return result
+
+
+def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
+    """Unpack a packed raster to `(n_steps, n)` uint8 (0/1)."""
+    return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
+
+
+def _propagate(projection: Projection, events, fired):
+    """Summed weights per target `(n_post,)` of the synapses of the spiking sources
+    `events` (`(max_events,)`, padded with `n_pre`), each scaled by its spike `fired`."""
+    conn = projection.connectivity
+    valid = events < conn.n_pre
+    source = jnp.where(valid, events, 0)
+    start = conn.indptr[source]
+    degree = jnp.where(valid, conn.indptr[source + 1] - start, 0)
+    offsets = jnp.arange(conn.max_degree)
+    mask = offsets[None, :] < degree[:, None]
+    synapse = jnp.where(mask, start[:, None] + offsets[None, :], 0)
+    targets = jnp.where(mask, conn.targets[synapse], conn.n_post)
+    weights = jnp.where(mask, conn.weights[synapse] * fired[source][:, None], 0.0)
+    delta = jnp.zeros((conn.n_post + 1,), weights.dtype).at[targets.ravel()].add(
+        weights.ravel())
+    return delta[:-1] * projection.gain
+
+
+def _per_neuron(state, n):
+    """A synapse state as seen by one neuron under vmap: `(n,)` arrays are mapped, empty
+    states become a scalar 0."""
+    return state if state.shape == (n,) else jnp.zeros((), state.dtype)
+
+
+def _steps_per_save(save_every, dt, n_steps):
+    if save_every is None:
+        return 1
+    ratio = save_every / dt
+    steps = round(ratio)
+    if steps < 1 or abs(ratio - steps) > 1e-6 * ratio or n_steps % steps:
+        raise ValueError(f"save_every must be a multiple of dt = {dt} ms dividing t1 - t0; "
+                         f"got {save_every}")
+    return steps

@@ -1,0 +1,94 @@
+"""Synapse models: how the summed weights of the spikes arriving at a neuron in one step
+act on it.
+
+The engine gathers, per step and per projection, the weights of the synapses of the
+neurons that spiked, sums them per target (`delta`, shape `(n_post,)`), holds them for
+`delay` steps, and hands them to the synapse's `deliver` at the end of the step in which
+they arrive. A synapse may keep its own state (one value per target neuron) and add a
+current to the target's input.
+"""
+
+from __future__ import annotations
+
+import abc
+
+import equinox as eqx
+import jax.numpy as jnp
+from jaxtyping import Array, Float
+
+from .._checks import check_positive
+from .._fields import param
+from ..models.base import AbstractSpikingNeuron
+
+
+class AbstractSynapse(eqx.Module):
+    """A synapse model. `delay` (keyword-only, static int >= 0, steps of `dt`): a spike in
+    step `k` arrives at the end of step `k + delay` (0: at the end of its own step)."""
+
+    delay: int = eqx.field(static=True, default=0, kw_only=True)
+
+    def check(self, post: AbstractSpikingNeuron) -> None:
+        """Raise `ValueError` if the synapse cannot drive the model `post`."""
+        if not isinstance(self.delay, int) or self.delay < 0:
+            raise ValueError(f"delay must be an int >= 0 (steps); got {self.delay!r}")
+
+    @abc.abstractmethod
+    def init(self, n_post: int, dtype) -> Float[Array, " m"]:
+        """The synapse's own state for `n_post` targets (shape `(0,)` if it keeps none)."""
+
+    @abc.abstractmethod
+    def current(self, state: Float[Array, ""], elapsed) -> Float[Array, ""]:
+        """Input current to one target `elapsed` ms after the start of the step, given its
+        state at the start (0 for synapses that act on the target's own state)."""
+
+    @abc.abstractmethod
+    def deliver(self, state, y_post: Float[Array, "n_states n_post"], delta, dt,
+                post: AbstractSpikingNeuron):
+        """Advance the synapse by one step of `dt` ms and add the arriving `delta`
+        `(n_post,)`. `y_post` holds the target states as columns. **Returns:**
+        `(state, y_post)`."""
+
+
+class ExponentialConductance(AbstractSynapse):
+    """Conductance jump into a state of the target cell: each arriving spike adds its
+    weight (nS) to the state named `target` (e.g. `"g_e"` or `"g_i"` of
+    `ConductanceLIF`), whose exponential decay and reversal potential the cell model
+    itself carries. Keeps no state of its own."""
+
+    target: str = eqx.field(static=True, default="g_e")
+
+    def check(self, post):
+        super().check(post)
+        if self.target not in post.state_names:
+            raise ValueError(f"synapse target must be a state of {type(post).__name__} "
+                             f"{post.state_names}; got {self.target!r}")
+
+    def init(self, n_post, dtype):
+        return jnp.zeros((0,), dtype)
+
+    def current(self, state, elapsed):
+        return jnp.zeros(())
+
+    def deliver(self, state, y_post, delta, dt, post):
+        index = post.state_names.index(self.target)
+        return state, y_post.at[index].add(delta)
+
+
+class ExponentialCurrent(AbstractSynapse):
+    """Exponential current synapse: $\\tau I' = -I$, each arriving spike adds its weight
+    (in the target model's current unit, e.g. pA) to $I$, and $I$ is added to the
+    target's input current. The decay is exact, also inside a step."""
+
+    tau: Float[Array, ""] = param(5.0)
+
+    def __check_init__(self):
+        check_positive("tau", self.tau)
+
+    def init(self, n_post, dtype):
+        return jnp.zeros((n_post,), dtype)
+
+    def current(self, state, elapsed):
+        return state * jnp.exp(-elapsed / self.tau)
+
+    def deliver(self, state, y_post, delta, dt, post):
+        return state * jnp.exp(-dt / self.tau) + delta, y_post

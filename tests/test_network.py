@@ -1,0 +1,289 @@
+"""The network engine: connectivity statistics, synapses against hand-computed responses,
+event-buffer overflow, vmap over networks, reproducibility (float64)."""
+
+import math
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from scipy.integrate import solve_ivp
+
+import jaxneuron as jn
+from jaxneuron.network import (
+    CurrentInput,
+    ExponentialConductance,
+    ExponentialCurrent,
+    Network,
+    PoissonInput,
+    Population,
+    Projection,
+    fixed_in_degree,
+    fixed_probability,
+    from_edges,
+    layered,
+    ring,
+    simulate_network,
+    small_world,
+)
+
+# ---------------------------------------------------------------- connectivity
+
+
+def test_fixed_probability_in_and_out_degrees_are_binomial():
+    n, p = 2000, 0.05
+    conn = fixed_probability(n, n, p, 1.0, seed=3, autapses=False)
+    for degrees in (conn.in_degrees(), conn.out_degrees()):
+        mean, var = (n - 1) * p, (n - 1) * p * (1 - p)
+        assert abs(degrees.mean() - mean) < 4 * math.sqrt(var / n)
+        assert abs(degrees.var() / var - 1) < 0.15  # sd of the sample variance ~3 %
+    dense = conn.to_dense()
+    assert np.all(np.diag(dense) == 0) and dense.max() == 1.0  # no autapses, no duplicates
+    # Sparse storage: one target and one weight per synapse, n + 1 row pointers.
+    assert conn.targets.shape == conn.weights.shape == (conn.n_synapses,)
+    assert conn.indptr.shape == (n + 1,) and conn.max_degree == conn.out_degrees().max()
+
+
+def test_fixed_in_degree_gives_k_distinct_sources():
+    conn = fixed_in_degree(300, 200, 17, 0.5, seed=0, autapses=True)
+    assert np.all(conn.in_degrees() == 17)
+    assert np.all(conn.to_dense()[conn.to_dense() > 0] == 0.5)  # distinct: no summed weights
+    square = fixed_in_degree(50, 50, 49, 1.0, seed=0, autapses=False)
+    np.testing.assert_array_equal(square.to_dense(), 1.0 - np.eye(50))
+
+
+def test_builders_are_reproducible_from_the_seed():
+    def arrays(c):
+        return [np.asarray(c.indptr), np.asarray(c.targets), np.asarray(c.weights)]
+
+    for build in (lambda s: fixed_probability(300, 200, 0.1, 1.0, seed=s),
+                  lambda s: fixed_in_degree(100, 100, 10, 1.0, seed=s),
+                  lambda s: layered([30, 40, 20], 0.2, 1.0, p_lateral=0.1, seed=s),
+                  lambda s: ring(200, 0.8, 3.0, 1.0, seed=s),
+                  lambda s: small_world(100, 6, 0.2, 1.0, seed=s)):
+        a, b, c = arrays(build(1)), arrays(build(1)), arrays(build(2))
+        for x, y in zip(a, b, strict=True):
+            np.testing.assert_array_equal(x, y)
+        assert not all(x.shape == y.shape and np.all(x == y) for x, y in zip(a, c, strict=True))
+
+
+def test_layered_connects_only_forward_and_within_layers():
+    sizes = [100, 150, 80]
+    conn = layered(sizes, 0.1, 2.0, p_lateral=0.05, lateral_weight=-1.0, seed=4)
+    dense = conn.to_dense()
+    edges = np.cumsum([0, *sizes])
+    blocks = [[dense[edges[i]:edges[i + 1], edges[j]:edges[j + 1]] for j in range(3)]
+              for i in range(3)]
+    for i in range(3):
+        for j in range(3):
+            block = blocks[i][j]
+            if j == i + 1:
+                assert np.all(block[block != 0] == 2.0)
+                assert abs(np.mean(block != 0) - 0.1) < 0.01
+            elif j == i:
+                assert np.all(block[block != 0] == -1.0) and np.all(np.diag(block) == 0)
+                assert abs(np.mean(block != 0) * sizes[i] / (sizes[i] - 1) - 0.05) < 0.01
+            else:
+                assert not block.any()
+
+
+def test_ring_connection_probability_falls_with_circular_distance():
+    n, p_max, sigma = 4000, 0.9, 2.0
+    dense = ring(n, p_max, sigma, 1.0, seed=5).to_dense() != 0
+    i = np.arange(n)
+    for d in (1, 2, 4):
+        expected = p_max * math.exp(-d * d / (2 * sigma**2))
+        for shift in (d, -d):  # both directions, with wrap-around
+            frac = dense[i, (i + shift) % n].mean()
+            assert abs(frac - expected) < 4 * math.sqrt(expected * (1 - expected) / n) + 1e-9
+    assert not dense[i, i].any() and not dense[i, (i + 11) % n].any()  # beyond the cutoff
+
+
+def test_small_world_is_a_ring_lattice_at_beta_zero_and_keeps_degrees_when_rewired():
+    n, k = 60, 4
+    lattice = small_world(n, k, 0.0, 1.0, seed=0).to_dense()
+    i = np.arange(n)
+    for shift in (-2, -1, 1, 2):
+        assert lattice[i, (i + shift) % n].all()
+    assert lattice.sum() == n * k
+    rewired = small_world(n, k, 0.5, 1.0, seed=0).to_dense()
+    assert np.all(rewired.sum(axis=1) == k) and rewired.max() == 1.0
+    assert not np.diag(rewired).any()
+    kept = np.mean([rewired[i, (i + s) % n].mean() for s in (-2, -1, 1, 2)])
+    assert 0.35 < kept < 0.65  # about half the lattice synapses were rewired
+
+
+def test_from_edges_rejects_out_of_range_indices():
+    with pytest.raises(ValueError, match="post indices"):
+        from_edges([0, 1], [0, 5], 1.0, 2, 3)
+
+
+# ---------------------------------------------------------------- synapses vs hand-computed
+
+T_FIRE = 20.0 * math.log(3.0)  # ConductanceLIF from -60 mV with 150 pA: tau_m ln(15/5)
+
+
+def _pair(synapse, weight, **pop_kwargs):
+    """Neuron 0 driven to spike once at T_FIRE, projecting with `weight` onto neuron 1."""
+    pop = Population(jn.ConductanceLIF(), 2, **pop_kwargs)
+    return Network([pop], [Projection(0, 0, from_edges([0], [1], weight, 2, 2), synapse)],
+                   [CurrentInput(0, jnp.array([150.0, 0.0]))])
+
+
+@pytest.mark.parametrize("delay", [0, 7])
+def test_conductance_jump_and_exponential_decay_match_hand_computation(delay):
+    dt, w = 0.01, 6.0
+    result = simulate_network(_pair(ExponentialConductance("g_e", delay=delay), w), 45.0, dt,
+                              record={0: [0, 1]})
+    times, index = result.spike_times(0)
+    fire_step = math.floor(T_FIRE / dt)  # the step (t_k, t_k + dt] holding the crossing
+    np.testing.assert_allclose(times, [(fire_step + 1) * dt])
+    assert list(index) == [0]
+    arrive = fire_step + 1 + delay  # saved index = time / dt
+    g_e = np.asarray(result.states[0][:, 1, 1])
+    assert np.all(g_e[:arrive] == 0.0)
+    m = np.arange(len(g_e) - arrive)
+    np.testing.assert_allclose(g_e[arrive:], w * np.exp(-m * dt / 5.0), rtol=1e-12)
+    # The voltage response against an independent SciPy solution from the jump on.
+    cell = jn.ConductanceLIF()
+
+    def rhs(t, y):
+        g = w * math.exp(-t / 5.0)
+        return [(10.0 * (-60.0 - y[0]) + g * (0.0 - y[0])) / 200.0]
+
+    s = np.arange(len(g_e) - arrive) * dt
+    ref = solve_ivp(rhs, (0, s[-1]), [float(cell.E_L)], t_eval=s, rtol=1e-11, atol=1e-11).y[0]
+    v = np.asarray(result.states[0][arrive:, 1, 0])
+    assert np.abs(v - ref).max() < 1e-5 and ref.max() > -59.0  # a real EPSP (> 1 mV)
+
+
+def test_exponential_current_synapse_gives_the_analytic_psp():
+    dt, w, tau_s = 0.01, 50.0, 3.0
+    result = simulate_network(_pair(ExponentialCurrent(tau=tau_s), w), 45.0, dt,
+                              record={0: [1]})
+    arrive = math.floor(T_FIRE / dt) + 1
+    s = np.arange(result.states[0].shape[0] - arrive) * dt
+    tau_m, c = 20.0, 200.0
+    psp = (w / c) * (np.exp(-s / tau_s) - np.exp(-s / tau_m)) / (1 / tau_m - 1 / tau_s)
+    v = np.asarray(result.states[0][arrive:, 0, 0]) + 60.0
+    assert np.all(np.asarray(result.states[0][:arrive, 0, 0]) == -60.0)
+    assert np.abs(v - psp).max() < 1e-5 * psp.max() * 100 and psp.max() > 0.5
+
+
+def test_gradient_of_the_conductance_with_respect_to_the_weight():
+    dt = 0.1
+    net = _pair(ExponentialConductance("g_e"), 6.0)
+
+    def final_g_e(w):
+        n = eqx.tree_at(lambda m: m.projections[0].connectivity.weights, net, w)
+        return simulate_network(n, 40.0, dt).final[0][1, 1]
+
+    grad = jax.grad(final_g_e)(jnp.array([6.0]))
+    arrive = math.floor(T_FIRE / dt) + 1
+    np.testing.assert_allclose(grad, [math.exp(-(400 - arrive) * dt / 5.0)], rtol=1e-12)
+
+
+@pytest.mark.parametrize("model, amplitude", [(jn.ConductanceLIF(), 150.0),
+                                              (jn.Izhikevich.preset("RS"), 10.0)])
+def test_unconnected_population_reproduces_single_neuron_clock_mode(model, amplitude):
+    dt, t1 = 0.05, 200.0
+    net = Network([Population(model, 3)], inputs=[CurrentInput(0, amplitude)])
+    result = simulate_network(net, t1, dt, record={0: [2]}, save_every=1.0)
+    trace = jn.simulate(model, jn.StepCurrent(amplitude), t1=t1, dt=dt, save_every=1.0,
+                        max_spikes=256)
+    spikes = np.asarray(trace.spike_times)[: int(trace.n_spikes)]
+    assert len(spikes) >= 3
+    times, index = result.spike_times(0)
+    np.testing.assert_allclose(times[index == 2], np.ceil(spikes / dt - 1e-9) * dt, rtol=1e-12)
+    np.testing.assert_allclose(result.states[0][:, 0, :], trace.states, rtol=1e-12, atol=1e-12)
+    np.testing.assert_array_equal(result.n_spikes[0], [len(spikes)] * 3)
+
+
+# ---------------------------------------------------------------- events, vmap, seeds
+
+
+def _synchronous(max_events):
+    """Ten identical neurons driven to spike in the same step, all-to-all coupled."""
+    pop = Population(jn.ConductanceLIF(), 10, max_events=max_events)
+    conn = fixed_probability(10, 10, 1.0, 1.0, seed=0)
+    return Network([pop], [Projection(0, 0, conn)], [CurrentInput(0, 150.0)])
+
+
+def test_event_buffer_overflow_is_reported_and_raises():
+    result = simulate_network(_synchronous(4), 30.0, 0.1, throw=False)
+    assert bool(result.overflow[0]) and int(result.peak_events[0]) == 10
+    assert int(result.counts[0].sum()) == 10  # the raster keeps every spike
+    with pytest.raises(Exception, match="event buffer overflow"):
+        jax.block_until_ready(simulate_network(_synchronous(4), 30.0, 0.1))
+    full = simulate_network(_synchronous(10), 30.0, 0.1, record={0: [0]})
+    assert not bool(full.overflow[0])
+    # Every neuron received 10 synapses of 1 nS in the same step.
+    assert float(jnp.max(full.states[0][:, 0, 1])) == pytest.approx(10.0)
+
+
+def _random_network(scale=1.0, seed=0):
+    exc, inh = Population(jn.ConductanceLIF(), 40), Population(jn.ConductanceLIF(), 10)
+    projections = [
+        Projection(pre, post, fixed_probability(pops.n, post_pop.n, 0.2, w * scale,
+                                                seed=seed + 10 * pre + post),
+                   ExponentialConductance(target, delay=delay))
+        for pre, pops, target, w, delay in ((0, exc, "g_e", 3.0, 0), (1, inh, "g_i", 20.0, 5))
+        for post, post_pop in ((0, exc), (1, inh))
+    ]
+    inputs = [PoissonInput(p, 2000.0, 4.0) for p in (0, 1)]
+    return Network([exc, inh], projections, inputs)
+
+
+def _run(net, seed=1):
+    return simulate_network(net, 50.0, 0.1, jax.random.key(seed), record={0: [0, 5]})
+
+
+def test_vmap_over_networks_equals_a_loop():
+    nets = [_random_network(scale) for scale in (0.5, 1.0, 1.5)]
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *nets)
+    batched = jax.jit(jax.vmap(_run))(stacked)
+    counts = []
+    for i, net in enumerate(nets):
+        single = _run(net)
+        for p in (0, 1):
+            np.testing.assert_array_equal(batched.spikes[p][i], single.spikes[p])
+        np.testing.assert_allclose(batched.states[0][i], single.states[0], rtol=1e-12,
+                                   atol=1e-12)
+        counts.append(int(single.counts[0].sum()))
+    assert counts[0] > 0 and len(set(counts)) > 1  # active, and the weights matter
+
+
+def test_runs_are_reproducible_from_the_key():
+    net = _random_network()
+    a, b = (_run(net, 7) for _ in range(2))
+    c = _run(net, 8)
+    np.testing.assert_array_equal(a.spikes[0], b.spikes[0])
+    assert not np.array_equal(a.spikes[0], c.spikes[0])
+
+
+def test_invalid_networks_raise_value_errors():
+    pop = Population(jn.ConductanceLIF(), 5)
+    with pytest.raises(ValueError, match="connectivity is"):
+        Network([pop], [Projection(0, 0, fixed_probability(4, 5, 0.5, 1.0, seed=0))])
+    with pytest.raises(ValueError, match="synapse target"):
+        Network([pop], [Projection(0, 0, fixed_probability(5, 5, 0.5, 1.0, seed=0),
+                                   ExponentialConductance("g_x"))])
+    with pytest.raises(ValueError, match="key"):
+        simulate_network(Network([pop], inputs=[PoissonInput(0, 10.0, 1.0)]), 10.0, 0.1)
+    with pytest.raises(ValueError, match="same length|one length"):
+        Population(jn.ConductanceLIF(C=jnp.ones(3) * 200.0, g_L=jnp.ones(4) * 10.0))
+
+
+def test_coba_network_has_the_benchmark_structure():
+    from jaxneuron.network.benchmarks import coba_network
+
+    net = coba_network(1000, seed=0)
+    assert [p.n for p in net.populations] == [800, 200]
+    for proj in net.projections:
+        conn = proj.connectivity
+        assert abs(conn.in_degrees().mean() / (0.02 * conn.n_pre) - 1) < 0.1
+        assert set(np.unique(np.asarray(conn.weights))) == {6.0 if proj.pre == 0 else 67.0}
+        assert proj.synapse.target == ("g_e" if proj.pre == 0 else "g_i")
+    y0 = np.concatenate([np.asarray(p.y0) for p in net.populations])
+    assert np.all(np.abs(y0.mean(axis=0) - [-65.0, 40.0, 200.0]) < [0.5, 1.5, 12.0])
