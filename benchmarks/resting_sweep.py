@@ -34,7 +34,7 @@ from jaxneuron.baselines.scipy_resting import (  # noqa: E402
     resting_initial_state,
     simulate_resting_scipy,
 )
-from jaxneuron.bench import report  # noqa: E402
+from jaxneuron.bench import report, time_vmapped  # noqa: E402
 
 PARAMETERS = ("K_o", "Na_i", "P_Na", "pump_max")
 CASES = {
@@ -94,24 +94,8 @@ def jaxneuron_batch(sets, case: dict, *, dtype: str = "float64", shard: bool = F
         return trace.final_state, trace.ok
 
     args = [jnp.asarray(sets[k], dtype=jdtype) for k in PARAMETERS]
-    if shard and len(jax.devices()) > 1:
-        from jax.sharding import Mesh, NamedSharding, PartitionSpec
-
-        n_dev = len(jax.devices())
-        n = args[0].shape[0] - args[0].shape[0] % n_dev
-        mesh = Mesh(np.array(jax.devices()), ("batch",))
-        args = [jax.device_put(a[:n], NamedSharding(mesh, PartitionSpec("batch"))) for a in args]
-    fn = jax.jit(jax.vmap(run))
-    start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
-    first = time.perf_counter() - start
-    runs = []
-    for _ in range(2):
-        start = time.perf_counter()
-        out = jax.block_until_ready(fn(*args))
-        runs.append(time.perf_counter() - start)
-    run_s = min(runs)
-    return np.asarray(out[0], dtype=float), np.asarray(out[1]), first - run_s, run_s
+    out, compile_s, run_s = time_vmapped(run, args, shard=shard)
+    return np.asarray(out[0], dtype=float), np.asarray(out[1]), compile_s, run_s
 
 
 def errors(finals, reference) -> tuple[float, float | None]:

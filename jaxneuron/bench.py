@@ -101,6 +101,17 @@ def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", s
         return trace.spike_times, trace.n_spikes
 
     args = [jnp.asarray(sets[k], dtype=jdtype) for k in ("g_Na", "g_K", "amplitude")]
+    out, compile_s, run_s = time_vmapped(run, args, shard=shard)
+    return np.asarray(out[0], dtype=float), np.asarray(out[1]), compile_s, run_s
+
+
+def time_vmapped(fn, args, *, shard: bool = False, repeats: int = 2):
+    """Time `jit(vmap(fn))(*args)` (batch along axis 0 of every arg), sharded over the local
+    devices if `shard` (the batch is trimmed to a multiple of their number).
+
+    **Returns:** `(out, compile_s, run_s)`: run_s is the best of `repeats` warm calls and
+    compile_s the first call minus run_s.
+    """
     if shard and len(jax.devices()) > 1:
         from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
@@ -108,17 +119,17 @@ def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", s
         n = args[0].shape[0] - args[0].shape[0] % n_dev
         mesh = Mesh(np.array(jax.devices()), ("batch",))
         args = [jax.device_put(a[:n], NamedSharding(mesh, PartitionSpec("batch"))) for a in args]
-    fn = jax.jit(jax.vmap(run))
+    batched = jax.jit(jax.vmap(fn))
     start = time.perf_counter()
-    jax.block_until_ready(fn(*args))
+    jax.block_until_ready(batched(*args))
     first = time.perf_counter() - start
     runs = []
-    for _ in range(2):
+    for _ in range(repeats):
         start = time.perf_counter()
-        out = jax.block_until_ready(fn(*args))
+        out = jax.block_until_ready(batched(*args))
         runs.append(time.perf_counter() - start)
     run_s = min(runs)
-    return np.asarray(out[0], dtype=float), np.asarray(out[1]), first - run_s, run_s
+    return out, max(first - run_s, 0.0), run_s
 
 
 def hh_sweep_rows(n: int, *, n_reference: int = 20, configs=None, progress=print) -> list[dict]:
