@@ -5,12 +5,7 @@
 The same as `jaxneuron spiking`: see `jaxneuron/workflows/spiking.py` for what it writes.
 """
 
-import argparse
-
+from jaxneuron.workflows._output import example_main
 from jaxneuron.workflows.spiking import run
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--out", default="results/spiking")
-parser.add_argument("--quick", action="store_true")
-args = parser.parse_args()
-run(args.out, quick=args.quick)
+example_main(run, "results/spiking")

@@ -6,12 +6,7 @@ and the run-down after a pump block.
 The same as `jaxneuron resting`: see `jaxneuron/workflows/resting.py` for what it writes.
 """
 
-import argparse
-
+from jaxneuron.workflows._output import example_main
 from jaxneuron.workflows.resting import run
 
-parser = argparse.ArgumentParser()
-parser.add_argument("--out", default="results/resting")
-parser.add_argument("--quick", action="store_true")
-args = parser.parse_args()
-run(args.out, quick=args.quick)
+example_main(run, "results/resting")

@@ -32,3 +32,14 @@ def write_summary(out: Path, summary: dict) -> Path:
     path = out / "summary.json"
     path.write_text(json.dumps(_plain(summary), indent=2))
     return path
+
+
+def example_main(run, default_out: str) -> dict:
+    """Command line of an `examples/` script: `[--out DIR] [--quick]`, then `run(out, quick=)`."""
+    import argparse
+
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--out", default=default_out, help="output folder")
+    parser.add_argument("--quick", action="store_true", help="smaller sizes")
+    args = parser.parse_args()
+    return run(args.out, quick=args.quick)
