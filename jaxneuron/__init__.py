@@ -1,6 +1,6 @@
 """jaxneuron: JAX-accelerated, differentiable neuron simulation."""
 
-from . import analysis, baselines, biophysics, network, spike_surrogates, workflows
+from . import analysis, baselines, biophysics, network, spike_surrogates, surrogate, workflows
 from ._fields import batch_axes, parameter_names
 from .fit import FitResult, fit, spike_time_mse, voltage_mse
 from .models import (
@@ -76,6 +76,7 @@ __all__ = [
     "analysis",
     "workflows",
     "network",
+    "surrogate",
     "spike_surrogates",
     "simulate",
 ]

@@ -11,4 +11,5 @@ WORKFLOWS = (
     "hh_simulate",
     "spiking",
     "resting",
+    "surrogate",
 )

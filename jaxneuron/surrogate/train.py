@@ -1,0 +1,234 @@
+"""Training surrogates with Optax: windows of training runs in minibatches, a warm-up +
+cosine learning-rate schedule, early stopping on the validation rollout error, and
+checkpoints (`eqx.tree_serialise_leaves` plus the scaler and config as JSON)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from .data import Dataset, Standardizer
+from .evaluate import rollout_rmse
+from .nets import NetConfig, Surrogate, make_net
+
+LOSSES = ("teacher", "rollout")
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Training options (all JSON-able, stored with the checkpoint).
+
+    **Fields:**
+    - `arch`, `hidden_size`, `depth`: the network (see `NetConfig`).
+    - `window`: steps per training window (runs are cut into windows of `window + 1` save
+      times, every `stride` steps; `stride` 0 means `window // 2`).
+    - `loss`: `"teacher"` (one-step errors with true states fed in) or `"rollout"` (the
+      window is run free from its first state: trains against error accumulation).
+      Errors are measured in units of the training data's one-step change (`delta_std`).
+    - `batch_size`, `epochs`, `learning_rate` (peak of a linear warm-up over
+      `warmup_fraction` of the steps, then cosine decay to 1 %), `weight_decay`,
+      `clip_norm` (global gradient norm).
+    - `patience`: stop after this many epochs without a better validation rollout RMSE
+      (the best network is kept).
+    - `seed`: network initialisation and minibatch order.
+    """
+
+    arch: str = "lstm"
+    hidden_size: int = 64
+    depth: int = 2
+    window: int = 50
+    stride: int = 0
+    loss: str = "rollout"
+    batch_size: int = 64
+    epochs: int = 30
+    learning_rate: float = 3e-3
+    warmup_fraction: float = 0.05
+    weight_decay: float = 0.0
+    clip_norm: float = 1.0
+    patience: int = 8
+    seed: int = 0
+
+    def __post_init__(self):
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
+        for name in ("window", "batch_size", "epochs", "patience"):
+            value = getattr(self, name)
+            if not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive int; got {value!r}")
+        if not self.learning_rate > 0:
+            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What `train` returns: the best `surrogate` (lowest validation rollout RMSE), its
+    `net_config`, the `config`, per-epoch `history` rows (`epoch`, `train_loss`,
+    `val_rollout_rmse_mv`, `learning_rate`, `seconds`), `best_epoch`, `stopped_early`."""
+
+    surrogate: Surrogate
+    net_config: NetConfig
+    config: TrainConfig
+    history: list[dict]
+    best_epoch: int
+    stopped_early: bool
+
+
+def windows(dataset: Dataset, window: int, stride: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Cut every run into windows of `window + 1` save times, starting every `stride`
+    steps (default `window // 2`; the last window ends at the run's end): states
+    `(n_windows, window + 1, n_states)` and currents `(n_windows, window + 1, n_inputs)`."""
+    n_t = dataset.states.shape[1]
+    if window + 1 > n_t:
+        raise ValueError(f"window must be < the run length ({n_t} save times); got {window}")
+    stride = stride or max(window // 2, 1)
+    starts = list(range(0, n_t - window, stride))
+    if starts[-1] != n_t - window - 1:
+        starts.append(n_t - window - 1)
+    index = np.asarray(starts)[:, None] + np.arange(window + 1)
+    states = dataset.states[:, index].reshape(-1, window + 1, dataset.states.shape[-1])
+    currents = dataset.currents[:, index].reshape(-1, window + 1, dataset.currents.shape[-1])
+    return states, currents
+
+
+def window_loss(net, scaler: Standardizer, states, currents, mode: str) -> jax.Array:
+    """Mean squared error over the window's steps 1..n, in units of `scaler.delta_std`,
+    of the teacher-forced (`"teacher"`) or free-running (`"rollout"`) prediction."""
+    surrogate = Surrogate(net, scaler)
+    if mode == "teacher":
+        pred = surrogate.one_step(states, currents)
+    else:
+        pred = surrogate.rollout(states[0], currents)
+    return jnp.mean(((pred[1:] - states[1:]) / scaler.delta_std) ** 2)
+
+
+def default_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTransformation:
+    """Gradient clipping, then AdamW on a warm-up + cosine schedule (see `TrainConfig`)."""
+    schedule = optax.warmup_cosine_decay_schedule(
+        0.0, config.learning_rate, max(int(config.warmup_fraction * total_steps), 1),
+        max(total_steps, 2), end_value=0.01 * config.learning_rate)
+    return optax.chain(optax.clip_by_global_norm(config.clip_norm),
+                       optax.adamw(schedule, weight_decay=config.weight_decay))
+
+
+def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainConfig(), *,
+          scaler: Standardizer | None = None,
+          optimizer: optax.GradientTransformation | None = None,
+          progress: bool = True, log: Callable[[str], None] | None = None) -> TrainResult:
+    """Train a surrogate on `train_data`, early-stopped on `val_data`.
+
+    **Arguments:**
+    - `train_data`, `val_data`: datasets from the same generator, split by run.
+    - `config`: a `TrainConfig`.
+    - `scaler`: defaults to `Standardizer.fit(train_data)` (never the validation data).
+    - `optimizer`: any Optax transform; default `default_optimizer(config, total_steps)`.
+    - `progress`: show a tqdm bar over epochs; `log`: called with one line per epoch.
+
+    **Returns:** a `TrainResult`. The same data, config and seed give the same network.
+    """
+    scaler = Standardizer.fit(train_data) if scaler is None else scaler
+    dtype = scaler.state_mean.dtype
+    net_config = NetConfig(config.arch, n_states=train_data.states.shape[-1],
+                           n_inputs=train_data.currents.shape[-1],
+                           hidden_size=config.hidden_size, depth=config.depth)
+    key = jax.random.PRNGKey(config.seed)
+    net = _cast(make_net(net_config, key=key), dtype)
+    w_states, w_currents = windows(train_data, config.window, config.stride)
+    w_states, w_currents = w_states.astype(dtype), w_currents.astype(dtype)
+    n_windows = w_states.shape[0]
+    batch = min(config.batch_size, n_windows)
+    per_epoch = n_windows // batch
+    optimizer = optimizer or default_optimizer(config, per_epoch * config.epochs)
+    opt_state = optimizer.init(eqx.filter(net, eqx.is_array))
+    mode = config.loss
+
+    @eqx.filter_jit
+    def train_step(net, opt_state, states, currents):
+        def loss_fn(net):
+            losses = jax.vmap(lambda y, u: window_loss(net, scaler, y, u, mode))(states,
+                                                                                currents)
+            return jnp.mean(losses)
+        loss, grads = eqx.filter_value_and_grad(loss_fn)(net)
+        updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(net, eqx.is_array))
+        return eqx.apply_updates(net, updates), opt_state, loss
+
+    val_states = jnp.asarray(val_data.states, dtype)
+    val_currents = jnp.asarray(val_data.currents, dtype)
+    rng = np.random.default_rng(config.seed)
+    history: list[dict] = []
+    best = (np.inf, net, 0)
+    stopped_early = False
+    start = time.perf_counter()
+    bar = tqdm(range(1, config.epochs + 1), desc=f"train {config.arch}", unit="epoch",
+               disable=not progress)
+    for epoch in bar:
+        order = rng.permutation(n_windows)
+        losses = []
+        for b in range(per_epoch):
+            index = order[b * batch:(b + 1) * batch]
+            net, opt_state, loss = train_step(net, opt_state, w_states[index],
+                                              w_currents[index])
+            losses.append(loss)
+        val = rollout_rmse(Surrogate(net, scaler), val_states, val_currents,
+                           train_data.voltage_index)
+        row = {"epoch": epoch, "train_loss": float(np.mean(jax.device_get(losses))),
+               "val_rollout_rmse_mv": val, "seconds": time.perf_counter() - start}
+        history.append(row)
+        bar.set_postfix(loss=f"{row['train_loss']:.3g}", val_mv=f"{val:.3g}")
+        if log is not None:
+            log(f"epoch {epoch}: train loss {row['train_loss']:.4g}, validation rollout RMSE "
+                f"{val:.4g} mV")
+        if val < best[0]:
+            best = (val, net, epoch)
+        elif epoch - best[2] >= config.patience:
+            stopped_early = True
+            break
+    bar.close()
+    return TrainResult(surrogate=Surrogate(best[1], scaler), net_config=net_config,
+                       config=config, history=history, best_epoch=best[2],
+                       stopped_early=stopped_early)
+
+
+def _cast(tree, dtype):
+    return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)
+
+
+def save_checkpoint(path: str | Path, surrogate: Surrogate, net_config: NetConfig,
+                    config: TrainConfig | None = None, extra: dict | None = None) -> Path:
+    """Write `surrogate` into the folder `path`: `surrogate.eqx` (the leaves, via
+    `eqx.tree_serialise_leaves`) and `surrogate.json` (network config, scaler, dtype,
+    training config and `extra`). Returns the folder."""
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    eqx.tree_serialise_leaves(path / "surrogate.eqx", surrogate)
+    info = {"net": dataclasses.asdict(net_config), "scaler": surrogate.scaler.to_dict(),
+            "dtype": str(surrogate.scaler.state_mean.dtype),
+            "train": None if config is None else dataclasses.asdict(config),
+            "extra": extra or {}}
+    (path / "surrogate.json").write_text(json.dumps(info, indent=2))
+    return path
+
+
+def load_checkpoint(path: str | Path) -> tuple[Surrogate, dict]:
+    """Read a folder written by `save_checkpoint`: the `Surrogate` (bit-identical leaves)
+    and the JSON info (`net`, `scaler`, `dtype`, `train`, `extra`).
+
+    **Raises:** `ValueError` if the stored dtype is float64 and x64 is off.
+    """
+    path = Path(path)
+    info = json.loads((path / "surrogate.json").read_text())
+    dtype = jnp.dtype(info["dtype"])
+    if dtype == jnp.float64 and not jax.config.jax_enable_x64:
+        raise ValueError("this surrogate was saved in float64: enable jax_enable_x64 first")
+    net = _cast(make_net(NetConfig(**info["net"]), key=jax.random.PRNGKey(0)), dtype)
+    skeleton = Surrogate(net, Standardizer.from_dict(info["scaler"], dtype=dtype))
+    return eqx.tree_deserialise_leaves(path / "surrogate.eqx", skeleton), info
