@@ -79,3 +79,59 @@ def spike_fit_overview(rows: dict, loss_history, *, path, title=""):
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
+
+
+def regimes_raster(panels: dict, *, path, dt: float, rate_bin_ms: float = 5.0, title=""):
+    """Raster (top) and population rate (bottom) side by side for each regime.
+
+    `panels` maps a label to `(times_ms, neuron_indices, counts_per_step, n_neurons)`."""
+    fig, axes = plt.subplots(2, len(panels), figsize=(4.2 * len(panels), 5.2), sharex="col",
+                             gridspec_kw={"height_ratios": [3, 1]}, squeeze=False)
+    for col, (label, (times, idx, counts, n)) in enumerate(panels.items()):
+        axes[0, col].plot(times, idx, ",k", ms=1)
+        axes[0, col].set(title=label, ylabel="neuron" if col == 0 else None)
+        steps = max(1, int(round(rate_bin_ms / dt)))
+        counts = np.asarray(counts)
+        n_bins = counts.size // steps
+        binned = counts[: n_bins * steps].reshape(n_bins, steps).sum(1)
+        t = (np.arange(n_bins) + 0.5) * steps * dt
+        axes[1, col].plot(t, 1000.0 * binned / (n * steps * dt), color="tab:red", lw=0.8)
+        axes[1, col].set(xlabel="time (ms)", ylabel="rate (Hz)" if col == 0 else None)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def avalanche_distributions(data: dict, *, path, title=""):
+    """Log-log avalanche size and duration distributions with power-law fits.
+
+    `data` maps a label to `(sizes, durations, size_exponent, size_xmin, duration_exponent,
+    duration_xmin)`; NaN exponents are not drawn."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 4))
+    for k, (label, (sizes, durations, *fits)) in enumerate(data.items()):
+        for ax, x, exponent, xmin in ((axes[0], sizes, fits[0], fits[1]),
+                                      (axes[1], durations, fits[2], fits[3])):
+            x = np.asarray(x)
+            if x.size == 0:
+                continue
+            values, freq = np.unique(x, return_counts=True)
+            ax.loglog(values, freq / x.size, "o", ms=3, color=f"C{k}", alpha=0.6,
+                      label=label)
+            if np.isfinite(exponent):
+                grid = np.geomspace(max(xmin, 1), values.max(), 20)
+                tail = np.mean(x >= xmin)
+                # density normalised to the fitted tail (discrete approximation)
+                norm = tail * (-exponent - 1) * xmin ** (-exponent - 1)
+                ax.loglog(grid, norm * grid**exponent, "-", color=f"C{k}",
+                          label=f"fit {exponent:.2f}")
+    axes[0].set(xlabel="avalanche size (spikes)", ylabel="P(size)")
+    axes[1].set(xlabel="avalanche duration (bins)", ylabel="P(duration)")
+    for ax in axes:
+        ax.legend(fontsize=7)
+    fig.suptitle(title)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -12,4 +12,5 @@ WORKFLOWS = (
     "spiking",
     "resting",
     "surrogate",
+    "criticality",
 )

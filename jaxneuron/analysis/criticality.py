@@ -1,0 +1,415 @@
+"""Criticality of population activity: neuronal avalanches, power-law fits, branching ratio.
+
+Post-processing in NumPy (never inside `jit`):
+- `population_counts` / `detect_avalanches`: spikes of all neurons summed per time bin
+  (bin = the mean inter-event interval of the pooled spike train unless given); an
+  avalanche is a run of non-empty bins between empty ones (Beggs & Plenz 2003, J. Neurosci.
+  23:11167). Its size is its number of spikes, its duration its number of bins.
+- `fit_power_law`: the `powerlaw` package (Alstott et al. 2014, PLoS ONE 9:e85777):
+  maximum-likelihood exponent above the KS-optimal `xmin`, and the log-likelihood ratio
+  against an exponential with its p-value.
+- `branching_ratio`: the multistep-regression (MR) estimator of `mrestimator` (Wilting &
+  Priesemann 2018, Nat. Commun. 9:2325), unbiased under subsampling.
+- `classify`: sub-critical / critical / super-critical from the branching ratio.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import logging
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+
+SUBCRITICAL_BELOW = 0.95
+SUPERCRITICAL_ABOVE = 1.05
+
+
+@dataclass(frozen=True)
+class Avalanches:
+    """Avalanches found in population activity.
+
+    - `sizes`: spikes per avalanche `(n_avalanches,)` int.
+    - `durations`: bins per avalanche `(n_avalanches,)` int (times `bin_ms` for ms).
+    - `starts`: index of each avalanche's first bin `(n_avalanches,)` int.
+    - `counts`: the binned activity (spikes per bin) they were found in `(n_bins,)` int.
+    - `bin_steps`, `bin_ms`: bin width in simulation steps and in ms.
+    """
+
+    sizes: np.ndarray
+    durations: np.ndarray
+    starts: np.ndarray
+    counts: np.ndarray
+    bin_steps: int
+    bin_ms: float
+
+    @property
+    def n(self) -> int:
+        return int(self.sizes.size)
+
+
+@dataclass(frozen=True)
+class PowerLawFit:
+    """A power law $p(x) \\propto x^{\\text{exponent}}$ fitted for $x \\ge$ `xmin`.
+
+    - `exponent`: the slope of the density (negative, e.g. -1.5); `alpha = -exponent`.
+    - `sigma`: standard error of `alpha`; `xmin`: lower cut-off; `n_tail`: samples >= xmin.
+    - `loglikelihood_ratio`, `p_value`: power law vs exponential (R > 0 favours the power
+      law; `p_value` the significance of the sign of R).
+    - `ks_distance`: Kolmogorov–Smirnov distance of the fit above `xmin`.
+    """
+
+    exponent: float
+    alpha: float
+    sigma: float
+    xmin: float
+    n_tail: int
+    loglikelihood_ratio: float
+    p_value: float
+    ks_distance: float
+    discrete: bool
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+@dataclass(frozen=True)
+class BranchingRatio:
+    """Multistep-regression estimate of the branching ratio.
+
+    - `m`: branching ratio per bin; `tau_ms`: intrinsic timescale $-\\Delta t / \\ln m$ (ms,
+      `inf` at m >= 1).
+    - `bin_ms`: the bin (ms) the activity was counted in; `ks`, `rk`: lags (bins) and the
+      regression slopes $r_k$ the exponential $r_k = b\\,m^k$ was fitted to.
+    """
+
+    m: float
+    tau_ms: float
+    bin_ms: float
+    ks: np.ndarray
+    rk: np.ndarray
+
+
+def population_counts(raster) -> np.ndarray:
+    """Spikes per step summed over neurons: `(n_steps, n)` bool/int raster -> `(n_steps,)`.
+    A 1-D input is taken as counts already and returned as int."""
+    raster = np.asarray(raster)
+    if raster.ndim == 2:
+        return raster.astype(np.int64).sum(axis=1)
+    if raster.ndim == 1:
+        return raster.astype(np.int64)
+    raise ValueError(f"raster must be (n_steps, n) or counts (n_steps,); got shape "
+                     f"{raster.shape}")
+
+
+def mean_interevent_steps(counts) -> float:
+    """Mean interval (in steps) between successive spikes of the pooled population train,
+    `(last - first spike step) / (n_spikes - 1)`; spikes in one step count as 0 apart."""
+    counts = population_counts(counts)
+    active = np.nonzero(counts)[0]
+    total = int(counts.sum())
+    if total < 2:
+        raise ValueError("need at least 2 spikes to compute an inter-event interval")
+    return float(active[-1] - active[0]) / (total - 1)
+
+
+def bin_counts(counts, bin_steps: int) -> np.ndarray:
+    """Sum `counts` (`(n_steps,)`) in consecutive bins of `bin_steps` (a trailing partial bin
+    is dropped)."""
+    counts = population_counts(counts)
+    if not isinstance(bin_steps, int | np.integer) or bin_steps < 1:
+        raise ValueError(f"bin_steps must be a positive int; got {bin_steps!r}")
+    n_bins = counts.size // bin_steps
+    return counts[: n_bins * bin_steps].reshape(n_bins, bin_steps).sum(axis=1)
+
+
+def detect_avalanches(activity, dt: float, *, bin_ms: float | None = None) -> Avalanches:
+    """Avalanches in a raster `(n_steps, n)` or population counts per step `(n_steps,)`
+    sampled every `dt` ms.
+
+    Steps are summed into bins of `bin_ms` (rounded to a whole number of steps, at least
+    1); default the mean inter-event interval of the pooled spikes. An avalanche is a
+    maximal run of non-empty bins preceded and followed by an empty bin; runs touching the
+    first or last bin are incomplete and dropped.
+
+    **Raises:** `ValueError` for `dt <= 0`, `bin_ms <= 0` or fewer than 2 spikes (default bin).
+    """
+    if not dt > 0:
+        raise ValueError(f"dt must be > 0 ms; got {dt!r}")
+    counts = population_counts(activity)
+    if bin_ms is None:
+        bin_steps = max(1, int(round(mean_interevent_steps(counts))))
+    else:
+        if not bin_ms > 0:
+            raise ValueError(f"bin_ms must be > 0; got {bin_ms!r}")
+        bin_steps = max(1, int(round(bin_ms / dt)))
+    binned = bin_counts(counts, bin_steps)
+    active = np.concatenate([[0], (binned > 0).astype(np.int8), [0]])
+    edges = np.diff(active)
+    starts = np.nonzero(edges == 1)[0]
+    ends = np.nonzero(edges == -1)[0]  # exclusive
+    complete = (starts > 0) & (ends < binned.size)
+    starts, ends = starts[complete], ends[complete]
+    cumulative = np.concatenate([[0], np.cumsum(binned)])
+    return Avalanches(sizes=(cumulative[ends] - cumulative[starts]).astype(np.int64),
+                      durations=(ends - starts).astype(np.int64), starts=starts,
+                      counts=binned, bin_steps=bin_steps, bin_ms=bin_steps * float(dt))
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence the chatter of powerlaw / mrestimator (prints, warnings, progress bars)."""
+    with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()), \
+            contextlib.redirect_stderr(io.StringIO()):
+        warnings.simplefilter("ignore")
+        yield
+
+
+def fit_power_law(samples, *, discrete: bool = True, xmin: float | None = None,
+                  xmax: float | None = None) -> PowerLawFit:
+    """Maximum-likelihood power-law fit of `samples` (avalanche sizes or durations) with the
+    `powerlaw` package; `xmin` chosen by minimal KS distance unless given.
+
+    **Raises:** `ValueError` if fewer than 10 positive samples.
+    """
+    import powerlaw
+
+    x = np.asarray(samples, dtype=float).ravel()
+    x = x[np.isfinite(x) & (x > 0)]
+    if x.size < 10:
+        raise ValueError(f"need at least 10 positive samples to fit a power law; got {x.size}")
+    with _quiet():
+        fit = powerlaw.Fit(x, discrete=discrete, xmin=xmin, xmax=xmax, verbose=False)
+        ratio, p = fit.distribution_compare("power_law", "exponential",
+                                            normalized_ratio=True)
+        law = fit.power_law
+        alpha, sigma, x0, d = float(law.alpha), float(law.sigma), float(law.xmin), \
+            float(law.D)
+    return PowerLawFit(exponent=-alpha, alpha=alpha, sigma=sigma, xmin=x0,
+                       n_tail=int(np.sum(x >= x0)), loglikelihood_ratio=float(ratio),
+                       p_value=float(p), ks_distance=d, discrete=discrete)
+
+
+def branching_ratio(counts, *, bin_ms: float = 1.0, max_lag: int = 40,
+                    method: str = "ts") -> BranchingRatio:
+    """Branching ratio $m$ of binned activity `counts` (`(n_bins,)` spikes per bin, or
+    `(n_trials, n_bins)`) by `mrestimator`'s multistep regression: slopes $r_k$ of
+    $A_{t+k}$ on $A_t$ for $k = 1..$`max_lag`, fitted by $r_k = b\\,m^k$.
+
+    `bin_ms` is the bin width (ms), only used for `tau_ms`; `method` is mrestimator's
+    `"ts"` (trial-separated) or `"sm"` (stationary mean).
+
+    **Raises:** `ValueError` for too short or constant activity.
+    """
+    import mrestimator as mre
+
+    data = np.atleast_2d(np.asarray(counts, dtype=float))
+    if data.ndim != 2 or data.shape[1] < 3 * max_lag or max_lag < 2:
+        raise ValueError(f"counts must hold at least 3 * max_lag = {3 * max_lag} bins "
+                         f"(max_lag >= 2); got shape {np.shape(counts)}")
+    if not np.all(np.var(data, axis=1) > 0):
+        raise ValueError("counts are constant: the branching ratio is undefined")
+    if method not in ("ts", "sm"):
+        raise ValueError(f"method must be 'ts' or 'sm'; got {method!r}")
+    logging.getLogger("mrestimator").setLevel(logging.ERROR)
+    with _quiet():
+        mre.disable_progressbar()
+        rk = mre.coefficients(data, method=method, steps=(1, max_lag), dt=bin_ms,
+                              dtunit="ms", numboot=0)
+        fit = mre.fit(rk, fitfunc=mre.f_exponential, numboot=0)
+    m = float(fit.mre)
+    tau = float(-bin_ms / np.log(m)) if 0 < m < 1 else float("inf")
+    return BranchingRatio(m=m, tau_ms=tau, bin_ms=float(bin_ms), ks=np.asarray(rk.steps),
+                          rk=np.asarray(rk.coefficients))
+
+
+def classify(m: float, *, low: float = SUBCRITICAL_BELOW,
+             high: float = SUPERCRITICAL_ABOVE) -> str:
+    """The regime of a branching ratio `m`: `"sub-critical"` if m < `low` (0.95),
+    `"critical"` if `low` <= m <= `high` (1.05), `"super-critical"` if m > `high`.
+
+    **Raises:** `ValueError` for a non-finite `m` or `low > high`.
+    """
+    if not np.isfinite(m):
+        raise ValueError(f"m must be finite; got {m!r}")
+    if not low <= high:
+        raise ValueError(f"low must be <= high; got {low}, {high}")
+    if m < low:
+        return "sub-critical"
+    if m > high:
+        return "super-critical"
+    return "critical"
+
+
+# ---------------------------------------------------------------- tuning a network
+
+
+def random_ei_network(gain=1.0, *, n: int = 500, p: float = 0.025, w_exc: float = 4.0,
+                      w_inh: float = 20.0, input_rate: float = 200.0, w_input: float = 1.0,
+                      seed: int = 0, max_events: int = 64):
+    """A sparse random conductance-LIF network for criticality studies (NumPy-seeded).
+
+    `n` `ConductanceLIF` cells (default COBA cell), 80 % excitatory (population 0) and 20 %
+    inhibitory (population 1); every pair connected with probability `p`; excitatory
+    synapses `w_exc * gain` nS into g_e (`gain` is the excitation scale, the `gain` of
+    both excitatory `Projection`s, so networks differing only in `gain` stack for `vmap`),
+    inhibitory synapses `w_inh` nS into g_i; every cell receives independent Poisson
+    input at `input_rate` (Hz) of `w_input` nS into g_e. Run with `dt` 0.5 ms or less.
+    """
+    from ..models.conductance_lif import ConductanceLIF
+    from ..network import (
+        ExponentialConductance,
+        Network,
+        PoissonInput,
+        Population,
+        Projection,
+        fixed_probability,
+    )
+
+    n_exc = int(round(0.8 * n))
+    sizes = (n_exc, n - n_exc)
+    pops = [Population(ConductanceLIF(), size, max_events=min(size, max_events))
+            for size in sizes]
+    projections = []
+    for pre, (target, weight) in enumerate((("g_e", w_exc), ("g_i", w_inh))):
+        for post in range(2):
+            conn = fixed_probability(sizes[pre], sizes[post], p, weight,
+                                     seed=np.random.SeedSequence([seed, pre, post]))
+            projections.append(Projection(pre, post, conn, ExponentialConductance(target),
+                                          gain=gain if pre == 0 else 1.0))
+    inputs = [PoissonInput(q, input_rate, w_input) for q in range(2)]
+    return Network(pops, projections, inputs)
+
+
+@dataclass(frozen=True)
+class RegimeStats:
+    """Criticality measures of one network run (all populations pooled)."""
+
+    gain: float
+    rate_hz: float
+    m: float
+    regime: str
+    n_avalanches: int
+    bin_ms: float
+    overflow: bool
+
+    def as_dict(self) -> dict:
+        return {k: getattr(self, k) for k in self.__dataclass_fields__}
+
+
+def measure(counts, dt: float, *, gain: float = float("nan"), n_neurons: int = 1,
+            overflow: bool = False, max_lag: int = 40) -> tuple[RegimeStats, Avalanches]:
+    """Avalanches (bin = mean inter-event interval) and branching ratio (MR estimator on
+    the same bins) of population counts per step `(n_steps,)` sampled every `dt` ms."""
+    counts = population_counts(counts)
+    duration_s = counts.size * dt / 1000.0
+    rate = float(counts.sum()) / n_neurons / duration_s
+    if counts.sum() < 2:
+        return RegimeStats(gain, rate, float("nan"), "silent", 0, float("nan"), overflow), \
+            None
+    av = detect_avalanches(counts, dt)
+    lag = min(max_lag, av.counts.size // 3)
+    try:
+        m = branching_ratio(av.counts, bin_ms=av.bin_ms, max_lag=lag).m
+    except ValueError:
+        m = float("nan")
+    regime = classify(m) if np.isfinite(m) else "undetermined"
+    return RegimeStats(gain, rate, m, regime, av.n, av.bin_ms, overflow), av
+
+
+def _run_batch(networks, t1, dt, keys):
+    """Simulate stacked `networks` (leading axis) in one vmapped call; pooled counts."""
+    import jax
+
+    result = jax.block_until_ready(_batched_simulate(networks, keys, t1, dt))
+    counts = sum(np.asarray(c) for c in result.counts)
+    overflow = np.any(np.stack([np.asarray(o) for o in result.overflow]), axis=0)
+    return counts, overflow, result
+
+
+def _batched_simulate(networks, keys, t1, dt):
+    import equinox as eqx
+    import jax
+
+    from ..network import simulate_network
+
+    return eqx.filter_jit(jax.vmap(
+        lambda net, key: simulate_network(net, t1, dt, key, throw=False)))(networks, keys)
+
+
+def sweep_gain(gains, *, t1: float = 2000.0, dt: float = 0.5, seed: int = 0,
+               transient_ms: float = 200.0, network_kwargs: dict | None = None):
+    """Simulate one `random_ei_network` per excitation `gain` in ONE vmapped call (the
+    connectivity is shared; each instance gets its own Poisson key) and measure each.
+
+    **Returns:** `(stats, counts)`: a list of `RegimeStats` and the pooled population
+    counts per step `(len(gains), n_steps)` (the first `transient_ms` discarded).
+    """
+    import jax
+    import jax.numpy as jnp
+
+    gains = np.asarray(gains, dtype=float).ravel()
+    kwargs = dict(network_kwargs or {})
+    nets = [random_ei_network(float(g), **kwargs) for g in gains]
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *nets)
+    keys = jax.random.split(jax.random.key(seed), gains.size)
+    counts, overflow, _ = _run_batch(stacked, t1, dt, keys)
+    counts = counts[:, int(round(transient_ms / dt)):]
+    n = kwargs.get("n", 500)
+    stats = [measure(c, dt, gain=float(g), n_neurons=n, overflow=bool(o))[0]
+             for g, c, o in zip(gains, counts, overflow, strict=True)]
+    return stats, counts
+
+
+def tune_gain(gains, *, rounds: int = 3, points: int = 4, target: float = 1.0,
+              tolerance: float = 0.05, t1: float = 2000.0, dt: float = 0.5, seed: int = 0,
+              network_kwargs: dict | None = None, log=None) -> dict:
+    """Find the excitation scale `gain` of `random_ei_network` whose branching ratio is
+    `target` ± `tolerance`: a vmapped sweep over `gains`, then `rounds` of bracketing
+    search, each evaluating `points` gains inside the bracket in one vmapped call.
+
+    The bracket is the first pair of neighbouring gains where m crosses `target` from below
+    (a state without avalanches, i.e. sustained activity, counts as above); without a
+    crossing the gain with m closest to `target` is returned.
+
+    **Returns:** `{"gain", "m", "within_tolerance", "history": [RegimeStats dicts]}`.
+    """
+    history = []
+
+    def evaluate(values, round_seed):
+        stats, _ = sweep_gain(values, t1=t1, dt=dt, seed=round_seed,
+                              network_kwargs=network_kwargs)
+        history.extend(s.as_dict() for s in stats)
+        if log:
+            log("  " + ", ".join(f"g={s.gain:.3f}: m={s.m:.3f}" for s in stats))
+        return stats
+
+    def above(s):
+        return (not np.isfinite(s.m)) or s.m >= target or s.n_avalanches < 20
+
+    stats = evaluate(gains, seed)
+    best = min((s for s in stats if np.isfinite(s.m) and s.n_avalanches >= 20),
+               key=lambda s: abs(s.m - target), default=stats[0])
+    lo = hi = None
+    for a, b in zip(stats[:-1], stats[1:], strict=True):
+        if not above(a) and above(b):
+            lo, hi = a.gain, b.gain
+            break
+    for r in range(rounds if lo is not None else 0):
+        if abs(best.m - target) <= tolerance / 2:
+            break
+        inner = np.linspace(lo, hi, points + 2)[1:-1]
+        new = evaluate(inner, seed + 1 + r)
+        for s in new:
+            if np.isfinite(s.m) and s.n_avalanches >= 20 and \
+                    abs(s.m - target) < abs(best.m - target):
+                best = s
+        grid = [lo, *inner, hi]
+        flags = [False, *(above(s) for s in new), True]
+        k = next(i for i in range(1, len(flags)) if flags[i])
+        lo, hi = grid[k - 1], grid[k]
+    return {"gain": best.gain, "m": best.m,
+            "within_tolerance": bool(abs(best.m - target) <= tolerance),
+            "history": history}
