@@ -175,3 +175,87 @@ def test_evaluate_reports_both_errors(parts):
     # One model for runs with different K_o: errors are nonzero, one-step below rollout.
     assert 0 < metrics["one_step_rmse_mv"] < metrics["rollout_rmse_mv"]
     np.testing.assert_allclose(metrics["rmse_vs_horizon_mv"][0], 0.0, atol=1e-12)
+
+
+# --- spiking targets: spike metrics, the network dataset, the izhikevich pipeline --------
+
+def test_spike_matching_on_hand_made_trains():
+    # true 10, 20, 30, 40; predicted 11 (hit), 23.5 (miss, 3.5 ms late), 29 (hit), 60 (extra)
+    assert sg.match_spikes([10.0, 20.0, 30.0, 40.0], [11.0, 23.5, 29.0, 60.0]) == 2
+    scores = sg.spike_scores([np.array([10.0, 20.0, 30.0, 40.0])],
+                                      [np.array([11.0, 23.5, 29.0, 60.0])], duration=100.0)
+    assert scores["precision"] == 0.5 and scores["recall"] == 0.5 and scores["f1"] == 0.5
+    # one-to-one: two predictions near one true spike count once; ±2 ms is inclusive
+    scores = sg.spike_scores([np.array([10.0]), np.array([50.0, 70.0])],
+                                      [np.array([9.0, 11.0]), np.array([52.0])], 1000.0)
+    assert (scores["n_matched"], scores["n_true"], scores["n_pred"]) == (2, 3, 3)
+    np.testing.assert_allclose(scores["f1"], 2 / 3)
+    np.testing.assert_allclose(scores["rate_error_hz"], 1.0)  # |2-1| and |1-2| spikes in 1 s
+    empty = sg.spike_scores([np.array([])], [np.array([])], 100.0)
+    assert empty["f1"] == 1.0
+
+
+def test_spike_metrics_detect_resets_in_voltage_traces():
+    ts = np.arange(0.0, 100.5, 0.5)
+    true = np.full((1, ts.size, 2), -65.0)
+    pred = true.copy()
+    for t in (20.0, 50.0, 80.0):  # neuron 0: resets at 20, 50, 80 ms
+        k = int(t / 0.5)
+        true[0, k - 2:k, 0] = (-40.0, 10.0)
+    for t in (21.5, 50.0, 84.0):  # predicted 1.5 ms late, on time, 4 ms late
+        k = int(t / 0.5)
+        pred[0, k - 2:k, 0] = (-40.0, 10.0)
+    s = sg.spike_metrics(ts, true, pred)
+    assert (s["n_true"], s["n_pred"], s["n_matched"]) == (3, 3, 2)
+    np.testing.assert_allclose(s["per_neuron_f1"], [2 / 3, 1.0])  # neuron 1 silent in both
+
+
+@pytest.fixture(scope="module")
+def network_data():
+    return sg.generate_network_dataset(jn.Izhikevich.preset("RS"), n_runs=12, t1=20.0,
+                                    dt_save=0.5, initial_ranges={"v": (-70.0, -55.0)}, seed=2)
+
+
+def test_network_dataset_has_five_inputs_and_splits_by_run(network_data, tmp_path):
+    d = network_data
+    assert d.currents.shape == (12, 41, 5) and d.states.shape == (12, 41, 10)
+    assert d.voltage_index == (0, 1, 2, 3, 4) and d.v.shape == (12, 41, 5)
+    assert len(d.params) == 20 and d.state_names[:2] == ("v_0", "v_1")
+    assert not np.allclose(d.currents[:, :, 0], d.currents[:, :, 1])  # own current each
+    assert np.all((d.v[:, 0] >= -70.0) & (d.v[:, 0] <= -55.0))
+    parts = sg.split_by_run(d, (0.5, 0.25, 0.25), seed=0)
+    ids = [set(parts[k].run_ids.tolist()) for k in sg.data.SPLITS]
+    assert all(a.isdisjoint(b) for i, a in enumerate(ids) for b in ids[i + 1:])
+    assert set().union(*ids) == set(d.run_ids.tolist())
+    loaded = sg.Dataset.load(d.save(tmp_path / "net.npz"))
+    assert loaded.voltage_index == d.voltage_index
+    np.testing.assert_array_equal(loaded.states, d.states)
+
+
+def test_network_dataset_matches_a_single_unconnected_neuron(network_data):
+    # With zero weights each neuron is alone: the engine's run equals jaxneuron.simulate.
+    d = network_data
+    model = jn.Izhikevich.preset("RS")
+    y0 = d.states[:2, 0].reshape(2, 2, 5).transpose(0, 2, 1)
+    out = np.asarray(sg.simulate_network_runs(model, np.zeros((2, 20), np.float32),
+                                           d.currents[:2], y0, dt_save=0.5, dt=0.1))
+    for r in range(2):
+        for i in (0, 3):
+            trace = jn.simulate(model, jn.SampledCurrent(d.currents[r, :, i], 0.5), t1=20.0,
+                                dt=0.1, y0=y0[r, i], save_every=0.5)
+            np.testing.assert_allclose(out[r, :, i], np.asarray(trace.states), atol=1e-3)
+
+
+def test_izhikevich_pipeline_writes_summary(tmp_path):
+    import json
+
+    from jaxneuron.workflows.surrogate import run_izhikevich
+    summary = run_izhikevich(tmp_path, quick=True, plots=1, epochs=1, n_runs=20,
+                             log=lambda _: None)
+    on_disk = json.loads((tmp_path / "summary.json").read_text())
+    for key in ("rollout_rmse_mv", "one_step_rmse_mv", "spike_f1", "speedup_vs_solver"):
+        assert np.isfinite(on_disk[key]) and on_disk[key] == pytest.approx(summary[key])
+    assert 0.0 <= on_disk["spike_f1"] <= 1.0 and len(on_disk["per_neuron_rollout_rmse_mv"]) == 5
+    assert len(list(tmp_path.glob("test_run_*.png"))) == 1
+    loaded, _ = sg.load_checkpoint(tmp_path / "checkpoint")
+    assert loaded.bounds is not None and loaded.bounds.shape == (2, 10)

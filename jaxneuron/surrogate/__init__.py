@@ -5,7 +5,11 @@ and free-running rollout errors, speed against the solver).
 - `data`: `generate_dataset`, `Dataset` (`.npz` save/load), `split_by_run`, `Standardizer`.
 - `nets`: `MLPSurrogate`, `LSTMSurrogate`, `GRUSurrogate`, `make_net`, `Surrogate`.
 - `train`: `TrainConfig`, `train`, `save_checkpoint`, `load_checkpoint`.
-- `evaluate`: `evaluate`, `rollout_rmse`, `speed_vs_solver`.
+- `network_data`: `generate_network_dataset`, `simulate_network_runs` (small spiking
+  networks, one batched call of the network engine).
+- `evaluate`: `evaluate`, `rollout_rmse`, `speed_vs_solver`, `speed_vs`; for spiking
+  targets `evaluate_spiking`, `spike_metrics`, `spike_scores`, `match_spikes`,
+  `reset_spike_times`.
 """
 
 from .data import (
@@ -17,7 +21,19 @@ from .data import (
     simulate_runs,
     split_by_run,
 )
-from .evaluate import evaluate, one_steps, rollout_rmse, rollouts, speed_vs_solver
+from .evaluate import (
+    evaluate,
+    evaluate_spiking,
+    match_spikes,
+    one_steps,
+    reset_spike_times,
+    rollout_rmse,
+    rollouts,
+    speed_vs,
+    speed_vs_solver,
+    spike_metrics,
+    spike_scores,
+)
 from .nets import (
     ARCHITECTURES,
     AbstractSurrogateNet,
@@ -28,6 +44,7 @@ from .nets import (
     Surrogate,
     make_net,
 )
+from .network_data import generate_network_dataset, simulate_network_runs
 from .train import (
     TrainConfig,
     TrainResult,
@@ -52,16 +69,24 @@ __all__ = [
     "TrainConfig",
     "TrainResult",
     "evaluate",
+    "evaluate_spiking",
     "generate_dataset",
+    "generate_network_dataset",
     "load_checkpoint",
     "make_net",
+    "match_spikes",
     "one_steps",
     "random_currents",
+    "reset_spike_times",
     "rollout_rmse",
     "rollouts",
     "save_checkpoint",
+    "simulate_network_runs",
     "simulate_runs",
+    "speed_vs",
     "speed_vs_solver",
+    "spike_metrics",
+    "spike_scores",
     "split_by_run",
     "train",
     "window_loss",

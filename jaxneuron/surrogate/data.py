@@ -94,7 +94,8 @@ class Dataset:
     - `currents`: input current at the save times, `(n_runs, n_t, n_inputs)`.
     - `params`: sampled parameter name -> values `(n_runs,)`.
     - `run_ids`: `(n_runs,)` int, the run's index in the generated set (kept by splits).
-    - `state_names`, `voltage_index`: state labels; column of `states` holding V (mV).
+    - `state_names`, `voltage_index`: state labels; column of `states` holding V (mV), or
+      a tuple of columns (one per neuron) for network datasets.
     - `metadata`: JSON-able dict (model, parameter and initial ranges, current spec, seed,
       `dt`, `dt_save`, `t1`, solver options).
     """
@@ -105,7 +106,7 @@ class Dataset:
     params: dict[str, np.ndarray]
     run_ids: np.ndarray
     state_names: tuple[str, ...]
-    voltage_index: int
+    voltage_index: int | tuple[int, ...]
     metadata: dict
 
     def __post_init__(self):
@@ -129,7 +130,8 @@ class Dataset:
 
     @property
     def v(self) -> np.ndarray:
-        """Membrane potential (mV), `(n_runs, n_t)`."""
+        """Membrane potential (mV), `(n_runs, n_t)` (`(n_runs, n_t, n_neurons)` if
+        `voltage_index` is a tuple)."""
         return self.states[..., self.voltage_index]
 
     def subset(self, index) -> Dataset:
@@ -160,7 +162,12 @@ class Dataset:
             return cls(ts=data["ts"], states=data["states"], currents=data["currents"],
                        params=params, run_ids=data["run_ids"],
                        state_names=tuple(info["state_names"]),
-                       voltage_index=int(info["voltage_index"]), metadata=info["metadata"])
+                       voltage_index=_index(info["voltage_index"]),
+                       metadata=info["metadata"])
+
+
+def _index(value) -> int | tuple[int, ...]:
+    return tuple(int(v) for v in value) if isinstance(value, list) else int(value)
 
 
 def voltage_index(model: AbstractNeuron) -> int:

@@ -109,3 +109,126 @@ def speed_vs_solver(surrogate: Surrogate, dataset: Dataset, model: AbstractNeuro
     return {"surrogate_s": surrogate_s, "solver_s": solver_s,
             "speedup": solver_s / surrogate_s, "n_runs": dataset.n_runs,
             "n_steps": int(dataset.states.shape[1] - 1), "solver_options": options}
+
+
+# --- spiking targets: spike-time matching and firing rates --------------------------------
+
+def reset_spike_times(ts, v, drop: float = 25.0) -> np.ndarray:
+    """Spike times (ms) of one sampled voltage trace of a threshold-and-reset model: the
+    save times `ts[k+1]` at which V fell by more than `drop` mV since `ts[k]` (a spike and
+    its reset happened in between; on a save grid coarser than the spike's upstroke the
+    peak itself is often not sampled, the reset always is).
+
+    **Arguments:** `ts` `(n_t,)` ms, `v` `(n_t,)` mV, `drop` (mV, > 0).
+    """
+    if not drop > 0:
+        raise ValueError(f"drop must be > 0 mV; got {drop}")
+    v = np.asarray(v)
+    return np.asarray(ts)[1:][np.diff(v) < -drop]
+
+
+def match_spikes(true_times, pred_times, tolerance: float = 2.0) -> int:
+    """The largest number of one-to-one pairs (true, predicted) of spike times that lie
+    within `tolerance` ms of each other (greedy in time order, optimal for points on a
+    line)."""
+    true_times, pred_times = np.sort(true_times), np.sort(pred_times)
+    i = j = matched = 0
+    while i < true_times.size and j < pred_times.size:
+        gap = pred_times[j] - true_times[i]
+        if abs(gap) <= tolerance:
+            matched, i, j = matched + 1, i + 1, j + 1
+        elif gap < 0:
+            j += 1
+        else:
+            i += 1
+    return matched
+
+
+def spike_scores(true_trains, pred_trains, duration: float, tolerance: float = 2.0) -> dict:
+    """Spike-time precision, recall and F1 within ±`tolerance` ms, pooled over trains, and
+    the firing-rate error.
+
+    **Arguments:** `true_trains`, `pred_trains`: sequences of spike-time arrays (ms), one
+    pair per train (neuron and run); `duration`: length of each train (ms).
+
+    **Returns:** `{"precision", "recall", "f1", "n_true", "n_pred", "n_matched",
+    "rate_error_hz"}` (mean |predicted - true| rate per train, Hz; `"rate_bias_hz"` its
+    signed mean). With no spikes at all on either side, precision = recall = F1 = 1.
+    """
+    if len(true_trains) != len(pred_trains):
+        raise ValueError(f"true_trains and pred_trains must pair up; got {len(true_trains)} "
+                         f"and {len(pred_trains)}")
+    if not duration > 0:
+        raise ValueError(f"duration must be > 0 ms; got {duration}")
+    n_true = sum(len(t) for t in true_trains)
+    n_pred = sum(len(p) for p in pred_trains)
+    n_matched = sum(match_spikes(t, p, tolerance) for t, p in zip(true_trains, pred_trains,
+                                                                    strict=True))
+    precision = n_matched / n_pred if n_pred else float(n_true == 0)
+    recall = n_matched / n_true if n_true else float(n_pred == 0)
+    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
+    rate_diff = np.array([len(p) - len(t) for t, p in zip(true_trains, pred_trains,
+                                                          strict=True)]) * 1000.0 / duration
+    return {"precision": precision, "recall": recall, "f1": f1, "n_true": n_true,
+            "n_pred": n_pred, "n_matched": n_matched,
+            "rate_error_hz": float(np.mean(np.abs(rate_diff))) if rate_diff.size else 0.0,
+            "rate_bias_hz": float(np.mean(rate_diff)) if rate_diff.size else 0.0}
+
+
+def spike_metrics(ts, v_true, v_pred, *, tolerance: float = 2.0, drop: float = 25.0) -> dict:
+    """`spike_scores` of the spikes (`reset_spike_times`) of predicted vs true voltages.
+
+    **Arguments:** `ts` `(n_t,)` ms; `v_true`, `v_pred` `(n_runs, n_t, n_neurons)` (or
+    `(n_runs, n_t)`) mV.
+
+    **Returns:** the pooled scores plus `"per_neuron_f1"` `(n_neurons,)`.
+    """
+    v_true, v_pred = np.asarray(v_true), np.asarray(v_pred)
+    if v_true.shape != v_pred.shape:
+        raise ValueError(f"v_true and v_pred must have one shape; got {v_true.shape}, "
+                         f"{v_pred.shape}")
+    if v_true.ndim == 2:
+        v_true, v_pred = v_true[..., None], v_pred[..., None]
+    duration = float(ts[-1] - ts[0])
+    trains = [[(reset_spike_times(ts, v_true[r, :, n], drop),
+                reset_spike_times(ts, v_pred[r, :, n], drop)) for r in range(v_true.shape[0])]
+              for n in range(v_true.shape[2])]
+    per_neuron = [spike_scores([a for a, _ in t], [b for _, b in t], duration, tolerance)
+                  for t in trains]
+    pooled = [pair for t in trains for pair in t]
+    scores = spike_scores([a for a, _ in pooled], [b for _, b in pooled], duration, tolerance)
+    scores["per_neuron_f1"] = np.array([s["f1"] for s in per_neuron])
+    return scores
+
+
+def evaluate_spiking(surrogate: Surrogate, dataset: Dataset, *, tolerance: float = 2.0,
+                     drop: float = 25.0) -> dict:
+    """`evaluate` plus, per neuron (the columns of a tuple `voltage_index`), rollout and
+    one-step RMSE (`per_neuron_rollout_mv`, `per_neuron_one_step_mv`, mV) and spike
+    metrics of the free-running (`spikes_rollout`) and teacher-forced (`spikes_one_step`)
+    predictions (see `spike_metrics`)."""
+    metrics = evaluate(surrogate, dataset)
+    v = np.asarray(dataset.v)
+    if v.ndim == 2:
+        v = v[..., None]
+        for key in ("v_rollout", "v_one_step"):
+            metrics[key] = metrics[key][..., None]
+    for key in ("rollout", "one_step"):
+        err = (metrics[f"v_{key}"] - v)[:, 1:]
+        metrics[f"per_neuron_{key}_mv"] = np.sqrt(np.mean(err**2, axis=(0, 1)))
+        metrics[f"spikes_{key}"] = spike_metrics(dataset.ts, v, metrics[f"v_{key}"],
+                                                 tolerance=tolerance, drop=drop)
+    return metrics
+
+
+def speed_vs(surrogate: Surrogate, dataset: Dataset, solver, *, repeats: int = 3) -> dict:
+    """Wall time of the free-running surrogate on every run of `dataset` vs `solver()` (a
+    callable that simulates the same batch), same device, compile excluded (best of
+    `repeats` after a warm-up). **Returns:** `{"surrogate_s", "solver_s", "speedup"}`."""
+    dtype = surrogate.scaler.state_mean.dtype
+    states = jnp.asarray(dataset.states, dtype)
+    currents = jnp.asarray(dataset.currents, dtype)
+    surrogate_s = _best_time(lambda: rollouts(surrogate, states[:, 0], currents), repeats)
+    solver_s = _best_time(solver, repeats)
+    return {"surrogate_s": surrogate_s, "solver_s": solver_s,
+            "speedup": solver_s / surrogate_s}

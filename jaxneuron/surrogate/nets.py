@@ -135,11 +135,15 @@ class Surrogate(eqx.Module):
     """A trained network with the `Standardizer` of its training data: maps physical
     states and currents to physical predictions.
 
-    **Fields:** `net` (an `AbstractSurrogateNet`), `scaler` (a `Standardizer`).
+    **Fields:** `net` (an `AbstractSurrogateNet`), `scaler` (a `Standardizer`), and
+    optionally `bounds` `(2, n_states)`: lowest and highest value of each state; every
+    predicted state is clipped into them (keeps free-running rollouts of spiking targets
+    inside the range the network was trained on).
     """
 
     net: AbstractSurrogateNet
     scaler: Standardizer
+    bounds: Float[Array, "2 n_states"] | None = None
 
     def _step_inputs(self, currents):
         u = (currents - self.scaler.input_mean) / self.scaler.input_std
@@ -149,7 +153,10 @@ class Surrogate(eqx.Module):
         s = self.scaler
         features = jnp.concatenate([(y - s.state_mean) / s.state_std, u])
         carry, out = self.net.step(carry, features)
-        return carry, y + s.delta_mean + s.delta_std * out
+        y1 = y + s.delta_mean + s.delta_std * out
+        if self.bounds is not None:
+            y1 = jnp.clip(y1, self.bounds[0], self.bounds[1])
+        return carry, y1
 
     def rollout(self, y0: Float[Array, " n_states"],
                 currents: Float[Array, "n_t n_inputs"]) -> Float[Array, "n_t n_states"]:

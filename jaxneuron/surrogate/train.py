@@ -41,6 +41,9 @@ class TrainConfig:
     - `patience`: stop after this many epochs without a better validation rollout RMSE
       (the best network is kept).
     - `seed`: network initialisation and minibatch order.
+    - `clip_states`: clip every predicted state into the range of the training states
+      (`Surrogate.bounds`; for spiking targets, whose free-running rollouts may otherwise
+      leave the trained range and diverge).
     """
 
     arch: str = "lstm"
@@ -57,6 +60,7 @@ class TrainConfig:
     clip_norm: float = 1.0
     patience: int = 8
     seed: int = 0
+    clip_states: bool = False
 
     def __post_init__(self):
         if self.loss not in LOSSES:
@@ -73,7 +77,8 @@ class TrainConfig:
 class TrainResult:
     """What `train` returns: the best `surrogate` (lowest validation rollout RMSE), its
     `net_config`, the `config`, per-epoch `history` rows (`epoch`, `train_loss`,
-    `val_rollout_rmse_mv`, `learning_rate`, `seconds`), `best_epoch`, `stopped_early`."""
+    `val_rollout_rmse_mv`, `seconds`, and `val_score` if `train` got one), `best_epoch`,
+    `stopped_early`."""
 
     surrogate: Surrogate
     net_config: NetConfig
@@ -100,10 +105,11 @@ def windows(dataset: Dataset, window: int, stride: int = 0) -> tuple[np.ndarray,
     return states, currents
 
 
-def window_loss(net, scaler: Standardizer, states, currents, mode: str) -> jax.Array:
+def window_loss(net, scaler: Standardizer, states, currents, mode: str,
+                bounds=None) -> jax.Array:
     """Mean squared error over the window's steps 1..n, in units of `scaler.delta_std`,
     of the teacher-forced (`"teacher"`) or free-running (`"rollout"`) prediction."""
-    surrogate = Surrogate(net, scaler)
+    surrogate = Surrogate(net, scaler, bounds)
     if mode == "teacher":
         pred = surrogate.one_step(states, currents)
     else:
@@ -123,7 +129,8 @@ def default_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTr
 def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainConfig(), *,
           scaler: Standardizer | None = None,
           optimizer: optax.GradientTransformation | None = None,
-          progress: bool = True, log: Callable[[str], None] | None = None) -> TrainResult:
+          progress: bool = True, log: Callable[[str], None] | None = None,
+          val_score: Callable[[Surrogate], float] | None = None) -> TrainResult:
     """Train a surrogate on `train_data`, early-stopped on `val_data`.
 
     **Arguments:**
@@ -132,11 +139,17 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
     - `scaler`: defaults to `Standardizer.fit(train_data)` (never the validation data).
     - `optimizer`: any Optax transform; default `default_optimizer(config, total_steps)`.
     - `progress`: show a tqdm bar over epochs; `log`: called with one line per epoch.
+    - `val_score`: the early-stopping score of a `Surrogate` (lower is better; e.g. 1 -
+      spike F1 of validation rollouts); default the validation rollout RMSE of V.
 
     **Returns:** a `TrainResult`. The same data, config and seed give the same network.
     """
     scaler = Standardizer.fit(train_data) if scaler is None else scaler
     dtype = scaler.state_mean.dtype
+    bounds = None
+    if config.clip_states:
+        flat = train_data.states.reshape(-1, train_data.states.shape[-1])
+        bounds = jnp.asarray(np.stack([flat.min(0), flat.max(0)]), dtype)
     net_config = NetConfig(config.arch, n_states=train_data.states.shape[-1],
                            n_inputs=train_data.currents.shape[-1],
                            hidden_size=config.hidden_size, depth=config.depth)
@@ -154,8 +167,8 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
     @eqx.filter_jit
     def train_step(net, opt_state, states, currents):
         def loss_fn(net):
-            losses = jax.vmap(lambda y, u: window_loss(net, scaler, y, u, mode))(states,
-                                                                                currents)
+            losses = jax.vmap(lambda y, u: window_loss(net, scaler, y, u, mode, bounds))(
+                states, currents)
             return jnp.mean(losses)
         loss, grads = eqx.filter_value_and_grad(loss_fn)(net)
         updates, opt_state = optimizer.update(grads, opt_state, eqx.filter(net, eqx.is_array))
@@ -178,22 +191,26 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
             net, opt_state, loss = train_step(net, opt_state, w_states[index],
                                               w_currents[index])
             losses.append(loss)
-        val = rollout_rmse(Surrogate(net, scaler), val_states, val_currents,
-                           train_data.voltage_index)
+        rmse = rollout_rmse(Surrogate(net, scaler, bounds), val_states, val_currents,
+                            train_data.voltage_index)
         row = {"epoch": epoch, "train_loss": float(np.mean(jax.device_get(losses))),
-               "val_rollout_rmse_mv": val, "seconds": time.perf_counter() - start}
+               "val_rollout_rmse_mv": rmse, "seconds": time.perf_counter() - start}
+        val = rmse
+        if val_score is not None:
+            val = row["val_score"] = float(val_score(Surrogate(net, scaler, bounds)))
+        val = val if np.isfinite(val) else np.inf  # a diverging rollout is the worst score
         history.append(row)
-        bar.set_postfix(loss=f"{row['train_loss']:.3g}", val_mv=f"{val:.3g}")
+        bar.set_postfix(loss=f"{row['train_loss']:.3g}", val=f"{val:.3g}")
         if log is not None:
             log(f"epoch {epoch}: train loss {row['train_loss']:.4g}, validation rollout RMSE "
-                f"{val:.4g} mV")
-        if val < best[0]:
+                f"{rmse:.4g} mV" + ("" if val_score is None else f", score {val:.4g}"))
+        if val <= best[0] or (best[2] == 0 and epoch == config.epochs):  # ties: later
             best = (val, net, epoch)
         elif epoch - best[2] >= config.patience:
             stopped_early = True
             break
     bar.close()
-    return TrainResult(surrogate=Surrogate(best[1], scaler), net_config=net_config,
+    return TrainResult(surrogate=Surrogate(best[1], scaler, bounds), net_config=net_config,
                        config=config, history=history, best_epoch=best[2],
                        stopped_early=stopped_early)
 
@@ -212,6 +229,8 @@ def save_checkpoint(path: str | Path, surrogate: Surrogate, net_config: NetConfi
     eqx.tree_serialise_leaves(path / "surrogate.eqx", surrogate)
     info = {"net": dataclasses.asdict(net_config), "scaler": surrogate.scaler.to_dict(),
             "dtype": str(surrogate.scaler.state_mean.dtype),
+            "bounds": None if surrogate.bounds is None else np.asarray(
+                surrogate.bounds).tolist(),
             "train": None if config is None else dataclasses.asdict(config),
             "extra": extra or {}}
     (path / "surrogate.json").write_text(json.dumps(info, indent=2))
@@ -230,5 +249,7 @@ def load_checkpoint(path: str | Path) -> tuple[Surrogate, dict]:
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
         raise ValueError("this surrogate was saved in float64: enable jax_enable_x64 first")
     net = _cast(make_net(NetConfig(**info["net"]), key=jax.random.PRNGKey(0)), dtype)
-    skeleton = Surrogate(net, Standardizer.from_dict(info["scaler"], dtype=dtype))
+    bounds = info.get("bounds")
+    skeleton = Surrogate(net, Standardizer.from_dict(info["scaler"], dtype=dtype),
+                         None if bounds is None else jnp.asarray(bounds, dtype))
     return eqx.tree_deserialise_leaves(path / "surrogate.eqx", skeleton), info
