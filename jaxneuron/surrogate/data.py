@@ -211,6 +211,22 @@ def _run_batch(model, params, y0, currents, t1, dt_save, options):
     return jax.vmap(one)(params, y0, currents)
 
 
+def check_run_grid(n_runs, t1: float, dt_save: float) -> int:
+    """Check the run count and the save grid; returns the number of saved points per run.
+
+    **Raises:** `ValueError` unless `n_runs` is a positive int and `t1` a whole number (>= 2)
+    of `dt_save` > 0 (ms)."""
+    if not isinstance(n_runs, int) or n_runs < 1:
+        raise ValueError(f"n_runs must be a positive int; got {n_runs!r}")
+    if not dt_save > 0:
+        raise ValueError(f"dt_save must be > 0; got {dt_save}")
+    n_t = round(t1 / dt_save) + 1
+    if n_t < 3 or abs((n_t - 1) * dt_save - t1) > 1e-9 * t1:
+        raise ValueError(f"t1 must be a whole number (>= 2) of dt_save = {dt_save} ms; "
+                         f"got {t1}")
+    return n_t
+
+
 def generate_dataset(
     model: AbstractNeuron,
     *,
@@ -258,14 +274,7 @@ def generate_dataset(
             if not (np.isfinite(lo) and np.isfinite(hi) and hi >= lo):
                 raise ValueError(f"{label}[{k!r}] must be finite (low, high) with high >= low;"
                                  f" got {(lo, hi)}")
-    if not isinstance(n_runs, int) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive int; got {n_runs!r}")
-    if not dt_save > 0:
-        raise ValueError(f"dt_save must be > 0; got {dt_save}")
-    n_t = round(t1 / dt_save) + 1
-    if n_t < 3 or abs((n_t - 1) * dt_save - t1) > 1e-9 * t1:
-        raise ValueError(f"t1 must be a whole number (>= 2) of dt_save = {dt_save} ms; "
-                         f"got {t1}")
+    n_t = check_run_grid(n_runs, t1, dt_save)
     index_v = voltage_index(model)
 
     rng = np.random.default_rng(seed)

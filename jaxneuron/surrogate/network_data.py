@@ -32,7 +32,7 @@ from ..network import (
     simulate_network,
 )
 from ..stimuli import SampledCurrent
-from .data import CurrentSpec, Dataset, random_currents, voltage_index
+from .data import CurrentSpec, Dataset, check_run_grid, random_currents, voltage_index
 
 NETWORK_CURRENT = CurrentSpec(amplitude=(0.0, 16.0), steps_range=(1, 4), p_zero=0.2,
                               noise_std=1.5)  # default drive of `generate_network_dataset`
@@ -142,18 +142,11 @@ def generate_network_dataset(
     """
     if not isinstance(n_neurons, int) or n_neurons < 2:
         raise ValueError(f"n_neurons must be an int >= 2; got {n_neurons!r}")
-    if not isinstance(n_runs, int) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive int; got {n_runs!r}")
+    n_t = check_run_grid(n_runs, t1, dt_save)
     lo, hi = weight_range
     if not (np.isfinite(lo) and np.isfinite(hi) and hi >= lo):
         raise ValueError(f"weight_range must be finite (low, high) with high >= low; got "
                          f"{weight_range}")
-    if not dt_save > 0:
-        raise ValueError(f"dt_save must be > 0; got {dt_save}")
-    n_t = round(t1 / dt_save) + 1
-    if n_t < 3 or abs((n_t - 1) * dt_save - t1) > 1e-9 * t1:
-        raise ValueError(f"t1 must be a whole number (>= 2) of dt_save = {dt_save} ms; "
-                         f"got {t1}")
     names = tuple(model.state_names)
     initial_ranges = dict(initial_ranges or {})
     unknown = [k for k in initial_ranges if k not in names]

@@ -121,13 +121,7 @@ def run_resting(out: str | Path = "results/surrogate_resting", *, quick: bool = 
                           "at the settings that made the data",
                   "speedup_vs_solver_one_step_per_save": coarse["speedup"],
                   "solver_one_step_per_save_s": coarse["solver_s"]},
-        "runs": {k: v.n_runs for k, v in parts.items()},
-        "train": {**dataclasses.asdict(config), "best_epoch": result.best_epoch,
-                  "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                  "seconds": train_s},
-        "dataset": {**dataset.metadata, "seconds": dataset_s},
-        "quick": quick,
-        "seconds": time.perf_counter() - start,
+        **_run_details(parts, config, result, train_s, dataset, dataset_s, quick, start),
     }
     write_summary(out, summary)
     log(f"held-out rollout RMSE {summary['rollout_rmse_mv']:.3f} mV (one-step "
@@ -189,6 +183,19 @@ def _horizon_figure(ts, rmse, path):
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
+
+
+def _run_details(parts, config, result, train_s, dataset, dataset_s, quick, start) -> dict:
+    """The summary entries both pipelines share: split sizes, training and dataset details."""
+    return {
+        "runs": {k: v.n_runs for k, v in parts.items()},
+        "train": {**dataclasses.asdict(config), "best_epoch": result.best_epoch,
+                  "epochs_run": len(result.history), "stopped_early": result.stopped_early,
+                  "seconds": train_s},
+        "dataset": {**dataset.metadata, "seconds": dataset_s},
+        "quick": quick,
+        "seconds": time.perf_counter() - start,
+    }
 
 
 def register(commands) -> None:
@@ -330,13 +337,7 @@ def run_izhikevich(out: str | Path = "results/surrogate_izhikevich", *, quick: b
                   "note": "same held-out batch, same device, compile excluded; the network "
                           "engine at the settings that made the data"},
         "plots": [f"test_run_{int(test.run_ids[k])}.png" for k in picks],
-        "runs": {k: v.n_runs for k, v in parts.items()},
-        "train": {**dataclasses.asdict(config), "best_epoch": result.best_epoch,
-                  "epochs_run": len(result.history), "stopped_early": result.stopped_early,
-                  "seconds": train_s},
-        "dataset": {**dataset.metadata, "seconds": dataset_s},
-        "quick": quick,
-        "seconds": time.perf_counter() - start,
+        **_run_details(parts, config, result, train_s, dataset, dataset_s, quick, start),
     }
     write_summary(out, summary)
     log(f"held-out free-running spike F1 {roll['f1']:.3f} (±{_SPIKE_TOLERANCE:g} ms; "
