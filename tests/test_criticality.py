@@ -7,6 +7,7 @@ import powerlaw
 import pytest
 
 from jaxneuron.analysis import criticality as cr
+from jaxneuron.network import tuning
 
 
 def _raster():
@@ -106,7 +107,7 @@ def test_invalid_inputs_raise():
 
 
 def test_vmapped_network_sweep_measures_each_instance():
-    stats, counts = cr.sweep_gain([0.2, 0.6], t1=400.0, dt=0.5, transient_ms=100.0,
+    stats, counts = tuning.sweep_gain([0.2, 0.6], t1=400.0, dt=0.5, transient_ms=100.0,
                                   network_kwargs={"n": 100})
     assert counts.shape == (2, 600) and [s.gain for s in stats] == [0.2, 0.6]
     assert all(s.rate_hz >= 0 for s in stats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 from pathlib import Path
 
@@ -31,6 +32,15 @@ def write_summary(out: Path, summary: dict) -> Path:
     """Write `summary` as `out/summary.json` (NumPy/JAX scalars and arrays made plain)."""
     path = out / "summary.json"
     path.write_text(json.dumps(_plain(summary), indent=2))
+    return path
+
+
+def write_rows(path: Path, rows: list[dict]) -> Path:
+    """Write `rows` (dicts with the same keys) as a CSV table with a header line."""
+    with open(path, "w", newline="") as handle:
+        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
     return path
 
 

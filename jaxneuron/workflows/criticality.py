@@ -1,7 +1,7 @@
 """`jaxneuron criticality`: avalanches and branching ratio of a sparse conductance-LIF
 network, the excitation scale tuned to criticality, and three regimes side by side.
 
-The network is `jaxneuron.analysis.criticality.random_ei_network` (500 `ConductanceLIF`
+The network is `jaxneuron.network.tuning.random_ei_network` (500 `ConductanceLIF`
 cells, 80 % excitatory, p = 0.025, Poisson background); its excitation scale `gain`
 multiplies every excitatory synapse. Steps:
 1. tune: a vmapped sweep over gains (one network instance per gain, one call), then a
@@ -26,6 +26,7 @@ import numpy as np
 
 from .. import plotting
 from ..analysis import criticality as cr
+from ..network import tuning
 from ._output import output_dir, write_summary
 
 DT = 0.5  # ms
@@ -41,7 +42,7 @@ def run(out: str | Path = "results/criticality", *, quick: bool = False, log=pri
     gains = np.linspace(0.3, 1.0, 8 if quick else 15)
     log(f"[1/2] tuning the excitation scale: {gains.size} networks in one vmapped call, "
         f"then bracketing ({t_tune / 1000:.1f} s each)")
-    tuned = cr.tune_gain(gains, rounds=2 if quick else 4, t1=t_tune, dt=DT, log=log)
+    tuned = tuning.tune_gain(gains, rounds=2 if quick else 4, t1=t_tune, dt=DT, log=log)
     rows = tuned["history"]
     keys = list(rows[0])
     np.savetxt(out / "tuning.csv", np.array([[r[k] if not isinstance(r[k], str) else
@@ -54,10 +55,10 @@ def run(out: str | Path = "results/criticality", *, quick: bool = False, log=pri
     regime_gains = np.array([0.5 * g_star, g_star, 1.5 * g_star])
     log(f"[2/2] three regimes (gain {', '.join(f'{g:.3f}' for g in regime_gains)}), "
         f"{t_regime / 1000:.0f} s each, one vmapped call")
-    nets = [cr.random_ei_network(float(g)) for g in regime_gains]
+    nets = [tuning.random_ei_network(float(g)) for g in regime_gains]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *nets)
     keys_ = jax.random.split(jax.random.key(123), len(nets))
-    counts, overflow, result = cr._run_batch(stacked, t_regime, DT, keys_)
+    counts, overflow, result = tuning.run_batch(stacked, t_regime, DT, keys_)
     skip = int(round(200.0 / DT))
     regimes, panels, dists = {}, {}, {}
     for i, label in enumerate(labels):

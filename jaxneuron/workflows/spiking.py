@@ -13,7 +13,6 @@ Writes into `out`:
 
 from __future__ import annotations
 
-import csv
 import time
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from ..models import LIF, Izhikevich
 from ..models.izhikevich import PRESETS
 from ..simulate import simulate
 from ..stimuli import RampCurrent, StepCurrent
-from ._output import output_dir, write_summary
+from ._output import output_dir, write_rows, write_summary
 
 _EXACT = dict(spiking="exact", rtol=1e-10, atol=1e-10, max_spikes=256)
 
@@ -47,7 +46,7 @@ def run(out: str | Path = "results/spiking", *, quick: bool = False, log=print) 
                  rate_hz=1000.0 * int(tr.n_spikes) / (t1 - 20.0),
                  adaptation_index=float(analysis.adaptation_index(tr.spike_times)),
                  bursts=int(analysis.burst_count(tr.spike_times))) for name, tr in traces.items()]
-    _write_csv(out / "presets.csv", rows)
+    write_rows(out / "presets.csv", rows)
     plotting.voltage_panels(traces, path=out / "izhikevich_presets.png",
                             title="Izhikevich (2003) presets, exact mode")
     summary["presets"] = {row.pop("preset"): row for row in rows}
@@ -59,7 +58,7 @@ def run(out: str | Path = "results/spiking", *, quick: bool = False, log=print) 
     errors = {solver: [float(np.nanmax(np.abs(np.asarray(simulate(
         rs, step, t1=t1, dt=dt, solver=solver, save_every=0, max_spikes=256).spike_times)
         - reference))) for dt in dts] for solver in ("euler", "heun")}
-    _write_csv(out / "clock_vs_exact.csv",
+    write_rows(out / "clock_vs_exact.csv",
                [dict(dt_ms=dt, **{f"{s}_max_error_ms": e[i] for s, e in errors.items()})
                 for i, dt in enumerate(dts)])
     plotting.spike_time_errors(dts, errors, path=out / "clock_vs_exact.png",
@@ -116,13 +115,6 @@ def _lif_target_time_fit(out: Path, steps: int) -> dict:
     return {"lif_fit_params": result.params, "lif_fit_true": true,
             "lif_fit_spike_time_rmse_ms": float(np.sqrt(result.loss_history[-1])),
             "lif_fit_seconds": seconds, "lif_fit_n_target_spikes": int(target.size)}
-
-
-def _write_csv(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as f:
-        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def register(commands) -> None:

@@ -22,7 +22,6 @@ Writes into `out`:
 
 from __future__ import annotations
 
-import csv
 import dataclasses
 import time
 from pathlib import Path
@@ -43,7 +42,7 @@ from ..surrogate import (
     split_by_run,
     train,
 )
-from ._output import output_dir, write_summary
+from ._output import output_dir, write_rows, write_summary
 
 WHICH = ("resting", "izhikevich")
 _V_RANGE = (-100.0, -30.0)  # mV, initial V
@@ -87,13 +86,13 @@ def run_resting(out: str | Path = "results/surrogate_resting", *, quick: bool = 
     train_s = time.perf_counter() - tic
     save_checkpoint(out / "checkpoint", result.surrogate, result.net_config, config,
                     extra={"dataset_metadata": dataset.metadata})
-    _write_rows(out / "training.csv", result.history)
+    write_rows(out / "training.csv", result.history)
     _training_figure(result.history, result.best_epoch, out / "training.png")
 
     test = parts["test"]
     log(f"[3/4] evaluating on {test.n_runs} held-out runs (teacher-forced and free-running)")
     metrics = evaluate(result.surrogate, test)
-    _write_rows(out / "test_runs.csv", [
+    write_rows(out / "test_runs.csv", [
         {"run_id": int(r), "rollout_rmse_mv": float(a), "one_step_rmse_mv": float(b)}
         for r, a, b in zip(test.run_ids, metrics["per_run_rollout_mv"],
                            metrics["per_run_one_step_mv"], strict=True)])
@@ -130,13 +129,6 @@ def run_resting(out: str | Path = "results/surrogate_resting", *, quick: bool = 
     log(f"wrote dataset.npz, checkpoint/, training, test_runs, error_vs_horizon (.csv), "
         f"overlay, training, error_vs_horizon (.png) and summary.json to {out.resolve()}")
     return summary
-
-
-def _write_rows(path: Path, rows: list[dict]) -> None:
-    with open(path, "w", newline="") as handle:
-        writer = csv.DictWriter(handle, fieldnames=list(rows[0]))
-        writer.writeheader()
-        writer.writerows(rows)
 
 
 def _training_figure(history, best_epoch, path):
@@ -294,14 +286,14 @@ def run_izhikevich(out: str | Path = "results/surrogate_izhikevich", *, quick: b
     train_s = time.perf_counter() - tic
     save_checkpoint(out / "checkpoint", result.surrogate, result.net_config, config,
                     extra={"dataset_metadata": dataset.metadata})
-    _write_rows(out / "training.csv", result.history)
+    write_rows(out / "training.csv", result.history)
 
     test = parts["test"]
     log(f"[3/4] evaluating on {test.n_runs} held-out runs (teacher-forced and free-running)")
     metrics = evaluate_spiking(result.surrogate, test, tolerance=_SPIKE_TOLERANCE,
                                drop=_SPIKE_DROP)
     roll, one = metrics["spikes_rollout"], metrics["spikes_one_step"]
-    _write_rows(out / "test_runs.csv", [
+    write_rows(out / "test_runs.csv", [
         {"run_id": int(r), "neuron": n, "rollout_rmse_mv": float(a[n]),
          "one_step_rmse_mv": float(b[n])}
         for r, a, b in zip(test.run_ids, metrics["per_run_rollout_mv"],
