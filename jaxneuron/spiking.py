@@ -90,11 +90,13 @@ def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrog
     state = solver.init(term, t, t + dt, y, free)
     y1 = solver.step(term, t, t + dt, y, free, state, made_jump=False)[0]
     c0, c1 = model.spike_condition(y), model.spike_condition(y1)
-    can_fire = (t >= release) & (c0 < 0)
+    # A neuron can fire in the step in which its refractory period ends (the clamped states
+    # move for the free part of that step), but not before the release time.
+    can_fire = (t + dt > release) & (c0 < 0)
     crossed = can_fire & (c1 >= 0)
     fired = crossed.astype(y.dtype) if surrogate is None else surrogate(c1) * can_fire
     frac = jnp.where(crossed, c0 / jnp.where(crossed, c0 - c1, 1.0), 0.0)
-    t_cross = t + frac * dt
+    t_cross = jnp.maximum(t + frac * dt, jnp.where(pending, release, t))
     y1 = y1 + fired * (model.reset(y1) - y1)
     release = jnp.where(t + dt >= release, -jnp.inf, release)
     release = jnp.where(crossed, t_cross + model.refractory_period, release)
