@@ -13,11 +13,12 @@ from .connectivity import (
 )
 from .engine import Network, NetworkResult, Population, Projection, simulate_network
 from .inputs import CurrentInput, PoissonInput
+from .plasticity import STDP
 from .synapses import AbstractSynapse, ExponentialConductance, ExponentialCurrent
 
 __all__ = [
     "AbstractSynapse", "Connectivity", "CurrentInput", "ExponentialConductance",
     "ExponentialCurrent", "Network", "NetworkResult", "PoissonInput", "Population",
-    "Projection", "fixed_in_degree", "fixed_probability", "from_edges", "layered", "ring",
+    "Projection", "STDP", "fixed_in_degree", "fixed_probability", "from_edges", "layered", "ring",
     "simulate_network", "small_world",
 ]

@@ -30,6 +30,7 @@ from ..spiking import SpikingVectorField, clock_step
 from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
 from .inputs import CurrentInput, PoissonInput
+from .plasticity import STDP, synapse_sources
 from .synapses import AbstractSynapse, ExponentialConductance
 
 
@@ -88,13 +89,19 @@ class Population(eqx.Module):
 class Projection(eqx.Module):
     """Synapses from population `pre` to population `post` (indices into
     `Network.populations`), with weights `connectivity.weights * gain` acting through
-    `synapse`. `gain` (scalar) is a convenient single knob to batch or differentiate."""
+    `synapse`. `gain` (scalar) is a convenient single knob to batch or differentiate.
+
+    `plasticity` (e.g. `STDP(...)`) makes the weights evolve during the run: they are then
+    part of the simulated state (`NetworkResult.weights` holds the final values, recorded
+    with `simulate_network(record_weights=...)`). A plastic projection updates all its
+    synapses every step (cost proportional to its number of synapses)."""
 
     pre: int = eqx.field(static=True)
     post: int = eqx.field(static=True)
     connectivity: Connectivity
     synapse: AbstractSynapse = ExponentialConductance()
     gain: Float[Array, ""] = eqx.field(default=1.0, converter=as_float_array)
+    plasticity: STDP | None = None
 
 
 class Network(eqx.Module):
@@ -131,6 +138,9 @@ class Network(eqx.Module):
                 raise ValueError(f"projections[{i}]: connectivity is {conn.n_pre} x "
                                  f"{conn.n_post}, populations are {pre.n} x {post.n}")
             proj.synapse.check(post.model)
+            if proj.plasticity is not None and not isinstance(proj.plasticity, STDP):
+                raise ValueError(f"projections[{i}].plasticity must be an STDP rule or None; "
+                                 f"got {type(proj.plasticity).__name__}")
         for i, inp in enumerate(self.inputs):
             if not isinstance(inp, PoissonInput | CurrentInput):
                 raise ValueError(f"inputs[{i}] must be a PoissonInput or CurrentInput")
@@ -153,6 +163,9 @@ class NetworkResult(eqx.Module):
     - `ts`, `states`: save times `(n_save + 1,)` (ms) and, for each recorded population (in
       the order of `record`), states `(n_save + 1, n_recorded, n_states)`.
     - `final`: states `(n, n_states)` at `t1`; `ok`: all states finite.
+    - `weights`: per projection, the synaptic weights `(n_synapses,)` at `t1` (changed only
+      by plastic projections; `gain` not applied); `weight_history`: for each projection
+      in `record_weights` (in that order), weights at the save times `(n_save+1, n_syn)`.
     """
 
     spikes: tuple[UInt8[Array, "n_steps n_bytes"], ...]
@@ -164,6 +177,8 @@ class NetworkResult(eqx.Module):
     states: tuple[Float[Array, "n_save+1 n_recorded n_states"], ...]
     final: tuple[Float[Array, "n n_states"], ...]
     ok: Bool[Array, ""]
+    weights: tuple[Float[Array, " n_synapses"], ...]
+    weight_history: tuple[Float[Array, "n_save+1 n_synapses"], ...]
     t0: float = eqx.field(static=True)
     dt: float = eqx.field(static=True)
     sizes: tuple[int, ...] = eqx.field(static=True)
@@ -215,6 +230,7 @@ def simulate_network(
     solver: str | diffrax.AbstractSolver | None = None,
     surrogate: AbstractSurrogate | None = None,
     record: dict[int, object] | None = None,
+    record_weights=(),
     save_every: float | None = None,
     throw: bool = True,
 ) -> NetworkResult:
@@ -232,6 +248,8 @@ def simulate_network(
       forward run is identical.
     - `record`: `{population: neuron indices}` whose full states are saved every
       `save_every` ms (a multiple of `dt` dividing `t1 - t0`; default `dt`).
+    - `record_weights`: indices of projections whose weights are saved every `save_every`
+      ms (for plastic projections; see `Projection.plasticity`).
     - `throw`: raise if the event buffer overflowed or a state became NaN/inf; with
       `False` these are flagged in `NetworkResult.overflow` and `.ok`.
 
@@ -252,7 +270,13 @@ def simulate_network(
         if idx.size == 0 or idx.min() < 0 or idx.max() >= pops[p].n:
             raise ValueError(f"record[{p}] must list neuron indices in [0, {pops[p].n})")
         rec_index[p] = idx
-    steps_per_save = n_steps if not rec_index else _steps_per_save(save_every, dt, n_steps)
+    record_weights = tuple(record_weights)
+    for j in record_weights:
+        if not (isinstance(j, int) and 0 <= j < len(network.projections)):
+            raise ValueError(f"record_weights must list projection indices in "
+                             f"[0, {len(network.projections)}); got {j!r}")
+    recording = bool(rec_index) or bool(record_weights)
+    steps_per_save = _steps_per_save(save_every, dt, n_steps) if recording else n_steps
     has_poisson = any(isinstance(i, PoissonInput) for i in network.inputs)
     if has_poisson and key is None:
         raise ValueError("key (a jax.random key) is required: the network has PoissonInputs")
@@ -268,11 +292,12 @@ def simulate_network(
 
     rec = tuple((p, tuple(int(i) for i in idx)) for p, idx in rec_index.items())
     return _simulate(network, key, surrogate, tuple(solvers), float(t0), float(dt), n_steps,
-                     steps_per_save, rec, throw)
+                     steps_per_save, rec, record_weights, throw)
 
 
 @eqx.filter_jit
-def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save, rec, throw):
+def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save, rec,
+              record_weights, throw):
     pops = network.populations
     rec_index = {p: np.asarray(idx) for p, idx in rec}
     dtype = pops[0].y0.dtype
@@ -282,6 +307,10 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
     sources = list(network.projections) + [i for i in network.inputs
                                            if isinstance(i, PoissonInput)]
     post_of = [s.post if isinstance(s, Projection) else s.target for s in sources]
+    projections = network.projections
+    plastic = [j for j, proj in enumerate(projections) if proj.plasticity is not None]
+    synapse_pre = {j: synapse_sources(projections[j].connectivity.indptr,
+                                      projections[j].connectivity.n_synapses) for j in plastic}
 
     def step_population(p, y, release, syn_states, t):
         pop = pops[p]
@@ -307,7 +336,7 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
         return y1, release, crossed, fired
 
     def one_step(carry, k):
-        ys, releases, syn_states, buffers, peaks = carry
+        ys, releases, syn_states, buffers, peaks, weights, traces = carry
         t = t0 + k * dt
         step_key = jax.random.fold_in(key, k)
         new_ys, new_rel, crossed, fired = [], [], [], []
@@ -324,7 +353,7 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
         for j, source in enumerate(sources):
             post = pops[post_of[j]]
             if isinstance(source, Projection):
-                delta = _propagate(source, events[source.pre], fired[source.pre])
+                delta = _propagate(source, weights[j], events[source.pre], fired[source.pre])
             else:
                 delta = source.delta(jax.random.fold_in(step_key, j), dt, post.n)
             delay = source.synapse.delay
@@ -335,16 +364,24 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
                 delta = arriving
             new_syn[j], new_ys[post_of[j]] = source.synapse.deliver(
                 syn_states[j], new_ys[post_of[j]], delta, dt, post.model)
+        new_w, new_tr = list(weights), list(traces)
+        for j in plastic:
+            proj = projections[j]
+            new_tr[j], new_w[j] = proj.plasticity.step(
+                traces[j], weights[j], synapse_pre[j], proj.connectivity.targets,
+                fired[proj.pre], fired[proj.post], dt)
         packed = tuple(jnp.packbits(c, bitorder="little") for c in crossed)
         peaks = tuple(jnp.maximum(a, b) for a, b in zip(peaks, counts, strict=True))
-        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf), peaks)
+        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf), peaks,
+                 tuple(new_w), tuple(new_tr))
         return carry, (packed, tuple(counts))
 
     def one_save(carry, j):
         ks = j * steps_per_save + jnp.arange(steps_per_save)
         carry, per_step = jax.lax.scan(one_step, carry, ks)
         saved = tuple(carry[0][p][:, idx].T for p, idx in rec_index.items())
-        return carry, (per_step, saved)
+        saved_w = tuple(carry[5][j] for j in record_weights)
+        return carry, (per_step, saved, saved_w)
 
     ys = tuple(pop.y0.T for pop in pops)  # columns: (n_states, n)
     releases = tuple(jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops)
@@ -353,9 +390,14 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
     buffers = tuple(jnp.zeros((s.synapse.delay, pops[q].n), dtype) if s.synapse.delay
                     else jnp.zeros((0,), dtype) for s, q in zip(sources, post_of, strict=True))
     peaks = tuple(jnp.asarray(0, jnp.int32) for _ in pops)
-    carry = (ys, releases, syn_states, buffers, peaks)
+    weights0 = tuple(proj.connectivity.weights for proj in projections)
+    traces = tuple(proj.plasticity.init(proj.connectivity.n_pre, proj.connectivity.n_post,
+                                        dtype) if proj.plasticity is not None else ()
+                   for proj in projections)
+    carry = (ys, releases, syn_states, buffers, peaks, weights0, traces)
     n_save = n_steps // steps_per_save
-    carry, ((packed, counts), saved) = jax.lax.scan(one_save, carry, jnp.arange(n_save))
+    carry, ((packed, counts), saved, saved_w) = jax.lax.scan(one_save, carry,
+                                                             jnp.arange(n_save))
     packed = tuple(x.reshape(n_steps, -1) for x in packed)
     counts = tuple(x.reshape(n_steps) for x in counts)
     states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
@@ -370,7 +412,10 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
                        for x, pop in zip(packed, pops, strict=True)),
         peak_events=peaks, overflow=overflow,
         ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
-        states=states, final=final, ok=ok, t0=float(t0), dt=float(dt),
+        states=states, final=final, ok=ok, weights=carry[5],
+        weight_history=tuple(jnp.concatenate([weights0[j][None], w], axis=0)
+                             for j, w in zip(record_weights, saved_w, strict=True)),
+        t0=float(t0), dt=float(dt),
         sizes=tuple(pop.n for pop in pops),
     )
     if throw:
@@ -390,8 +435,8 @@ def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
     return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
 
 
-def _propagate(projection: Projection, events, fired):
-    """Summed weights per target `(n_post,)` of the synapses of the spiking sources
+def _propagate(projection: Projection, weights, events, fired):
+    """Summed `weights` per target `(n_post,)` of the synapses of the spiking sources
     `events` (`(max_events,)`, padded with `n_pre`), each scaled by its spike `fired`."""
     conn = projection.connectivity
     valid = events < conn.n_pre
@@ -402,7 +447,7 @@ def _propagate(projection: Projection, events, fired):
     mask = offsets[None, :] < degree[:, None]
     synapse = jnp.where(mask, start[:, None] + offsets[None, :], 0)
     targets = jnp.where(mask, conn.targets[synapse], conn.n_post)
-    weights = jnp.where(mask, conn.weights[synapse] * fired[source][:, None], 0.0)
+    weights = jnp.where(mask, weights[synapse] * fired[source][:, None], 0.0)
     delta = jnp.zeros((conn.n_post + 1,), weights.dtype).at[targets.ravel()].add(
         weights.ravel())
     return delta[:-1] * projection.gain
