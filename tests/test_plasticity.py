@@ -19,6 +19,7 @@ from jaxneuron.network import (
     from_edges,
     simulate_network,
 )
+from jaxneuron.network.plasticity import pairing_window
 
 DT = 0.5
 A_PLUS, A_MINUS, TAU_PLUS, TAU_MINUS = 0.01, 0.012, 16.8, 33.7  # Bi & Poo fit values
@@ -34,34 +35,23 @@ def _window(delta_t, w0, rule):
     return -A_MINUS * f * math.exp(delta_t / TAU_MINUS)
 
 
-def _pairing(rule, pre_step, post_step, w0, n_steps=400):
-    rule_ = STDP(A_plus=A_PLUS, A_minus=A_MINUS, tau_plus=TAU_PLUS, tau_minus=TAU_MINUS,
-                 rule=rule)
-    pre_of, post_of = jnp.array([0]), jnp.array([0])
-
-    def body(carry, k):
-        traces, w = carry
-        pre = jnp.where(k == pre_step, 1.0, 0.0)[None]
-        post = jnp.where(k == post_step, 1.0, 0.0)[None]
-        return rule_.step(traces, w, pre_of, post_of, pre, post, DT), None
-
-    carry = (rule_.init(1, 1, jnp.float64), jnp.array([w0]))
-    (_, w), _ = jax.lax.scan(body, carry, jnp.arange(n_steps))
-    return w[0] - w0
+def _rule(rule="additive"):
+    return STDP(A_plus=A_PLUS, A_minus=A_MINUS, tau_plus=TAU_PLUS, tau_minus=TAU_MINUS,
+                rule=rule)
 
 
 @pytest.mark.parametrize("rule", ["additive", "multiplicative"])
 def test_weight_change_over_a_grid_of_pairings_equals_the_exponential_window(rule):
-    offsets = np.arange(-120, 121, 4)  # steps of DT: Δt from -60 to +60 ms
-    offsets = offsets[offsets != 0]
+    delta_t = np.arange(-60.0, 60.5, 2.0)
+    delta_t = delta_t[delta_t != 0]
     w0 = 0.4
-    measured = jax.vmap(lambda o: _pairing(rule, 200, 200 + o, w0))(jnp.asarray(offsets))
-    expected = [_window(o * DT, w0, rule) for o in offsets]
+    measured = pairing_window(_rule(rule), delta_t, dt=DT, w0=w0)
+    expected = [_window(d, w0, rule) for d in delta_t]
     np.testing.assert_allclose(np.asarray(measured), expected, rtol=1e-10, atol=1e-15)
 
 
 def test_simultaneous_spikes_leave_the_weight_unchanged():
-    assert float(_pairing("additive", 100, 100, 0.5)) == 0.0
+    assert float(pairing_window(_rule(), jnp.array([0.0]), dt=DT, w0=0.5)[0]) == 0.0
 
 
 def test_additive_rule_clips_and_multiplicative_rule_approaches_the_bounds():
@@ -90,9 +80,7 @@ def _pair_network(pre_time, post_time, w0=0.5, rule="additive"):
     pops = [Population(cell, 1), Population(cell, 1)]
     inputs = [CurrentInput(0, stimulus=jn.PulseTrain(t_start=pre_time, **pulse)),
               CurrentInput(1, stimulus=jn.PulseTrain(t_start=post_time, **pulse))]
-    stdp = STDP(A_plus=A_PLUS, A_minus=A_MINUS, tau_plus=TAU_PLUS, tau_minus=TAU_MINUS,
-                rule=rule)
-    proj = Projection(0, 1, from_edges([0], [0], w0, 1, 1), plasticity=stdp, gain=1e-6)
+    proj = Projection(0, 1, from_edges([0], [0], w0, 1, 1), plasticity=_rule(rule), gain=1e-6)
     return Network(pops, [proj], inputs)
 
 

@@ -8,6 +8,7 @@ networks batch (`vmap`) and differentiate (through the spikes' surrogate) as sta
 from __future__ import annotations
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
@@ -59,6 +60,18 @@ class STDP(eqx.Module):
         check_finite("w_max", self.w_max)
         check_positive("w_max - w_min", self.w_max - self.w_min)
 
+    def window(self, delta_t, w) -> Float[Array, " *shape"]:
+        """The analytic weight change of one pair at offset `delta_t` = t_post - t_pre (ms)
+        from weight `w` (before clipping to the bounds; 0 at `delta_t = 0`)."""
+        delta_t = jnp.asarray(delta_t)
+        f_plus = f_minus = 1.0
+        if self.rule == "multiplicative":
+            span = self.w_max - self.w_min
+            f_plus, f_minus = (self.w_max - w) / span, (w - self.w_min) / span
+        ltp = self.A_plus * f_plus * jnp.exp(-jnp.abs(delta_t) / self.tau_plus)
+        ltd = -self.A_minus * f_minus * jnp.exp(-jnp.abs(delta_t) / self.tau_minus)
+        return jnp.where(delta_t > 0, ltp, jnp.where(delta_t < 0, ltd, 0.0))
+
     def init(self, n_pre: int, n_post: int, dtype) -> tuple[Float[Array, " n_pre"],
                                                              Float[Array, " n_post"]]:
         """Zero traces: presynaptic `(n_pre,)` and postsynaptic `(n_post,)`."""
@@ -88,6 +101,34 @@ class STDP(eqx.Module):
             depression = depression * (weights - self.w_min) / span
         weights = jnp.clip(weights + potentiation - depression, self.w_min, self.w_max)
         return (x_pre + pre_fired, y_post + post_fired), weights
+
+
+def pairing_window(rule: STDP, delta_t, *, dt: float, w0: float) -> Float[Array, " k"]:
+    """Weight change from one pre/post spike pair per offset `delta_t` (ms, t_post - t_pre,
+    multiples of `dt`), measured by running `rule.step` on one synapse of initial weight
+    `w0` over the pairing (vmapped over the offsets). Compare with the analytic window in
+    the `STDP` docstring.
+
+    **Returns:** `Δw`, shape `delta_t.shape`.
+    """
+    offsets = jnp.round(jnp.asarray(delta_t) / dt).astype(jnp.int32)
+    span = int(jnp.max(jnp.abs(offsets))) if offsets.size else 0
+    first = span + 1
+    n_steps = 2 * span + 8 * int(max(float(rule.tau_plus), float(rule.tau_minus)) / dt) + 2
+    synapse = jnp.zeros((1,), jnp.int32)
+
+    def one(offset):
+        def body(carry, k):
+            pre = jnp.where(k == first, 1.0, 0.0)[None]
+            post = jnp.where(k == first + offset, 1.0, 0.0)[None]
+            return rule.step(*carry, synapse, synapse, pre, post, dt), None
+
+        dtype = jnp.result_type(float)
+        carry = (rule.init(1, 1, dtype), jnp.full((1,), w0, dtype))
+        (_, w), _ = jax.lax.scan(body, carry, jnp.arange(n_steps))
+        return w[0] - w0
+
+    return jax.vmap(one)(offsets.ravel()).reshape(offsets.shape)
 
 
 def synapse_sources(indptr: Int[Array, " n_pre+1"], n_synapses: int) -> Int[Array, " n_syn"]:

@@ -132,3 +132,67 @@ def tune_gain(gains, *, rounds: int = 3, points: int = 4, target: float = 1.0,
     return {"gain": best.gain, "m": best.m,
             "within_tolerance": bool(abs(best.m - target) <= tolerance),
             "history": history}
+
+
+def calibrate(build, metric, low: float, high: float, target: float, *, t1: float, dt: float,
+              points: int = 6, rounds: int = 3, seed: int = 0, log=None) -> dict:
+    """Find the value of one network knob at which `metric` equals `target`, by a vmapped
+    sweep and bracketing: each round simulates `points` networks `build(value)` for values
+    spread over the current bracket in ONE vmapped call (`run_batch`), keeps the pair of
+    neighbours between which `metric - target` changes sign, and the answer is the linear
+    interpolation inside the last bracket. `metric` should be monotone in the knob
+    (either direction).
+
+    **Arguments:**
+    - `build(value) -> Network`: networks for different values must stack (same
+      connectivity, only array values differing).
+    - `metric(result, i) -> float`: the measured quantity of network `i` of the batched
+      `NetworkResult` `result`.
+    - `low`, `high`: the initial bracket; `t1`, `dt` (ms): each simulation; `seed`: Poisson
+      keys (the same for every value, so values are compared on the same input noise).
+
+    **Returns:** `{"value", "metric" (measured at value), "bracketed" (bool), "history":
+    [{"value", "metric"}]}`.
+
+    **Raises:** `ValueError` if `low >= high` or `points < 2`.
+    """
+    if not low < high:
+        raise ValueError(f"low must be < high; got {low}, {high}")
+    if not isinstance(points, int) or points < 2:
+        raise ValueError(f"points must be an int >= 2; got {points!r}")
+    history = []
+
+    def evaluate(values):
+        nets = jax.tree.map(lambda *xs: jnp.stack(xs), *[build(float(v)) for v in values])
+        keys = jnp.stack([jax.random.key(seed)] * len(values))
+        _, _, result = run_batch(nets, t1, dt, keys)
+        measured = np.array([metric(result, i) for i in range(len(values))], dtype=float)
+        history.extend({"value": float(v), "metric": float(m)}
+                       for v, m in zip(values, measured, strict=True))
+        if log:
+            log("  " + ", ".join(f"{v:.4g}: {m:.4g}" for v, m in zip(values, measured,
+                                                                   strict=True)))
+        return measured
+
+    lo, hi, bracketed = low, high, False
+    values = np.linspace(lo, hi, points)
+    for _ in range(rounds):
+        measured = evaluate(values)
+        sign = np.sign(measured - target)
+        cross = [i for i in range(len(values) - 1) if sign[i] * sign[i + 1] <= 0
+                 and np.isfinite(measured[i]) and np.isfinite(measured[i + 1])]
+        if not cross:
+            break
+        i = cross[0]
+        lo, hi, m_lo, m_hi, bracketed = values[i], values[i + 1], measured[i], \
+            measured[i + 1], True
+        values = np.linspace(lo, hi, points)
+    if bracketed:
+        value = lo if m_hi == m_lo else lo + (target - m_lo) * (hi - lo) / (m_hi - m_lo)
+    else:
+        finite = [h for h in history if np.isfinite(h["metric"])]
+        value = min(finite, key=lambda h: abs(h["metric"] - target))["value"] if finite \
+            else float(low)
+    final = float(evaluate(np.full(points, value))[0])  # same batch size: no recompile
+    return {"value": float(value), "metric": final, "bracketed": bracketed,
+            "history": history}

@@ -1,0 +1,126 @@
+"""Figures for single neurons with internal state (dendrite, adaptation, moving threshold),
+for STDP, and for networks of typed populations."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .figures import plt
+
+
+def _save(fig, path):
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def neuron_state_panels(traces: dict, *, path, title=""):
+    """One column per named `Trace` of a `GeneralizedNeuron` (`{label: trace}`): somatic
+    and dendritic voltage with the moving threshold and the spikes (top), the adaptation
+    current (bottom)."""
+    fig, axes = plt.subplots(2, len(traces), figsize=(3.2 * len(traces), 4.6), sharex=True,
+                             squeeze=False, gridspec_kw={"height_ratios": [2, 1]})
+    for col, (label, (trace, v_th)) in enumerate(traces.items()):
+        ts, ys = np.asarray(trace.ts), np.asarray(trace.states)
+        names = trace.state_names
+        top, bottom = axes[0, col], axes[1, col]
+        top.plot(ts, ys[:, names.index("V")], lw=0.7, color="k", label="soma V")
+        top.plot(ts, ys[:, names.index("V_d")], lw=0.7, color="tab:green", label="dendrite V_d")
+        top.plot(ts, v_th + ys[:, names.index("theta")], lw=0.8, color="tab:red", ls="--",
+                 label="threshold")
+        spikes = np.asarray(trace.spike_times)
+        spikes = spikes[np.isfinite(spikes)]
+        top.plot(spikes, np.full(spikes.shape, top.get_ylim()[1]), "|", color="tab:blue",
+                 ms=8, label="spikes")
+        top.set(title=label, ylabel="mV" if col == 0 else None)
+        bottom.plot(ts, ys[:, names.index("w")], color="tab:purple", lw=0.8)
+        bottom.set(xlabel="time (ms)", ylabel="adaptation w (pA)" if col == 0 else None)
+    axes[0, 0].legend(loc="lower right", fontsize=7)
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def curves(x, ys: dict, *, xlabel, ylabel, path, title="", marker="o-"):
+    """Line plot of several named curves `{label: y}` over one `x`."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    for label, y in ys.items():
+        ax.plot(x, y, marker, ms=3, label=label)
+    ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
+    ax.legend(fontsize=7)
+    return _save(fig, path)
+
+
+def stdp_window(delta_t, measured, analytic, *, path, title="STDP window"):
+    """Measured weight changes (points) over spike-pair offsets against the analytic window
+    (line); `delta_t` = t_post - t_pre (ms)."""
+    fig, ax = plt.subplots(figsize=(5.5, 4))
+    order = np.argsort(delta_t)
+    ax.plot(np.asarray(delta_t)[order], np.asarray(analytic)[order], color="0.5", lw=2,
+            label="analytic")
+    ax.plot(delta_t, measured, "o", ms=3, color="tab:red", label="simulated")
+    ax.axhline(0, color="k", lw=0.5)
+    ax.axvline(0, color="k", lw=0.5)
+    ax.set(xlabel="Δt = t_post - t_pre (ms)", ylabel="Δw", title=title)
+    ax.legend()
+    return _save(fig, path)
+
+
+def weights_over_time(ts, history, *, path, title="STDP: weights over time", ylabel="w (nS)"):
+    """Individual synaptic weights (thin lines) and their mean (thick) over time;
+    `history` has shape `(n_times, n_synapses)`."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    history = np.asarray(history)
+    ax.plot(ts, history, color="tab:blue", lw=0.4, alpha=0.4)
+    ax.plot(ts, history.mean(axis=1), color="k", lw=2, label="mean")
+    ax.set(xlabel="time (ms)", ylabel=ylabel, title=title)
+    ax.legend()
+    return _save(fig, path)
+
+
+def typed_raster(spikes: dict, *, t1: float, path, bin_ms: float = 5.0, title=""):
+    """Raster of several populations stacked (colour per population) above their
+    population rates. `spikes` maps a population name to `(times_ms, indices, n)`."""
+    fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
+                                   gridspec_kw={"height_ratios": [3, 1]})
+    offset = 0
+    edges = np.arange(0.0, t1 + bin_ms, bin_ms)
+    for k, (name, (times, idx, n)) in enumerate(spikes.items()):
+        color = f"C{k}"
+        ax1.plot(times, np.asarray(idx) + offset, "|", ms=2, color=color, label=name)
+        offset += n
+        hist, _ = np.histogram(times, edges)
+        ax2.plot(edges[:-1] + bin_ms / 2, 1000.0 * hist / (n * bin_ms), color=color, lw=1,
+                 label=name)
+    ax1.set(ylabel="neuron", title=title)
+    ax1.legend(loc="upper right", fontsize=7, markerscale=4)
+    ax2.set(xlabel="time (ms)", ylabel="rate (Hz)")
+    return _save(fig, path)
+
+
+def spike_count_histograms(counts: dict, *, path, title="spike counts per neuron"):
+    """Histogram of spikes per neuron, one panel per population (`{name: counts}`)."""
+    fig, axes = plt.subplots(1, len(counts), figsize=(3.2 * len(counts), 3), squeeze=False)
+    for ax, (name, c) in zip(axes[0], counts.items(), strict=True):
+        ax.hist(np.asarray(c), bins=20, color="0.4")
+        ax.set(title=name, xlabel="spikes")
+    axes[0, 0].set_ylabel("neurons")
+    fig.suptitle(title)
+    return _save(fig, path)
+
+
+def weight_matrices(before, after, *, path, title="recurrent weights (nS)"):
+    """Dense weight matrices before and after plasticity, and their difference."""
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
+    vmax = max(np.max(before), np.max(after))
+    diff = np.asarray(after) - np.asarray(before)
+    span = max(np.max(np.abs(diff)), 1e-12)
+    for ax, data, label, kw in ((axes[0], before, "before", dict(vmin=0, vmax=vmax)),
+                                (axes[1], after, "after", dict(vmin=0, vmax=vmax)),
+                                (axes[2], diff, "after - before",
+                                 dict(vmin=-span, vmax=span, cmap="RdBu_r"))):
+        image = ax.imshow(data, aspect="auto", interpolation="nearest", **kw)
+        ax.set(title=label, xlabel="post", ylabel="pre")
+        fig.colorbar(image, ax=ax)
+    fig.suptitle(title)
+    return _save(fig, path)
