@@ -48,10 +48,11 @@ PRESETS: dict[tuple[str, str], dict] = {
         source="Primary sensory relay neuron: ventral cochlear nucleus bushy cell, which "
                "fires at stimulus onset and then little (phasic), owing to a low-threshold "
                "K+ current; R_in ~ 50 MOhm, tau_m ~ 2 ms (Rothman & Manis 2003, "
-               "J. Neurophysiol. 89:3097, type II).",
+               "J. Neurophysiol. 89:3097, type II). Electrically compact, its main input "
+               "(endbulbs of Held) on the soma: x_proximal = 0.",
         C=20.0, g_L=10.0, E_L=-63.0, V_th=-50.0, V_reset=-60.0, t_ref=1.0,
         a=80.0, b=5.0, tau_w=10.0, delta_theta=5.0, tau_theta=30.0,
-        C_d=10.0, g_L_d=2.0, g_c=4.0, lambda_d=150.0,
+        C_d=5.0, g_L_d=1.0, g_c=50.0, x_proximal=0.0, lambda_d=150.0,
     ),
     ("purkinje", "cerebellum"): dict(
         source="Cerebellar Purkinje cell: large dendritic tree, somatic R_in ~ 30 MOhm, "
