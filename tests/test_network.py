@@ -287,3 +287,24 @@ def test_coba_network_has_the_benchmark_structure():
         assert proj.synapse.target == ("g_e" if proj.pre == 0 else "g_i")
     y0 = np.concatenate([np.asarray(p.y0) for p in net.populations])
     assert np.all(np.abs(y0.mean(axis=0) - [-65.0, 40.0, 200.0]) < [0.5, 1.5, 12.0])
+
+
+def test_calibrate_finds_the_bias_current_of_an_analytic_lif_rate():
+    # ConductanceLIF without synapses is an LIF: rate = 1 / (t_ref + tau ln((V_inf - V_reset)
+    # / (V_inf - V_th))) with V_inf = E_L + I / g_L. Invert it for 40 Hz.
+    from jaxneuron.network.tuning import calibrate
+
+    cell = jn.ConductanceLIF()  # tau 20 ms, g_L 10 nS, E_L = V_reset = -60, V_th = -50, 5 ms
+
+    def build(bias):
+        return Network([Population(cell, 1)], [], [CurrentInput(0, bias)])
+
+    target_hz = 40.0
+    # solve 1/rate - t_ref = tau ln(x / (x - 10)) with x = I / g_L (mV)
+    q = math.exp((1000.0 / target_hz - 5.0) / 20.0)
+    expected = 10.0 * (10.0 * q / (q - 1.0))
+    found = calibrate(build, lambda r, i: float(r.n_spikes[0][i][0]) / 2.0, 101.0, 400.0,
+                      target_hz, t1=2000.0, dt=0.05, points=5, rounds=4)
+    assert found["bracketed"]
+    assert found["value"] == pytest.approx(expected, rel=0.01)
+    assert found["metric"] == pytest.approx(target_hz, abs=1.0)

@@ -128,3 +128,4 @@ def test_invalid_rules_are_value_errors():
         STDP(w_min=1.0, w_max=1.0)
     with pytest.raises(ValueError, match="record_weights must list projection indices"):
         simulate_network(_pair_network(10.0, 20.0), t1=20.0, dt=DT, record_weights=[3])
+

@@ -49,3 +49,27 @@ def test_spiking_workflow_recovers_lif_and_checks_gradients(tmp_path):
     assert summary["presets"]["CH"]["bursts"] >= 2
     assert {p.name for p in tmp_path.glob("*.png")} == {
         "izhikevich_presets.png", "clock_vs_exact.png", "lif_spike_fit.png"}
+
+
+@pytest.mark.slow
+def test_generalized_neuron_workflow_reproduces_every_signature(tmp_path):
+    from jaxneuron.workflows.generalized import run
+
+    summary = run(tmp_path, quick=True, log=lambda *_: None)
+    assert summary["all_signatures_reproduced"], summary["signatures"]
+    assert summary["stdp"]["window_max_abs_error"] < 1e-12
+    attenuation = summary["dendritic_attenuation"]
+    assert attenuation["epsp_ratio"] == pytest.approx(attenuation["attenuation_ratio"], rel=0.05)
+    assert {p.name for p in tmp_path.glob("*.png")} == {
+        "fi_curves.png", "cell_states.png", "stdp_window.png", "stdp_weights.png"}
+
+
+@pytest.mark.slow
+def test_recurrent_network_workflow_meets_the_calibrated_objectives(tmp_path):
+    from jaxneuron.workflows.recurrent import run
+
+    summary = run(tmp_path, quick=True, log=lambda *_: None)
+    objectives = summary["objectives"]
+    assert objectives["interneuron_spikes_per_cycle"] == pytest.approx(20.0, abs=2.0)
+    assert objectives["onset_fraction_within_4_steps"] >= 0.85
+    assert (tmp_path / "weights.png").stat().st_size > 0

@@ -182,6 +182,13 @@ class GeneralizedNeuron(AbstractGatedNeuron, AbstractSpikingNeuron):
         g_dend = self.g_c * self.g_L_d / (self.g_c + self.g_L_d)
         return self.g_L + g_dend
 
+    @property
+    def rheobase(self) -> Float[Array, ""]:
+        """Current (pA) above which the cell fires repetitively under a long step: where the
+        steady somatic potential $E_L + (I + I_{bias}) / (g_{in} + a)$ reaches `V_th`
+        (negative for pacemakers, which fire without input)."""
+        return (self.V_th - self.E_L) * (self.input_conductance + self.a) - self.I_bias
+
     def initial_state(self):
         v0 = jnp.where(jnp.isnan(self.v_init), jnp.minimum(self.resting_potential, self.V_th
                                                            - 1.0), self.v_init)

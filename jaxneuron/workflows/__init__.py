@@ -13,4 +13,6 @@ WORKFLOWS = (
     "resting",
     "surrogate",
     "criticality",
+    "generalized",
+    "recurrent",
 )
