@@ -198,3 +198,28 @@ def test_invalid_parameters_are_value_errors():
         jn.GeneralizedNeuron(C_d=0.0)
     with pytest.raises(ValueError, match="x_distal must be >= 0"):
         jn.GeneralizedNeuron(x_distal=-5.0)
+
+
+def test_fit_recovers_spike_triggered_adaptation_from_spike_times():
+    stim = jn.StepCurrent(700.0, t_start=0.0, t_stop=60.0)
+    kw = dict(t1=60.0, dt=0.1, save_every=0)
+    target = jn.simulate(jn.GeneralizedNeuron.preset("pyramidal"), stim, **kw).spike_times
+    start = jn.GeneralizedNeuron.preset("pyramidal", b=60.0)
+    assert np.isfinite(float(target[2]))
+    result = jn.fit(start, stim, target[:3], params=["b"], loss=jn.spike_time_mse,
+                    steps=8, progress=False, **kw)
+    assert result.params["b"] == pytest.approx(40.0, rel=1e-3)
+
+
+@pytest.mark.slow
+def test_exact_mode_sweep_equals_single_runs():
+    m = jn.GeneralizedNeuron.preset("interneuron")
+    stim = jn.StepCurrent(400.0, t_start=0.0, t_stop=60.0)
+    g_c = np.array([2.0, 5.0, 10.0])
+    result = jn.sweep(m, {"g_c": g_c}, stim, t1=60.0, progress=False, **EXACT)
+    for i, value in enumerate(g_c):
+        one = jn.simulate(jn.GeneralizedNeuron.preset("interneuron", g_c=value), stim, t1=60.0,
+                          **EXACT)
+        assert result.summaries["n_spikes"][i] == int(one.n_spikes) > 0
+        assert result.summaries["first_spike_ms"][i] == pytest.approx(float(one.spike_times[0]),
+                                                                       abs=1e-9)
