@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 import warnings
 from collections.abc import Callable
 
@@ -95,6 +96,7 @@ def sweep(
     progress: bool = True,
     shard: bool = True,
     cost: np.ndarray | None = None,
+    store: str | os.PathLike | None = None,
     **simulate_kwargs,
 ) -> SweepResult:
     """Simulate `model` for every parameter set in `params` (and `stimulus_params`).
@@ -114,11 +116,20 @@ def sweep(
       sets of similar cost: an event-driven (`spiking="exact"`) chunk takes as long as its
       slowest member, and balanced chunks of ~1,000 sets run 2-3x faster than one
       mixed batch. Results come back in the original order either way.
+    - `store`: a folder to stream the results into, chunk by chunk (a Zarr store, see
+      `jaxneuron.store`): parameters, summaries, `ok`, and with `keep_traces` the voltage
+      on the `save_every` grid, plus the model, stimulus, options and jaxneuron version.
+      Memory then stays flat however many sets there are. A run that was killed resumes
+      when called again with the same arguments: finished chunks are skipped, and the
+      final store equals an uninterrupted run's. Under `jax.distributed`, each process
+      runs its share of the chunks into the same store.
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
       defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
 
-    **Returns:** a `SweepResult`. Failed sets (NaN/inf, solver failure) are listed in
-    `result.failed` and reported in a warning; the rest of the sweep completes.
+    **Returns:** a `SweepResult`; with `store`, the store opened as an `xarray.Dataset`
+    (`jaxneuron.store.open_sweep`). Failed sets (NaN/inf, solver failure) are listed in
+    `result.failed` (the `ok` variable of a store) and reported in a warning; the rest of
+    the sweep completes.
 
     **Raises:** `ValueError` for unknown parameter names or mismatched lengths.
     """
@@ -165,27 +176,31 @@ def sweep(
         sharding = NamedSharding(Mesh(np.array(devices), ("batch",)), PartitionSpec("batch"))
 
     dtype = model.initial_state().dtype
-    pieces = []
-    starts = range(0, n_sets, chunk)
-    for start in tqdm(starts, desc="sweep", unit="chunk", disable=not progress or len(starts) < 2):
-        stop = min(start + chunk, n_sets)
+    n_chunks = -(-n_sets // chunk)
+
+    def compute(k):
+        start = k * chunk
         index = np.minimum(np.arange(start, start + chunk), n_sets - 1)  # pad with last set
-        batch = {k: jnp.asarray(v[index], dtype=dtype) for k, v in columns_in_order.items()}
+        batch = {name: jnp.asarray(v[index], dtype=dtype)
+                 for name, v in columns_in_order.items()}
         if sharding is not None:
             batch = jax.device_put(batch, sharding)
         model_values = {k: v for k, v in batch.items() if not k.startswith("stimulus.")}
         stim_values = {k.removeprefix("stimulus."): v for k, v in batch.items()
                        if k.startswith("stimulus.")}
         out, ok, traces = run_chunk(model_values, stim_values)
-        n_real = stop - start
-        out, ok, traces = jax.tree.map(lambda x, n=n_real: np.asarray(x)[:n], (out, ok, traces))
-        pieces.append((out, ok, traces))
+        n_real = min(start + chunk, n_sets) - start
+        out, ok, traces = jax.tree.map(lambda x: np.asarray(x)[:n_real], (out, ok, traces))
+        return out, _summaries_ok(out, ok), traces
 
+    if store is not None:
+        return _sweep_into_store(store, compute, n_chunks, chunk, columns_in_order, order,
+                                 one_set, model, stimulus, summary, keep_traces,
+                                 simulate_kwargs, progress)
+    pieces = [compute(k) for k in tqdm(range(n_chunks), desc="sweep", unit="chunk",
+                                        disable=not progress or n_chunks < 2)]
     summaries = {k: np.concatenate([p[0][k] for p in pieces]) for k in pieces[0][0]}
     ok = np.concatenate([p[1] for p in pieces])
-    for name, values in summaries.items():
-        if name != "first_spike_ms" and values.dtype.kind == "f" and values.ndim == 1:
-            ok &= ~np.isinf(values)
     traces = None
     if keep_traces:
         traces = jax.tree.map(lambda *xs: np.concatenate(xs), *[p[2] for p in pieces])
@@ -194,13 +209,72 @@ def sweep(
         summaries, ok, traces = jax.tree.map(lambda x: x[inverse], (summaries, ok, traces))
     result = SweepResult(params=columns, summaries=summaries, ok=ok, traces=traces)
     if result.failed.size:
-        shown = result.failed_parameters()[:5]
-        warnings.warn(
-            f"sweep: {result.failed.size} of {n_sets} parameter sets failed (NaN/inf state or "
-            f"solver failure); first: {shown}. See SweepResult.failed / failed_parameters().",
-            RuntimeWarning, stacklevel=2,
-        )
+        _warn_failed(result.failed.size, n_sets, result.failed_parameters()[:5])
     return result
+
+
+def _summaries_ok(out: dict, ok: np.ndarray) -> np.ndarray:
+    """`ok` also False where a scalar float summary is infinite (NaN may mean "none")."""
+    for name, values in out.items():
+        if name != "first_spike_ms" and values.dtype.kind == "f" and values.ndim == 1:
+            ok = ok & ~np.isinf(values)
+    return ok
+
+
+def _warn_failed(n_failed: int, n_sets: int, shown) -> None:
+    warnings.warn(
+        f"sweep: {n_failed} of {n_sets} parameter sets failed (NaN/inf state or solver "
+        f"failure); first: {shown}. See SweepResult.failed / failed_parameters() (the `ok` "
+        f"variable of a store).", RuntimeWarning, stacklevel=3)
+
+
+def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, model,
+                      stimulus, summary, keep_traces, simulate_kwargs, progress):
+    """Run the chunks this process owns that are not yet in the store at `path`."""
+    from . import __version__
+    from .store import SweepStore, fingerprint, open_sweep
+
+    n_sets = next(iter(columns.values())).shape[0]
+    names = list(columns)
+    scalars = {n: jnp.zeros((), model.initial_state().dtype) for n in names}
+    shapes = jax.eval_shape(one_set, {n: v for n, v in scalars.items()
+                                      if not n.startswith("stimulus.")},
+                            {n.removeprefix("stimulus."): v for n, v in scalars.items()
+                             if n.startswith("stimulus.")})
+    outputs = {k: (v.shape, np.dtype(v.dtype)) for k, v in shapes[0].items()}
+    outputs["ok"] = ((), np.dtype(bool))
+    if keep_traces:
+        trace = shapes[2]
+        outputs["v"] = (trace.v.shape, np.dtype(trace.v.dtype))
+        outputs["ts"] = (trace.ts.shape, np.dtype(trace.ts.dtype))
+    metadata = {
+        "jaxneuron_version": __version__, "model": type(model).__name__,
+        "stimulus": type(stimulus).__name__,
+        "summary": getattr(summary, "__qualname__", repr(summary)),
+        "simulate_options": {k: repr(v) for k, v in sorted(simulate_kwargs.items())},
+        "parameters": names, "dtype": str(model.initial_state().dtype),
+    }
+    leaves = [x for x in jax.tree.leaves((model, stimulus)) if eqx.is_array(x)]
+    set_index = np.arange(n_sets) if order is None else order
+    print_ = fingerprint({**columns, "set_index": set_index}, metadata, leaves)
+    sink = SweepStore(path, columns=columns, set_index=set_index, chunk=chunk,
+                      outputs=outputs, metadata=metadata, print_=print_)
+    done = sink.done()
+    todo = [k for k in sink.mine() if k not in done]
+    bar = tqdm(todo, desc="sweep", unit="chunk", disable=not progress,
+               initial=len(sink.mine()) - len(todo), total=len(sink.mine()))
+    for k in bar:
+        out, ok, traces = compute(k)
+        v, ts = (traces.v, traces.ts[0]) if keep_traces else (None, None)
+        sink.write(k, out, ok, v, ts)
+    ds = open_sweep(path)
+    ok = ds["ok"].values
+    if not ok.all() and ds.attrs["complete"]:
+        failed = np.flatnonzero(~ok)[:5]
+        _warn_failed(int((~ok).sum()), n_sets,
+                     [{"index": int(i), **{n: float(ds[n].values[i]) for n in names}}
+                      for i in failed])
+    return ds
 
 
 def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],
