@@ -73,3 +73,22 @@ def test_recurrent_network_workflow_meets_the_calibrated_objectives(tmp_path):
     assert objectives["interneuron_spikes_per_cycle"] == pytest.approx(20.0, abs=2.0)
     assert objectives["onset_fraction_within_4_steps"] >= 0.85
     assert (tmp_path / "weights.png").stat().st_size > 0
+
+
+def test_sweep_command_streams_to_a_store_and_resumes(tmp_path):
+    args = ["sweep", "--param", "g_Na=60:180", "--param", "stimulus.amplitude=2:20", "--n",
+            "64", "--chunk", "32", "--t1", "20", "--precision", "float64",
+            "--store", str(tmp_path / "s.zarr"), "--out", str(tmp_path)]
+    assert main(args) == 0
+    summary = json.loads((tmp_path / "summary.json").read_text())
+    assert summary["n_sets"] == 64 and summary["complete"] and summary["failed"] == 0
+    from jaxneuron.store import open_sweep
+
+    ds = open_sweep(tmp_path / "s.zarr")
+    assert ds["g_Na"].values.min() >= 60.0 and ds["stimulus.amplitude"].values.max() <= 20.0
+    # spikes need a strong enough step: the count rises with the amplitude
+    low, high = ds["stimulus.amplitude"].values < 5.0, ds["stimulus.amplitude"].values > 15.0
+    assert ds["n_spikes"].values[high].mean() > ds["n_spikes"].values[low].mean()
+    assert main(args) == 0  # everything done: the second call computes nothing
+    assert main(args[:-4] + ["--store", str(tmp_path / "s.zarr"), "--out", str(tmp_path),
+                             "--seed", "1"]) == 2  # a different call on the same store

@@ -15,4 +15,5 @@ WORKFLOWS = (
     "criticality",
     "generalized",
     "recurrent",
+    "sweep_command",
 )

@@ -1,0 +1,135 @@
+"""`jaxneuron sweep`: a large parameter sweep of any model streamed into a resumable Zarr
+store.
+
+    jaxneuron sweep --model hh --param g_Na=60:180 --param g_K=18:54 --n 1000000 \\
+        --store sweep.zarr
+
+samples `--n` parameter sets (`--sampler sobol`, `latin_hypercube`, `uniform` or `grid`;
+`--log NAME` for log-uniform), simulates them under a step current in chunks (progress bar
+with ETA), and writes every finished chunk to `--store`. Run the same command again after
+an interruption and it resumes. `--out` gets `summary.json` (sets per second, failures)
+and `sweep.png` (the first two parameters, coloured by firing rate).
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from .. import models, sampling
+from ..plotting import plt
+from ..stimuli import StepCurrent
+from ..sweep import sweep
+from ._output import output_dir, write_summary
+
+PRECISIONS = ("float32", "float64")
+
+
+def model_classes() -> dict[str, type]:
+    """Concrete model classes by lower-case name (`hh` is short for `hodgkinhuxley`)."""
+    classes = {name.lower(): getattr(models, name) for name in models.__all__
+               if not name.startswith("Abstract")}
+    return {"hh": classes["hodgkinhuxley"], **classes}
+
+
+def parse_param(text: str) -> tuple[str, tuple[float, float]]:
+    """`"name=low:high"` -> `(name, (low, high))`.
+
+    **Raises:** `ValueError` naming the expected form."""
+    try:
+        name, bounds = text.split("=", 1)
+        low, high = (float(x) for x in bounds.split(":"))
+    except ValueError as error:
+        raise ValueError(f"--param must look like name=low:high (e.g. g_Na=60:180); got "
+                         f"{text!r}") from error
+    return name.strip(), (low, high)
+
+
+def run(out: str | Path = "results/sweep", *, model: str = "hh",
+        params: tuple[str, ...] = ("g_Na=60:180", "g_K=18:54"), n: int = 10_000,
+        store: str | Path = "results/sweep/sweep.zarr", sampler: str = "sobol",
+        log_params: tuple[str, ...] = (), amplitude: float = 10.0, t1: float = 100.0,
+        dt: float = 0.025, chunk_size: int = 10_000, precision: str = "float32",
+        seed: int = 0, log=print) -> dict:
+    """Sample, sweep into `store`, summarise into `out`; returns the summary."""
+    classes = model_classes()
+    if model not in classes:
+        raise ValueError(f"model must be one of {sorted(classes)}; got {model!r}")
+    if precision not in PRECISIONS:
+        raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
+    bounds = dict(parse_param(p) for p in params)
+    out = output_dir(out)
+    if precision == "float64":
+        jax.config.update("jax_enable_x64", True)
+    dtype = jnp.float32 if precision == "float32" else jnp.float64
+    base = jax.tree.map(lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x,
+                        classes[model]())
+    stimulus_bounds = {k.removeprefix("stimulus."): v for k, v in bounds.items()
+                       if k.startswith("stimulus.")}
+    sets = sampling.sample(sampler, bounds, n, seed=seed, log=tuple(log_params))
+    model_sets = {k: v for k, v in sets.items() if not k.startswith("stimulus.")}
+    stimulus_sets = {k.removeprefix("stimulus."): sets[f"stimulus.{k}"]
+                     for k in stimulus_bounds}
+    n_sets = next(iter(sets.values())).size
+    log(f"sweep: {type(base).__name__}, {n_sets:,} sets ({sampler}) of "
+        f"{', '.join(bounds)}, {t1:g} ms at dt {dt:g} ms, {precision}, into {store}")
+    start = time.perf_counter()
+    ds = sweep(base, model_sets, StepCurrent(amplitude), stimulus_params=stimulus_sets,
+               t1=t1, dt=dt, chunk_size=chunk_size, store=store)
+    seconds = time.perf_counter() - start
+    ok = ds["ok"].values
+    summary = {"model": type(base).__name__, "n_sets": int(n_sets), "sampler": sampler,
+               "parameters": {k: list(v) for k, v in bounds.items()}, "precision": precision,
+               "store": str(Path(store).resolve()), "complete": bool(ds.attrs["complete"]),
+               "failed": int((~ok).sum()), "seconds_this_call": seconds,
+               "sets_per_second_this_call": n_sets / seconds}
+    write_summary(out, summary)
+    names = list(bounds)
+    if len(names) >= 2 and "rate_hz" in ds:
+        pick = np.random.default_rng(0).permutation(n_sets)[:20_000]
+        x, y = ds[names[0]].values[pick], ds[names[1]].values[pick]
+        fig, ax = plt.subplots(figsize=(6, 4.8))
+        points = ax.scatter(x, y, c=ds["rate_hz"].values[pick], s=4, cmap="viridis")
+        fig.colorbar(points, ax=ax, label="firing rate (Hz)")
+        ax.set(xlabel=names[0], ylabel=names[1], title=f"{summary['model']}: {n_sets:,} sets")
+        fig.tight_layout()
+        fig.savefig(out / "sweep.png", dpi=120)
+        plt.close(fig)
+    log(f"{n_sets:,} sets in {seconds:.1f} s this call ({n_sets / seconds:,.0f} sets/s), "
+        f"{summary['failed']} failed; wrote summary.json and sweep.png to {out.resolve()}; "
+        f"open the results with jaxneuron.store.open_sweep({str(store)!r})")
+    return summary
+
+
+def register(commands) -> None:
+    """Add `jaxneuron sweep` to the CLI's sub-commands."""
+    parser = commands.add_parser(
+        "sweep", help="a large parameter sweep of any model, streamed to a resumable Zarr "
+                      "store")
+    parser.add_argument("--model", default="hh", help=f"one of {sorted(model_classes())}")
+    parser.add_argument("--param", action="append", dest="params", metavar="NAME=LOW:HIGH",
+                        help="a swept parameter and its range (repeat; stimulus.amplitude "
+                             "sweeps the step)")
+    parser.add_argument("--n", type=int, default=10_000,
+                        help="number of sets (for --sampler grid: values per parameter)")
+    parser.add_argument("--sampler", default="sobol", choices=sampling.SAMPLERS)
+    parser.add_argument("--log", action="append", default=[], dest="log_params",
+                        metavar="NAME", help="sample this parameter log-uniformly")
+    parser.add_argument("--store", default="results/sweep/sweep.zarr")
+    parser.add_argument("--amplitude", type=float, default=10.0, help="step current")
+    parser.add_argument("--t1", type=float, default=100.0, help="ms")
+    parser.add_argument("--dt", type=float, default=0.025, help="ms")
+    parser.add_argument("--chunk", type=int, default=10_000, help="sets per compiled call")
+    parser.add_argument("--precision", default="float32", choices=PRECISIONS)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="results/sweep")
+    parser.set_defaults(func=lambda a: run(
+        a.out, model=a.model, params=tuple(a.params or ("g_Na=60:180", "g_K=18:54")),
+        n=a.n, store=a.store, sampler=a.sampler, log_params=tuple(a.log_params),
+        amplitude=a.amplitude, t1=a.t1, dt=a.dt, chunk_size=a.chunk, precision=a.precision,
+        seed=a.seed))
