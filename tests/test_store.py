@@ -150,3 +150,21 @@ def test_sampling_errors_name_the_argument():
         sampling.sample("halton", {"a": (0.0, 1.0)}, 8)
     with pytest.raises(ValueError, match="n must be a positive int"):
         sampling.latin_hypercube({"a": (0.0, 1.0)}, 0)
+
+
+@pytest.mark.slow
+def test_two_processes_share_one_sweep_through_jax_distributed(tmp_path):
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    store = tmp_path / "shared.zarr"
+    procs = [subprocess.Popen([sys.executable, str(TESTS / "multiprocess_job.py"), str(port),
+                               str(i), str(store)], cwd=TESTS.parent) for i in range(2)]
+    assert [p.wait(timeout=600) for p in procs] == [0, 0]
+    shared = open_sweep(store)
+    assert shared.attrs["complete"] == 1
+    reference = sweep_job.run(tmp_path / "reference.zarr")
+    for name in reference.variables:
+        np.testing.assert_array_equal(shared[name].values, reference[name].values)
