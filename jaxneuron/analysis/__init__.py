@@ -1,5 +1,7 @@
 """Analysis of simulated activity: spikes, rates, intervals, adaptation and bursts."""
 
+from . import activation_fit, excitability
+from .excitability import fi_curve, rheobase, rheobases, spike_shape, sustained_rate
 from .spikes import (
     adaptation_index,
     burst_count,
@@ -13,6 +15,8 @@ from .spikes import (
 )
 
 __all__ = [
+    "activation_fit", "excitability", "fi_curve", "rheobase", "rheobases", "spike_shape",
+    "sustained_rate",
     "adaptation_index",
     "burst_count",
     "crossing_time",

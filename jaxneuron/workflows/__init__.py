@@ -16,4 +16,6 @@ WORKFLOWS = (
     "generalized",
     "recurrent",
     "sweep_command",
+    "hh_exploration",
+    "bio_vs_artificial",
 )
