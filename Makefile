@@ -36,6 +36,8 @@ bench:
 	$(BENCH_BIN)/python benchmarks/hh_sweep.py --json results/bench_hh_sweep.json
 	$(BENCH_BIN)/python benchmarks/hh_gradient.py --json results/bench_hh_gradient.json
 	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json results/bench_spiking_sweep.json
+	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json results/bench_coba_brian2.json
+	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json results/bench_sweep_scale.json
 
 clean:
 	rm -rf $(VENV) .venv-bench results .pytest_cache
