@@ -80,11 +80,21 @@ def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrog
     (`-inf` while running). Shared by `simulate_clock` and `jaxneuron.network` (which
     vmaps it over the neurons of a population).
 
+    A state that starts the step at or above threshold (pushed there by an input jump at
+    the end of the previous step) spikes at `t`: it is reset before the step is taken.
+
     **Returns:** `(y1, release, t_cross, crossed, fired)`: the state at `t + dt` after any
-    reset, the updated release time, the interpolated crossing time (ms, `t` if none),
-    whether the spike condition crossed zero upward in this step (bool), and the spike as a
-    float (exactly `crossed` in value; with a surrogate, differentiable through it).
+    reset, the updated release time, the spike time (ms: the interpolated crossing, `t` for
+    a spike at the start, `t` if none), whether the neuron spiked in this step (bool), and
+    the spike as a float (exactly `crossed` in value; with a surrogate, differentiable
+    through it).
     """
+    c_start = model.spike_condition(y)
+    kicked = (release == -jnp.inf) & (c_start >= 0)
+    kick = kicked.astype(y.dtype) if surrogate is None else \
+        surrogate(c_start) * (release == -jnp.inf)
+    y = y + kick * (model.reset(y) - y)
+    release = jnp.where(kicked, t + model.refractory_period, release)
     pending = release > -jnp.inf
     free = jnp.where(pending, jnp.clip((t + dt - release) / dt, 0.0, 2.0), 1.0)
     state = solver.init(term, t, t + dt, y, free)
@@ -92,15 +102,15 @@ def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrog
     c0, c1 = model.spike_condition(y), model.spike_condition(y1)
     # A neuron can fire in the step in which its refractory period ends (the clamped states
     # move for the free part of that step), but not before the release time.
-    can_fire = (t + dt > release) & (c0 < 0)
+    can_fire = (t + dt > release) & (c0 < 0) & ~kicked  # one spike per step at most
     crossed = can_fire & (c1 >= 0)
     fired = crossed.astype(y.dtype) if surrogate is None else surrogate(c1) * can_fire
     frac = jnp.where(crossed, c0 / jnp.where(crossed, c0 - c1, 1.0), 0.0)
-    t_cross = jnp.maximum(t + frac * dt, jnp.where(pending, release, t))
+    t_cross = jnp.maximum(t + frac * dt, jnp.where(pending & ~kicked, release, t))
     y1 = y1 + fired * (model.reset(y1) - y1)
     release = jnp.where(t + dt >= release, -jnp.inf, release)
     release = jnp.where(crossed, t_cross + model.refractory_period, release)
-    return y1, release, t_cross, crossed, fired
+    return y1, release, t_cross, crossed | kicked, fired + kick
 
 
 def simulate_clock(model, stimulus, solver, y0, t0, dt, n_steps, steps_per_save, max_spikes,

@@ -308,3 +308,32 @@ def test_calibrate_finds_the_bias_current_of_an_analytic_lif_rate():
     assert found["bracketed"]
     assert found["value"] == pytest.approx(expected, rel=0.01)
     assert found["metric"] == pytest.approx(target_hz, abs=1.0)
+
+
+def test_a_jump_over_threshold_fires_at_the_next_step_instead_of_blowing_up():
+    # pre fires under a strong current; its spike kicks post's v by 200 mV (delta synapse);
+    # post must spike at the start of the next step and reset, not diverge above threshold
+    from jaxneuron.network import StateJump
+
+    cell = jn.Izhikevich.preset("RS")
+    net = Network([Population(cell, 1), Population(cell, 1)],
+                  [Projection(0, 1, from_edges([0], [0], 200.0, 1, 1), StateJump("v"))],
+                  [CurrentInput(0, 15.0)])
+    result = simulate_network(net, t1=100.0, dt=0.1)
+    (t_pre, *_), _ = result.spike_times(0)
+    (t_post, *_), _ = result.spike_times(1)
+    assert bool(result.ok)
+    assert t_post == pytest.approx(t_pre + 0.1)  # the step after the jump
+    assert float(result.final[1][0, 0]) < 30.0
+
+
+def test_gaussian_input_kicks_have_the_requested_mean_and_spread():
+    from jaxneuron.network import GaussianInput
+
+    source = GaussianInput(0, mean=1.5, std=2.0)
+    draws = jax.vmap(lambda k: source.delta(k, 0.5, 1000))(
+        jax.random.split(jax.random.key(0), 50))
+    assert float(jnp.mean(draws)) == pytest.approx(1.5, abs=0.05)
+    assert float(jnp.std(draws)) == pytest.approx(2.0, rel=0.02)
+    with pytest.raises(ValueError, match="std must be >= 0"):
+        GaussianInput(0, std=-1.0)

@@ -92,3 +92,13 @@ def test_sweep_command_streams_to_a_store_and_resumes(tmp_path):
     assert main(args) == 0  # everything done: the second call computes nothing
     assert main(args[:-4] + ["--store", str(tmp_path / "s.zarr"), "--out", str(tmp_path),
                              "--seed", "1"]) == 2  # a different call on the same store
+
+
+@pytest.mark.slow
+def test_izhikevich_network_workflow_settles_into_rhythmic_activity(tmp_path):
+    from jaxneuron.workflows.izhikevich_network import run
+
+    summary = run(tmp_path, quick=True, log=lambda *_: None)
+    assert 3.0 < summary["rate_exc_hz"] < 30.0 and 3.0 < summary["rate_inh_hz"] < 30.0
+    assert 1.0 < summary["spectral_peak_hz"] < 80.0
+    assert (tmp_path / "spectrum.png").stat().st_size > 0

@@ -12,12 +12,13 @@ from .connectivity import (
     small_world,
 )
 from .engine import Network, NetworkResult, Population, Projection, simulate_network
-from .inputs import CurrentInput, PoissonInput
+from .inputs import AbstractRandomInput, CurrentInput, GaussianInput, PoissonInput
 from .plasticity import STDP
-from .synapses import AbstractSynapse, ExponentialConductance, ExponentialCurrent
+from .synapses import AbstractSynapse, ExponentialConductance, ExponentialCurrent, StateJump
 
 __all__ = [
-    "AbstractSynapse", "Connectivity", "CurrentInput", "ExponentialConductance",
+    "AbstractRandomInput", "AbstractSynapse", "Connectivity", "CurrentInput", "GaussianInput",
+    "StateJump", "ExponentialConductance",
     "ExponentialCurrent", "Network", "NetworkResult", "PoissonInput", "Population",
     "Projection", "STDP", "fixed_in_degree", "fixed_probability", "from_edges", "layered", "ring",
     "simulate_network", "small_world",

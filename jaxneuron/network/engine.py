@@ -29,7 +29,7 @@ from ..spike_surrogates import AbstractSurrogate
 from ..spiking import SpikingVectorField, clock_step
 from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
-from .inputs import CurrentInput, PoissonInput
+from .inputs import AbstractRandomInput, CurrentInput
 from .plasticity import STDP, synapse_sources
 from .synapses import AbstractSynapse, ExponentialConductance
 
@@ -106,8 +106,8 @@ class Projection(eqx.Module):
 
 class Network(eqx.Module):
     """A spiking network as a PyTree: `populations`, `projections` between them, and
-    external `inputs` (`PoissonInput`, `CurrentInput`). Batch networks by stacking their
-    array leaves and `eqx.filter_vmap`/`jax.vmap` over `simulate_network`.
+    external `inputs` (`PoissonInput`, `GaussianInput`, `CurrentInput`). Batch networks by
+    stacking their array leaves and `eqx.filter_vmap`/`jax.vmap` over `simulate_network`.
 
     **Raises:** `ValueError` for indices out of range, connectivity sizes that do not match
     the populations, or synapses that cannot drive their target model.
@@ -115,7 +115,7 @@ class Network(eqx.Module):
 
     populations: tuple[Population, ...]
     projections: tuple[Projection, ...] = ()
-    inputs: tuple[PoissonInput | CurrentInput, ...] = ()
+    inputs: tuple[AbstractRandomInput | CurrentInput, ...] = ()
 
     def __init__(self, populations, projections=(), inputs=()):
         self.populations = tuple(populations)
@@ -142,12 +142,13 @@ class Network(eqx.Module):
                 raise ValueError(f"projections[{i}].plasticity must be an STDP rule or None; "
                                  f"got {type(proj.plasticity).__name__}")
         for i, inp in enumerate(self.inputs):
-            if not isinstance(inp, PoissonInput | CurrentInput):
-                raise ValueError(f"inputs[{i}] must be a PoissonInput or CurrentInput")
+            if not isinstance(inp, AbstractRandomInput | CurrentInput):
+                raise ValueError(f"inputs[{i}] must be a PoissonInput, GaussianInput or "
+                                 "CurrentInput")
             if not 0 <= inp.target < n_pop:
                 raise ValueError(f"inputs[{i}].target must index populations [0, {n_pop}); "
                                  f"got {inp.target}")
-            if isinstance(inp, PoissonInput):
+            if isinstance(inp, AbstractRandomInput):
                 inp.synapse.check(self.populations[inp.target].model)
 
 
@@ -240,7 +241,8 @@ def simulate_network(
     **Arguments:**
     - `network`: the `Network`.
     - `t1`, `dt`, `t0`: end time, step and start time, ms (Python numbers).
-    - `key`: `jax.random` key for `PoissonInput`s (required if there are any).
+    - `key`: `jax.random` key for random inputs (`PoissonInput`, `GaussianInput`; required
+      if there are any).
     - `solver`: per-neuron solver, as in `jaxneuron.simulate`'s clock mode (default
       `"exp_midpoint"` for gated models such as `ConductanceLIF`, `"heun"` otherwise).
     - `surrogate`: a surrogate spike derivative (`jaxneuron.spike_surrogates`): gradients
@@ -277,9 +279,9 @@ def simulate_network(
                              f"[0, {len(network.projections)}); got {j!r}")
     recording = bool(rec_index) or bool(record_weights)
     steps_per_save = _steps_per_save(save_every, dt, n_steps) if recording else n_steps
-    has_poisson = any(isinstance(i, PoissonInput) for i in network.inputs)
+    has_poisson = any(isinstance(i, AbstractRandomInput) for i in network.inputs)
     if has_poisson and key is None:
-        raise ValueError("key (a jax.random key) is required: the network has PoissonInputs")
+        raise ValueError("key (a jax.random key) is required: the network has random inputs")
     if key is None:
         key = jax.random.key(0)
     if surrogate is not None and not isinstance(surrogate, AbstractSurrogate):
@@ -305,7 +307,7 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
                       if isinstance(i, CurrentInput) and i.target == p] for p in range(len(pops))]
     # Every source of synaptic events: projections, then Poisson inputs.
     sources = list(network.projections) + [i for i in network.inputs
-                                           if isinstance(i, PoissonInput)]
+                                           if isinstance(i, AbstractRandomInput)]
     post_of = [s.post if isinstance(s, Projection) else s.target for s in sources]
     projections = network.projections
     plastic = [j for j, proj in enumerate(projections) if proj.plasticity is not None]

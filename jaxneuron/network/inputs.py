@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import abc
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -10,10 +12,21 @@ from jaxtyping import Array, Float
 from .._checks import check_finite, check_positive
 from .._fields import param
 from ..stimuli import AbstractStimulus
-from .synapses import AbstractSynapse, ExponentialConductance
+from .synapses import AbstractSynapse, ExponentialConductance, StateJump
 
 
-class PoissonInput(eqx.Module):
+class AbstractRandomInput(eqx.Module):
+    """External input delivered like spikes: each step, `delta(key, dt, n)` gives the summed
+    weight arriving at each of the `n` targets, which the input's `synapse` delivers (the
+    engine treats it like a projection). Needs the `key` of `simulate_network`. Concrete
+    inputs have the fields `target` (population index, static) and `synapse`."""
+
+    @abc.abstractmethod
+    def delta(self, key, dt, n: int):
+        """Summed weights arriving at each of the `n` targets in one step, `(n,)`."""
+
+
+class PoissonInput(AbstractRandomInput):
     """Independent Poisson spike trains onto every neuron of population `target`.
 
     Each neuron receives spikes at `rate` (Hz; scalar or `(n,)`, the total rate of all its
@@ -36,6 +49,27 @@ class PoissonInput(eqx.Module):
         lam = jnp.broadcast_to(self.rate * (dt / 1000.0), (n,))
         counts = jax.random.poisson(key, lam, (n,))
         return self.weight * counts.astype(lam.dtype)
+
+
+class GaussianInput(AbstractRandomInput):
+    """Independent Gaussian kicks onto every neuron of population `target`: each step of
+    `dt`, each neuron receives `mean + std * N(0, 1)` through `synapse` (default
+    `StateJump("v")`: a jump of the membrane potential `v`, in mV), as in the thalamic
+    noise of Izhikevich (2003). `mean`, `std`: scalar or `(n,)`; the draw is
+    per step, so choose them for the `dt` used."""
+
+    target: int = eqx.field(static=True)
+    mean: Float[Array, " n"] = param(0.0)
+    std: Float[Array, " n"] = param(1.0)
+    synapse: AbstractSynapse = StateJump("v")
+
+    def __check_init__(self):
+        check_finite("mean", self.mean)
+        check_positive("std", self.std, allow_zero=True)
+
+    def delta(self, key, dt, n: int):
+        noise = jax.random.normal(key, (n,), jnp.result_type(self.std))
+        return jnp.broadcast_to(self.mean, (n,)) + jnp.broadcast_to(self.std, (n,)) * noise
 
 
 class CurrentInput(eqx.Module):

@@ -49,11 +49,12 @@ class AbstractSynapse(eqx.Module):
         `(state, y_post)`."""
 
 
-class ExponentialConductance(AbstractSynapse):
-    """Conductance jump into a state of the target cell: each arriving spike adds its
-    weight (nS) to the state named `target` (e.g. `"g_e"` or `"g_i"` of
-    `ConductanceLIF`), whose exponential decay and reversal potential the cell model
-    itself carries. Keeps no state of its own."""
+class StateJump(AbstractSynapse):
+    """Each arriving spike adds its weight to the state named `target` of the target cell:
+    a conductance jump (nS into `"g_e"`/`"g_i"` of `ConductanceLIF`, whose exponential
+    decay and reversal potential the cell model carries: see `ExponentialConductance`), or
+    a delta synapse on the membrane potential (mV into `"v"` of `Izhikevich`). Keeps no
+    state of its own."""
 
     target: str = eqx.field(static=True, default="g_e")
 
@@ -72,6 +73,11 @@ class ExponentialConductance(AbstractSynapse):
     def deliver(self, state, y_post, delta, dt, post):
         index = post.state_names.index(self.target)
         return state, y_post.at[index].add(delta)
+
+
+ExponentialConductance = StateJump
+"""The conductance synapse: a `StateJump` into a decaying conductance state of the cell
+(default `"g_e"`)."""
 
 
 class ExponentialCurrent(AbstractSynapse):

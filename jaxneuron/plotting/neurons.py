@@ -124,3 +124,18 @@ def weight_matrices(before, after, *, path, title="recurrent weights (nS)"):
         fig.colorbar(image, ax=ax)
     fig.suptitle(title)
     return _save(fig, path)
+
+
+def power_spectrum(freqs, power, *, path, bands: dict | None = None,
+                   title="population rate spectrum"):
+    """Power spectral density (log scale) over frequency (Hz), with named bands shaded
+    (`{name: (low, high)}`)."""
+    fig, ax = plt.subplots(figsize=(6, 4))
+    ax.semilogy(freqs, power, color="k", lw=1)
+    for k, (name, (low, high)) in enumerate((bands or {}).items()):
+        ax.axvspan(low, high, color=f"C{k}", alpha=0.15, label=name)
+    ax.set(xlabel="frequency (Hz)", ylabel="power (spikes²/s² per Hz)", title=title,
+           xlim=(0, min(150.0, float(np.max(freqs)))))
+    if bands:
+        ax.legend()
+    return _save(fig, path)

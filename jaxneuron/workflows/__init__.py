@@ -18,4 +18,5 @@ WORKFLOWS = (
     "sweep_command",
     "hh_exploration",
     "bio_vs_artificial",
+    "izhikevich_network",
 )
