@@ -91,10 +91,10 @@ def run(out: str | Path = "results/sweep", *, model: str = "hh",
     write_summary(out, summary)
     names = list(bounds)
     if len(names) >= 2 and "rate_hz" in ds:
-        pick = np.random.default_rng(0).permutation(n_sets)[:20_000]
-        x, y = ds[names[0]].values[pick], ds[names[1]].values[pick]
-        fig, ax = plt.subplots(figsize=(6, 4.8))
-        points = ax.scatter(x, y, c=ds["rate_hz"].values[pick], s=4, cmap="viridis")
+        shown = ds.isel(set=np.unique(np.linspace(0, n_sets - 1, 20_000).astype(int)))
+        fig, ax = plt.subplots(figsize=(6, 4.8))  # at most 20,000 sets, read lazily
+        points = ax.scatter(shown[names[0]].values, shown[names[1]].values,
+                            c=shown["rate_hz"].values, s=4, cmap="viridis")
         fig.colorbar(points, ax=ax, label="firing rate (Hz)")
         ax.set(xlabel=names[0], ylabel=names[1], title=f"{summary['model']}: {n_sets:,} sets")
         fig.tight_layout()
