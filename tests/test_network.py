@@ -337,3 +337,17 @@ def test_gaussian_input_kicks_have_the_requested_mean_and_spread():
     assert float(jnp.std(draws)) == pytest.approx(2.0, rel=0.02)
     with pytest.raises(ValueError, match="std must be >= 0"):
         GaussianInput(0, std=-1.0)
+
+
+def test_topology_examples_draw_with_activity(tmp_path):
+    from jaxneuron.network.tuning import topology_examples
+    from jaxneuron.plotting.neurons import topology_activity
+
+    panels = topology_examples(t1=200.0)
+    for xy, pre, post, rates in panels.values():
+        n = xy.shape[0]
+        assert rates.shape == (n,) and pre.shape == post.shape and pre.max() < n
+        assert np.all(rates >= 0) and rates.mean() > 0
+    ring_xy = next(iter(panels.values()))[0]
+    np.testing.assert_allclose(np.hypot(ring_xy[:, 0], ring_xy[:, 1]), 1.0)
+    assert topology_activity(panels, path=tmp_path / "t.png").stat().st_size > 0

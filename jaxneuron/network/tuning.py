@@ -196,3 +196,37 @@ def calibrate(build, metric, low: float, high: float, target: float, *, t1: floa
     final = float(evaluate(np.full(points, value))[0])  # same batch size: no recompile
     return {"value": float(value), "metric": final, "bracketed": bracketed,
             "history": history}
+
+
+def topology_examples(*, t1: float = 1000.0, dt: float = 0.5, seed: int = 0) -> dict:
+    """A ring (200 cells, distance-dependent connections) and a layered feed-forward network
+    (4 layers of 40, input into the first) of conductance-LIF cells with Poisson input,
+    simulated for `t1` ms. **Returns:** `{name: (positions (n, 2), pre, post, rates_hz)}`
+    for `jaxneuron.plotting.neurons.topology_activity`."""
+    from .connectivity import layered, ring
+    from .inputs import PoissonInput
+
+    out = {}
+    n_ring = 200
+    angle = 2 * np.pi * np.arange(n_ring) / n_ring
+    sizes = [40, 40, 40, 40]
+    layer = np.repeat(np.arange(len(sizes)), sizes)
+    within = np.concatenate([np.arange(s) for s in sizes])
+    cases = {
+        "ring (p_max 0.5, sigma 5)": (
+            ring(n_ring, 0.5, 5.0, 1.0, seed=seed),
+            np.stack([np.cos(angle), np.sin(angle)], axis=1), np.full(n_ring, 400.0)),
+        "layered 4 x 40 (p 0.2, input to layer 1)": (
+            layered(sizes, 0.2, 2.0, seed=seed),
+            np.stack([layer * 1.0, within / 40.0 * 2.0 - 1.0], axis=1),
+            np.where(layer == 0, 600.0, 0.0)),
+    }
+    for name, (conn, xy, rate) in cases.items():
+        n = conn.n_pre
+        net = Network([Population(ConductanceLIF(), n, max_events=n)],
+                      [Projection(0, 0, conn, ExponentialConductance("g_e"))],
+                      [PoissonInput(0, rate, 1.0)])
+        result = simulate_network(net, t1, dt, jax.random.key(seed))
+        out[name] = (xy, conn.sources(), np.asarray(conn.targets),
+                     1000.0 * np.asarray(result.n_spikes[0]) / t1)
+    return out

@@ -139,3 +139,29 @@ def power_spectrum(freqs, power, *, path, bands: dict | None = None,
     if bands:
         ax.legend()
     return _save(fig, path)
+
+
+def topology_activity(panels: dict, *, path, max_edges: int = 3000,
+                      title="topologies and their activity"):
+    """Network graphs with activity: one panel per `{title: (positions (n, 2), pre, post,
+    rates_hz (n,))}`; nodes coloured by firing rate, edges drawn thinly (a random subset of
+    at most `max_edges`)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.2 * len(panels), 4.8), squeeze=False)
+    rng = np.random.default_rng(0)
+    vmax = max(float(np.max(p[3])) for p in panels.values()) or 1.0
+    for ax, (label, (xy, pre, post, rates)) in zip(axes[0], panels.items(), strict=True):
+        xy, pre, post = np.asarray(xy), np.asarray(pre), np.asarray(post)
+        shown = rng.permutation(pre.size)[:max_edges]
+        segments = np.stack([xy[pre[shown]], xy[post[shown]]], axis=1)
+        from matplotlib.collections import LineCollection
+
+        ax.add_collection(LineCollection(segments, colors="0.7", linewidths=0.2, alpha=0.5))
+        points = ax.scatter(xy[:, 0], xy[:, 1], c=rates, s=12, cmap="inferno", vmin=0,
+                            vmax=vmax, edgecolors="k", linewidths=0.2, zorder=3)
+        ax.set(title=label, aspect="equal")
+        ax.axis("off")
+    fig.colorbar(points, ax=axes[0].tolist(), label="rate (Hz)", shrink=0.8)
+    fig.suptitle(title)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path

@@ -12,7 +12,8 @@ multiplies every excitatory synapse. Steps:
 
 Writes into `out`: `summary.json` (tuned gain, m and exponents per regime), `tuning.csv`
 (every gain evaluated), `regimes.csv`, `avalanches_<regime>.csv`, `regimes_raster.png`
-(raster + population rate) and `avalanches.png` (size/duration distributions with fits).
+(raster + population rate), `avalanches.png` (size/duration distributions with fits) and
+`topologies.png` (a ring and a layered network drawn as graphs, nodes coloured by rate).
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ import numpy as np
 from .. import plotting
 from ..analysis import criticality as cr
 from ..network import tuning
+from ..plotting.neurons import topology_activity
 from ._output import output_dir, write_summary
 
 DT = 0.5  # ms
@@ -109,7 +111,12 @@ def run(out: str | Path = "results/criticality", *, quick: bool = False, log=pri
                             title="raster and population rate (first second)")
     plotting.avalanche_distributions(dists, path=out / "avalanches.png",
                                      title="avalanche size and duration distributions")
+    log("topologies: a ring and a layered network with their activity")
+    topologies = tuning.topology_examples(t1=500.0 if quick else 1000.0)
+    topology_activity(topologies, path=out / "topologies.png",
+                      title="ring and layered conductance-LIF networks, nodes coloured by rate")
     summary = {
+        "topology_mean_rates_hz": {name: float(np.mean(v[3])) for name, v in topologies.items()},
         "network": {"n": N, "p": 0.025, "w_exc_nS": 4.0, "w_inh_nS": 20.0,
                     "input_rate_hz": 200.0, "w_input_nS": 1.0, "dt_ms": DT},
         "thresholds": {"sub_critical_below": cr.SUBCRITICAL_BELOW,
@@ -124,7 +131,7 @@ def run(out: str | Path = "results/criticality", *, quick: bool = False, log=pri
     }
     write_summary(out, summary)
     log(f"wrote summary.json, tuning.csv, regimes.csv, avalanches_*.csv, "
-        f"regimes_raster.png, avalanches.png to {out.resolve()}")
+        f"regimes_raster.png, avalanches.png, topologies.png to {out.resolve()}")
     return summary
 
 
