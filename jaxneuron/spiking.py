@@ -46,7 +46,7 @@ class SpikingVectorField(eqx.Module):
     clock: bool = eqx.field(static=True, default=False)
 
     def _free(self, t, args):
-        held = jnp.asarray(self.model.clamped_states)
+        held = jnp.asarray(self.model.clamped_states, dtype=int)
         factor = args if self.clock else jnp.where(t < args, 0.0, 1.0)
         return jnp.ones(len(self.model.state_names)).at[held].set(factor)
 
@@ -91,8 +91,7 @@ def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrog
     """
     c_start = model.spike_condition(y)
     kicked = (release == -jnp.inf) & (c_start >= 0)
-    kick = kicked.astype(y.dtype) if surrogate is None else \
-        surrogate(c_start) * (release == -jnp.inf)
+    kick = kicked.astype(y.dtype)  # no surrogate here: a crossing's gradient is taken once
     y = y + kick * (model.reset(y) - y)
     release = jnp.where(kicked, t + model.refractory_period, release)
     pending = release > -jnp.inf

@@ -200,6 +200,7 @@ def test_invalid_parameters_are_value_errors():
         jn.GeneralizedNeuron(x_distal=-5.0)
 
 
+@pytest.mark.slow
 def test_fit_recovers_spike_triggered_adaptation_from_spike_times():
     stim = jn.StepCurrent(700.0, t_start=0.0, t_stop=60.0)
     kw = dict(t1=60.0, dt=0.1, save_every=0)

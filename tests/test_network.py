@@ -339,6 +339,7 @@ def test_gaussian_input_kicks_have_the_requested_mean_and_spread():
         GaussianInput(0, std=-1.0)
 
 
+@pytest.mark.slow
 def test_topology_examples_draw_with_activity(tmp_path):
     from jaxneuron.network.tuning import topology_examples
     from jaxneuron.plotting.neurons import topology_activity
