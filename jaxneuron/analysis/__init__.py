@@ -1,6 +1,6 @@
 """Analysis of simulated activity: spikes, rates, intervals, adaptation and bursts."""
 
-from . import activation_fit, excitability
+from . import activation_fit, excitability, summaries
 from .excitability import fi_curve, rheobase, rheobases, spike_shape, sustained_rate
 from .spikes import (
     adaptation_index,
@@ -15,7 +15,8 @@ from .spikes import (
 )
 
 __all__ = [
-    "activation_fit", "excitability", "fi_curve", "rheobase", "rheobases", "spike_shape",
+    "activation_fit", "excitability", "summaries", "fi_curve", "rheobase", "rheobases",
+    "spike_shape",
     "sustained_rate",
     "adaptation_index",
     "burst_count",

@@ -2,7 +2,8 @@
 
 These are the features of the `sbi` Hodgkin–Huxley example (Gonçalves et al. 2020, eLife
 9:e56261): spike count, resting mean and standard deviation, and the mean, variance,
-skewness and kurtosis of V during the stimulus, plus spike-shape features. Every function
+skewness and kurtosis of V during the stimulus, plus the shape of the first spike (from
+`analysis.excitability`). Every function
 takes the save times `ts` (ms) and voltages `v` (mV) of one trace, shape `(n_save,)`, uses
 masks instead of boolean indexing (fixed shapes), and so works under `jit`, `vmap` and
 inside `jaxneuron.sweep(summary=HHSummaries(...))`.
@@ -16,11 +17,13 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from ..trace import Trace
+from .excitability import spike_shape_from_voltage
 from .spikes import crossing_time
 
 SBI_HH_NAMES = ("n_spikes", "rest_mean", "rest_std", "stim_mean", "stim_var",
                 "stim_skewness", "stim_kurtosis")
-SHAPE_NAMES = ("spike_peak", "spike_width", "first_spike_latency", "stim_min")
+SHAPE_NAMES = ("first_spike_latency", "threshold_mv", "peak_mv", "half_width_ms",
+               "ahp_depth_mv")
 
 
 def _masked_mean(x, mask):
@@ -60,25 +63,30 @@ def spike_features(ts: Float[Array, " n"], v: Float[Array, " n"], t_on: float, t
     """Spikes during the stimulus: upward crossings of `threshold` (mV) at times inside
     `(t_on, t_off)` (linearly interpolated, see `analysis.spikes.crossing_time`).
 
-    **Returns:** `n_spikes` (count), `spike_peak` (mV, mean of the local maxima above
-    `threshold` inside the window; NaN without spikes), `spike_width` (ms, time above
-    `threshold` inside the window per spike; 0 without spikes), `first_spike_latency` (ms
-    after `t_on`; `t_off - t_on` without spikes) and `stim_min` (mV, lowest V inside the
-    window, the after-hyperpolarisation when the cell fires).
+    **Returns:** `n_spikes` (count), `first_spike_latency` (ms after `t_on`; `t_off - t_on`
+    without spikes) and `t_first`, `t_second` (ms, crossing times of the first two spikes in
+    the window; NaN and inf when missing).
     """
     t_cross, crossed = crossing_time(ts[:-1], v[:-1], ts[1:], v[1:], threshold)
     counted = crossed & (t_cross > t_on) & (t_cross < t_off)
     n_spikes = jnp.sum(counted)
-    first = jnp.min(jnp.where(counted, t_cross, t_off)) - t_on
-    inside = (ts > t_on) & (ts < t_off)
-    interior = inside[1:-1] & (v[1:-1] > threshold) & (v[1:-1] >= v[:-2]) & (v[1:-1] > v[2:])
-    peak = jnp.where(jnp.any(interior), _masked_mean(v[1:-1], interior), jnp.nan)
-    spacing = jnp.diff(ts, append=ts[-1:] + (ts[-1] - ts[-2]))
-    above = jnp.sum(jnp.where(inside & (v > threshold), spacing, 0.0))
-    width = jnp.where(n_spikes > 0, above / jnp.maximum(n_spikes, 1), 0.0)
-    stim_min = jnp.min(jnp.where(inside, v, jnp.inf))
-    return {"n_spikes": n_spikes.astype(v.dtype), "spike_peak": peak, "spike_width": width,
-            "first_spike_latency": first, "stim_min": stim_min}
+    first = jnp.min(jnp.where(counted, t_cross, jnp.inf))
+    second = jnp.min(jnp.where(counted & (t_cross > first), t_cross, jnp.inf))
+    return {"n_spikes": n_spikes.astype(v.dtype),
+            "first_spike_latency": jnp.where(n_spikes > 0, first, t_off) - t_on,
+            "t_first": jnp.where(n_spikes > 0, first, jnp.nan), "t_second": second}
+
+
+def first_spike_shape(ts: Float[Array, " n"], v: Float[Array, " n"], t_on: float,
+                      t_off: float, threshold: float = -10.0) -> dict[str, Float[Array, ""]]:
+    """Shape of the first action potential during the stimulus (`SHAPE_NAMES`), from
+    `analysis.excitability.spike_shape_from_voltage` (threshold by dV/dt, parabolic peak,
+    half width, after-hyperpolarisation depth), plus its latency after `t_on` (ms). The
+    shape features are NaN when the cell does not fire; they need a fine save grid."""
+    spikes = spike_features(ts, v, t_on, t_off, threshold)
+    shape = spike_shape_from_voltage(ts, v, spikes["t_first"], spikes["t_second"])
+    return {"first_spike_latency": spikes["first_spike_latency"],
+            **{k: shape[k] for k in SHAPE_NAMES[1:]}}
 
 
 def hh_summary_statistics(ts: Float[Array, " n"], v: Float[Array, " n"], *, t_on: float,
@@ -87,11 +95,10 @@ def hh_summary_statistics(ts: Float[Array, " n"], v: Float[Array, " n"], *, t_on
     """The sbi Hodgkin–Huxley summary statistics of one trace (names `SBI_HH_NAMES`), plus
     the spike-shape features (`SHAPE_NAMES`) when `shape` is True. `t_on`, `t_off`: the
     stimulus window (ms); `threshold`: spike threshold (mV)."""
-    spikes = spike_features(ts, v, t_on, t_off, threshold)
-    stats = {"n_spikes": spikes["n_spikes"], **resting_stats(ts, v, t_on),
-             **stimulus_moments(ts, v, t_on, t_off)}
+    stats = {"n_spikes": spike_features(ts, v, t_on, t_off, threshold)["n_spikes"],
+             **resting_stats(ts, v, t_on), **stimulus_moments(ts, v, t_on, t_off)}
     if shape:
-        stats.update({k: spikes[k] for k in SHAPE_NAMES})
+        stats.update(first_spike_shape(ts, v, t_on, t_off, threshold))
     return stats
 
 
