@@ -28,7 +28,6 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ..network import STDP, simulate_network
@@ -48,9 +47,8 @@ DT = 0.1                # ms
 def _first_spikes(result, population: int, i: int | None = None) -> np.ndarray:
     """First spike time (ms, inf if none) of each neuron of `population` (of network `i`
     of a batched result)."""
-    packed = result.spikes[population] if i is None else result.spikes[population][i]
-    raster = np.asarray(jnp.unpackbits(packed, axis=-1, count=result.sizes[population],
-                                       bitorder="little"))
+    raster = np.asarray(result.raster(population))
+    raster = raster if i is None else raster[i]
     return np.where(raster.any(0), (raster.argmax(0) + 1) * result.dt, np.inf)
 
 
