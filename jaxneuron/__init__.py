@@ -1,6 +1,16 @@
 """jaxneuron: JAX-accelerated, differentiable neuron simulation."""
 
-from . import analysis, baselines, biophysics, network, spike_surrogates, surrogate, workflows
+from . import (
+    analysis,
+    baselines,
+    biophysics,
+    inference,
+    learning,
+    network,
+    spike_surrogates,
+    surrogate,
+    workflows,
+)
 from ._fields import batch_axes, parameter_names
 from .fit import FitResult, fit, spike_time_mse, voltage_mse
 from .models import (
@@ -29,7 +39,7 @@ from .stimuli import (
 )
 from .sweep import SweepResult, estimate_spike_counts, spike_summary, sweep
 from .trace import Trace
-from .transforms import Bounded, Identity, Negative, Positive
+from .transforms import Bounded, Identity, LogBounded, Negative, Positive
 
 __version__ = "0.1.0"
 
@@ -50,6 +60,7 @@ __all__ = [
     "Bounded",
     "FitResult",
     "Identity",
+    "LogBounded",
     "Negative",
     "Positive",
     "SweepResult",
@@ -77,6 +88,8 @@ __all__ = [
     "Trace",
     "analysis",
     "workflows",
+    "inference",
+    "learning",
     "network",
     "surrogate",
     "spike_surrogates",

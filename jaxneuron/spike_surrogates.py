@@ -21,9 +21,17 @@ from ._checks import as_float_array, check_positive
 
 
 class AbstractSurrogate(eqx.Module):
-    """Heaviside step with a surrogate derivative of width ~ `1 / slope` (slope in 1/mV)."""
+    """Heaviside step with a surrogate derivative of width ~ `1 / slope` (slope in 1/mV).
+
+    `detach_reset=True` stops the gradient through the reset's spike flag: the state after a
+    spike is still `reset(y)`, and gradients flow through `y` and the propagated spikes, but
+    not through the choice of resetting. This keeps gradients from compounding from spike to
+    spike in long runs (Zenke & Vogels 2021, Neural Comput. 33:899); the forward run is the
+    same.
+    """
 
     slope: Float[Array, ""] = eqx.field(default=1.0, converter=as_float_array)
+    detach_reset: bool = eqx.field(default=False, static=True)
 
     def __check_init__(self):
         check_positive("slope", self.slope)

@@ -106,7 +106,9 @@ def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrog
     fired = crossed.astype(y.dtype) if surrogate is None else surrogate(c1) * can_fire
     frac = jnp.where(crossed, c0 / jnp.where(crossed, c0 - c1, 1.0), 0.0)
     t_cross = jnp.maximum(t + frac * dt, jnp.where(pending & ~kicked, release, t))
-    y1 = y1 + fired * (model.reset(y1) - y1)
+    gate = fired if surrogate is None or not surrogate.detach_reset else jax.lax.stop_gradient(
+        fired)
+    y1 = y1 + gate * (model.reset(y1) - y1)
     release = jnp.where(t + dt >= release, -jnp.inf, release)
     release = jnp.where(crossed, t_cross + model.refractory_period, release)
     return y1, release, t_cross, crossed | kicked, fired + kick

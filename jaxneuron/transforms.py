@@ -4,6 +4,7 @@ optimiser works) and the parameter's allowed range."""
 from __future__ import annotations
 
 import abc
+import math
 
 import equinox as eqx
 import jax
@@ -70,6 +71,25 @@ class Bounded(AbstractTransform):
     def inverse(self, value):
         frac = (value - self.low) / (self.high - self.low)
         return jnp.log(frac) - jnp.log1p(-frac)
+
+
+class LogBounded(AbstractTransform):
+    """value = exp(log_low + (log_high - log_low) * sigmoid(u)), inside (low, high), low > 0:
+    `Bounded` on the logarithm, so equal steps in u are equal relative changes."""
+
+    low: float
+    high: float
+
+    def __check_init__(self):
+        if not 0 < self.low < self.high:
+            raise ValueError(f"LogBounded needs 0 < low < high; got low={self.low}, "
+                             f"high={self.high}")
+
+    def forward(self, u):
+        return jnp.exp(Bounded(math.log(self.low), math.log(self.high)).forward(u))
+
+    def inverse(self, value):
+        return Bounded(math.log(self.low), math.log(self.high)).inverse(jnp.log(value))
 
 
 def default_transform(value) -> AbstractTransform:

@@ -184,6 +184,77 @@ def test_gradient_of_the_conductance_with_respect_to_the_weight():
     np.testing.assert_allclose(grad, [math.exp(-(400 - arrive) * dt / 5.0)], rtol=1e-12)
 
 
+def test_surrogate_gradient_reaches_targets_from_a_neuron_that_never_spikes():
+    # Neuron 0 settles delta = 0.5 mV below threshold (V_inf = E_L + I / g_L). With a
+    # Triangle surrogate its silent spike still has slope s (1 - s delta) per pA of drive
+    # times dV/dI = 1 / g_L, and each step's (zero) jump into neuron 1's g_e decays by
+    # exp(-dt / tau_e): the geometric sum below is the gradient at the end. (The reset is
+    # detached: an attached one feeds 1 + s (V_reset - V) < -1 back every step.)
+    dt, t1, w, delta, slope = 0.1, 400.0, 2.0, 0.5, 1.0
+    surrogate = jn.Triangle(slope, detach_reset=True)
+    net = Network([Population(jn.ConductanceLIF(), 2)],
+                  [Projection(0, 0, from_edges([0], [1], w, 2, 2), ExponentialConductance("g_e"))],
+                  [CurrentInput(0, jnp.array([10.0 * (10.0 - delta), 0.0]))])
+
+    def final_g_e(amplitude):
+        n = eqx.tree_at(lambda m: m.inputs[0].amplitude, net, amplitude)
+        result = simulate_network(n, t1, dt, surrogate=surrogate)
+        return result.final[0][1, 1], result
+
+    amplitude = net.inputs[0].amplitude
+    grad, result = jax.grad(final_g_e, has_aux=True)(amplitude)
+    assert int(jnp.sum(result.n_spikes[0])) == 0
+    n_steps = round(t1 / dt)
+    expected = w * slope * (1 - slope * delta) / 10.0 * sum(
+        math.exp(-m * dt / 5.0) for m in range(n_steps))
+    np.testing.assert_allclose(grad, [expected, 0.0], rtol=1e-6, atol=1e-12)
+
+
+@pytest.mark.parametrize("surrogate", [None, jn.FastSigmoid(0.5)])
+def test_all_to_all_matrix_product_equals_the_event_path(surrogate):
+    # The same recurrent weights once complete (propagated by a matrix product) and once
+    # with an extra zero-weight duplicate synapse (not complete: events or every synapse).
+    n, rng = 12, np.random.default_rng(0)
+    w = rng.uniform(0.0, 3.0, (n, n))
+    complete = jn.network.all_to_all(n, n, w)
+    pre, post = np.repeat(np.arange(n), n), np.tile(np.arange(n), n)
+    padded = from_edges(np.append(pre, 0), np.append(post, 0), np.append(w.ravel(), 0.0), n, n)
+    assert complete.complete and not padded.complete
+    np.testing.assert_array_equal(complete.to_dense(), w)
+
+    def run(conn):
+        net = Network([Population(jn.ConductanceLIF(), n)],
+                      [Projection(0, 0, conn, ExponentialConductance("g_e"))],
+                      [PoissonInput(0, 400.0, 2.0, ExponentialConductance("g_e"))])
+        return simulate_network(net, 100.0, 0.1, jax.random.key(0), surrogate=surrogate)
+
+    a, b = run(complete), run(padded)
+    assert int(jnp.sum(a.n_spikes[0])) > 3 * n
+    np.testing.assert_array_equal(a.raster(0), b.raster(0))
+    np.testing.assert_allclose(a.final[0], b.final[0], rtol=1e-12)
+
+
+def test_a_detached_reset_forgets_the_state_before_the_spike():
+    # T falls inside the refractory period after the second spike, so V(T) = V_reset, a
+    # constant: with the reset detached its gradient is exactly 0; attached, the surrogate
+    # of the last crossing leaks a gradient through the reset.
+    dt, t1 = 0.1, 60.0
+    cell = jn.ConductanceLIF(t_ref=10.0)
+
+    def final_v(amplitude, surrogate):
+        net = Network([Population(cell, 1)], inputs=[CurrentInput(0, amplitude)])
+        result = simulate_network(net, t1, dt, surrogate=surrogate)
+        return result.final[0][0, 0], result
+
+    detached = jn.FastSigmoid(1.0, detach_reset=True)
+    grad, result = jax.grad(final_v, has_aux=True)(jnp.asarray(150.0), detached)
+    times, _ = result.spike_times(0)
+    assert len(times) == 2 and t1 - times[-1] < 10.0
+    assert float(result.final[0][0, 0]) == -60.0 and float(grad) == 0.0
+    attached, _ = jax.grad(final_v, has_aux=True)(jnp.asarray(150.0), jn.FastSigmoid(1.0))
+    assert abs(float(attached)) > 1e-5
+
+
 @pytest.mark.parametrize("model, amplitude", [(jn.ConductanceLIF(), 150.0),
                                               (jn.Izhikevich.preset("RS"), 10.0)])
 def test_unconnected_population_reproduces_single_neuron_clock_mode(model, amplitude):

@@ -4,6 +4,7 @@ propagation (`simulate_network`)."""
 
 from .connectivity import (
     Connectivity,
+    all_to_all,
     fixed_in_degree,
     fixed_probability,
     from_edges,
@@ -20,6 +21,6 @@ __all__ = [
     "AbstractRandomInput", "AbstractSynapse", "Connectivity", "CurrentInput", "GaussianInput",
     "StateJump", "ExponentialConductance",
     "ExponentialCurrent", "Network", "NetworkResult", "PoissonInput", "Population",
-    "Projection", "STDP", "fixed_in_degree", "fixed_probability", "from_edges", "layered", "ring",
-    "simulate_network", "small_world",
+    "Projection", "STDP", "all_to_all", "fixed_in_degree", "fixed_probability", "from_edges",
+    "layered", "ring", "simulate_network", "small_world",
 ]

@@ -27,6 +27,10 @@ class Connectivity(eqx.Module):
       pA for current synapses). Differentiable and batchable (vmap over weights).
     - `n_pre`, `n_post`, `max_degree` (the largest out-degree): static ints; the engine
       gathers `max_degree` synapses per spiking neuron.
+    - `complete`: static; True when every pre -> post pair is a synapse exactly once (then
+      synapse `i * n_post + j` joins `i` to `j`, and `weights` is the flattened
+      `(n_pre, n_post)` matrix); set by `from_edges`. The engine then propagates spikes by
+      one matrix product instead of gathering events.
     """
 
     indptr: Int[Array, " n_pre+1"]
@@ -35,6 +39,7 @@ class Connectivity(eqx.Module):
     n_pre: int = eqx.field(static=True)
     n_post: int = eqx.field(static=True)
     max_degree: int = eqx.field(static=True)
+    complete: bool = eqx.field(static=True, default=False)
 
     @property
     def n_synapses(self) -> int:
@@ -84,6 +89,9 @@ def from_edges(pre, post, weights, n_pre: int, n_post: int) -> Connectivity:
     order = np.lexsort((post, pre))
     counts = np.bincount(pre, minlength=n_pre)
     indptr = np.concatenate([[0], np.cumsum(counts)])
+    complete = (pre.size == n_pre * n_post > 0
+                and np.array_equal(pre[order], np.repeat(np.arange(n_pre), n_post))
+                and np.array_equal(post[order], np.tile(np.arange(n_post), n_pre)))
     return Connectivity(
         indptr=jnp.asarray(indptr, dtype=jnp.int32),
         targets=jnp.asarray(post[order], dtype=jnp.int32),
@@ -91,7 +99,24 @@ def from_edges(pre, post, weights, n_pre: int, n_post: int) -> Connectivity:
         n_pre=int(n_pre),
         n_post=int(n_post),
         max_degree=int(counts.max()) if n_pre else 0,
+        complete=bool(complete),
     )
+
+
+def all_to_all(n_pre: int, n_post: int, weight) -> Connectivity:
+    """Every `pre -> post` synapse once (autapses included for a population onto itself);
+    `weight` a scalar or an `(n_pre, n_post)` matrix. Stored so that `weights` is the
+    matrix flattened row by row (`Connectivity.complete`)."""
+    _check_size("n_pre", n_pre)
+    _check_size("n_post", n_post)
+    weight = np.asarray(weight, dtype=float)
+    if weight.ndim and weight.shape != (n_pre, n_post):
+        raise ValueError(f"weight must be a scalar or an ({n_pre}, {n_post}) matrix; got "
+                         f"shape {weight.shape}")
+    pre = np.repeat(np.arange(n_pre), n_post)
+    post = np.tile(np.arange(n_post), n_pre)
+    return from_edges(pre, post, np.broadcast_to(weight, (n_pre, n_post)).ravel(), n_pre,
+                      n_post)
 
 
 def fixed_probability(n_pre: int, n_post: int, p: float, weight: float, *, seed: int,

@@ -246,8 +246,11 @@ def simulate_network(
     - `solver`: per-neuron solver, as in `jaxneuron.simulate`'s clock mode (default
       `"exp_midpoint"` for gated models such as `ConductanceLIF`, `"heun"` otherwise).
     - `surrogate`: a surrogate spike derivative (`jaxneuron.spike_surrogates`): gradients
-      then flow through resets and through the spikes into the synaptic jumps. The
-      forward run is identical.
+      then flow through resets and through the spikes into the synaptic jumps. Every
+      synapse then carries its source's spike (0 or 1) in every step, so a neuron just
+      below threshold passes its surrogate gradient to its targets too; this costs
+      O(synapses) per step instead of O(spiking synapses), and no event buffer is used
+      (`overflow` stays False). The forward run is the same up to float summation order.
     - `record`: `{population: neuron indices}` whose full states are saved every
       `save_every` ms (a multiple of `dt` dividing `t1 - t0`; default `dt`).
     - `record_weights`: indices of projections whose weights are saved every `save_every`
@@ -311,8 +314,11 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
     post_of = [s.post if isinstance(s, Projection) else s.target for s in sources]
     projections = network.projections
     plastic = [j for j, proj in enumerate(projections) if proj.plasticity is not None]
-    synapse_pre = {j: synapse_sources(projections[j].connectivity.indptr,
-                                      projections[j].connectivity.n_synapses) for j in plastic}
+    # With a surrogate every synapse carries its source's spike (0 or 1 in value, with a
+    # surrogate derivative also where no spike was emitted), so no event buffer is used.
+    every_synapse = surrogate is not None
+    synapse_pre = {j: synapse_sources(proj.connectivity.indptr, proj.connectivity.n_synapses)
+                   for j, proj in enumerate(projections) if every_synapse or j in plastic}
 
     def step_population(p, y, release, syn_states, t):
         pop = pops[p]
@@ -349,13 +355,21 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
             crossed.append(c)
             fired.append(f)
         counts = [jnp.sum(c, dtype=jnp.int32) for c in crossed]
-        events = [jnp.nonzero(c, size=pop.max_events, fill_value=pop.n)[0]
-                  for c, pop in zip(crossed, pops, strict=True)]
+        events = None if every_synapse else [
+            jnp.nonzero(c, size=pop.max_events, fill_value=pop.n)[0]
+            for c, pop in zip(crossed, pops, strict=True)]
         new_syn, new_buf = list(syn_states), list(buffers)
         for j, source in enumerate(sources):
             post = pops[post_of[j]]
             if isinstance(source, Projection):
-                delta = _propagate(source, weights[j], events[source.pre], fired[source.pre])
+                if source.connectivity.complete:
+                    delta = _propagate_complete(source, weights[j], fired[source.pre])
+                elif every_synapse:
+                    delta = _propagate_all(source, weights[j], synapse_pre[j],
+                                           fired[source.pre])
+                else:
+                    delta = _propagate(source, weights[j], events[source.pre],
+                                       fired[source.pre])
             else:
                 delta = source.delta(jax.random.fold_in(step_key, j), dt, post.n)
             delay = source.synapse.delay
@@ -406,7 +420,8 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
                    for (p, idx), s in zip(rec_index.items(), saved, strict=True))
     final = tuple(y.T for y in carry[0])
     peaks = carry[4]
-    overflow = tuple(pk > pop.max_events for pk, pop in zip(peaks, pops, strict=True))
+    overflow = tuple((pk > pop.max_events) & (not every_synapse)
+                     for pk, pop in zip(peaks, pops, strict=True))
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
     result = NetworkResult(
         spikes=packed, counts=counts,
@@ -453,6 +468,23 @@ def _propagate(projection: Projection, weights, events, fired):
     delta = jnp.zeros((conn.n_post + 1,), weights.dtype).at[targets.ravel()].add(
         weights.ravel())
     return delta[:-1] * projection.gain
+
+
+def _propagate_all(projection: Projection, weights, synapse_pre, fired):
+    """Summed `weights` per target `(n_post,)` over every synapse, each scaled by its
+    source's spike `fired` (`(n_pre,)`): the surrogate path, where non-spiking sources pass
+    gradients too."""
+    conn = projection.connectivity
+    delta = jax.ops.segment_sum(weights * fired[synapse_pre], conn.targets,
+                                num_segments=conn.n_post)
+    return delta * projection.gain
+
+
+def _propagate_complete(projection: Projection, weights, fired):
+    """`(n_post,)` input of an all-to-all projection: the spikes `fired` (`(n_pre,)`) times
+    the weight matrix (exact for the event and the surrogate path alike)."""
+    conn = projection.connectivity
+    return (fired @ weights.reshape(conn.n_pre, conn.n_post)) * projection.gain
 
 
 def _per_neuron(state, n):

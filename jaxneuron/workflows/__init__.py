@@ -19,4 +19,6 @@ WORKFLOWS = (
     "hh_exploration",
     "bio_vs_artificial",
     "izhikevich_network",
+    "digits",
+    "infer",
 )
