@@ -265,6 +265,28 @@ def test_infer_command_registers_and_rejects_unknown_methods():
     assert (args.method, args.quick, args.out) == ("nuts", True, "x")
     with pytest.raises(ValueError, match="method must be one of"):
         infer.run("unused", method="mcmc")
+    with pytest.raises(ValueError, match="features must be one of"):
+        infer.run("unused", method="npe", features="raw")
+    args = parser.parse_args(["infer", "--features", "summaries"])
+    assert (args.method, args.features) == ("npe", "summaries")
+
+
+def test_npe_summary_features_are_the_sbi_statistics_of_each_trace():
+    from jaxneuron.analysis.summaries import SBI_HH_NAMES, hh_summary_statistics
+    from jaxneuron.workflows import infer
+
+    ts = np.arange(71) * 0.5
+    featurize, embedding = infer.npe_features("summaries", ts)
+    traces = -65.0 + np.random.default_rng(0).normal(0.0, 3.0, (3, 71))
+    traces[1, 45:48] = [20.0, 30.0, 0.0]  # one spike inside the depolarising step
+    got = np.asarray(featurize(jnp.asarray(traces)))
+    assert embedding is None and got.shape == (3, len(SBI_HH_NAMES))
+    for row, v in zip(got, traces, strict=True):
+        stats = hh_summary_statistics(jnp.asarray(ts), jnp.asarray(v), t_on=20.0, t_off=30.0)
+        np.testing.assert_allclose(row, [stats[k] for k in SBI_HH_NAMES], rtol=1e-12)
+    assert got[:, 0].tolist() == [0.0, 1.0, 0.0]  # spike counts
+    identity, embedding = infer.npe_features("trace", ts)
+    assert embedding == 16 and identity(traces) is traces
 
 
 @pytest.mark.slow
