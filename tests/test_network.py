@@ -234,6 +234,25 @@ def test_all_to_all_matrix_product_equals_the_event_path(surrogate):
     np.testing.assert_allclose(a.final[0], b.final[0], rtol=1e-12)
 
 
+def test_steps_with_many_spikes_take_the_large_event_path_and_agree_with_every_synapse():
+    # 40 cells with nearly equal drive and sparse recurrent excitation; some steps have more
+    # spikes than the small event path (16) holds. The event-driven run must match the
+    # every-synapse run (the surrogate path, same forward dynamics) spike for spike.
+    n = 40
+    rng = np.random.default_rng(1)
+    pre, post = np.nonzero(rng.random((n, n)) < 0.3)
+    conn = from_edges(pre, post, rng.uniform(0.5, 2.0, pre.size), n, n)
+    pop = Population(jn.ConductanceLIF(), n, max_events=n)
+    assert pop.small_events == 16
+    net = Network([pop], [Projection(0, 0, conn, ExponentialConductance("g_e"))],
+                  [CurrentInput(0, jnp.linspace(150.0, 151.0, n))])
+    events = simulate_network(net, 100.0, 0.1)
+    every = simulate_network(net, 100.0, 0.1, surrogate=jn.FastSigmoid(0.5))
+    assert int(events.peak_events[0]) > pop.small_events
+    np.testing.assert_array_equal(events.raster(0), every.raster(0))
+    np.testing.assert_allclose(events.final[0], every.final[0], rtol=1e-10)
+
+
 def test_a_detached_reset_forgets_the_state_before_the_spike():
     # T falls inside the refractory period after the second spike, so V(T) = V_reset, a
     # constant: with the reset detached its gradient is exactly 0; attached, the surrogate

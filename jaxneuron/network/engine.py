@@ -45,7 +45,9 @@ class Population(eqx.Module):
     - `max_events`: capacity of the per-step event buffer (static): at most this many
       spikes of the population are propagated per step. More are never dropped silently:
       `NetworkResult.overflow` flags them and `simulate_network(throw=True)` raises.
-      Default `min(n, max(64, ceil(n / 20)))`.
+      Default `min(n, max(64, ceil(n / 20)))`. Steps with few spikes (at most
+      `small_events = max(16, max_events // 8)`, the usual case) take a cheaper path of
+      that size, so a generous buffer costs little; under `vmap` both paths run.
     """
 
     model: AbstractSpikingNeuron
@@ -84,6 +86,11 @@ class Population(eqx.Module):
             raise ValueError(f"max_events must be a positive int; got {max_events!r}")
         self.model, self.y0, self.n = model, y0, int(n)
         self.max_events = min(int(max_events), int(n))
+
+    @property
+    def small_events(self) -> int:
+        """Size of the event path taken by steps with few spikes (static)."""
+        return min(self.max_events, max(16, self.max_events // 8))
 
 
 class Projection(eqx.Module):
@@ -355,9 +362,6 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
             crossed.append(c)
             fired.append(f)
         counts = [jnp.sum(c, dtype=jnp.int32) for c in crossed]
-        events = None if every_synapse else [
-            jnp.nonzero(c, size=pop.max_events, fill_value=pop.n)[0]
-            for c, pop in zip(crossed, pops, strict=True)]
         new_syn, new_buf = list(syn_states), list(buffers)
         for j, source in enumerate(sources):
             post = pops[post_of[j]]
@@ -368,8 +372,9 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
                     delta = _propagate_all(source, weights[j], synapse_pre[j],
                                            fired[source.pre])
                 else:
-                    delta = _propagate(source, weights[j], events[source.pre],
-                                       fired[source.pre])
+                    delta = _propagate_events(source, weights[j], crossed[source.pre],
+                                              counts[source.pre], fired[source.pre],
+                                              pops[source.pre])
             else:
                 delta = source.delta(jax.random.fold_in(step_key, j), dt, post.n)
             delay = source.synapse.delay
@@ -450,6 +455,23 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
 def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
     """Unpack a packed raster to `(n_steps, n)` uint8 (0/1)."""
     return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
+
+
+def _propagate_events(projection: Projection, weights, crossed, count, fired,
+                      pop: Population):
+    """`_propagate` of the step's spiking sources (`crossed`, `(n_pre,)` bool, `count` of
+    them): through a buffer of `pop.small_events` when they fit, else of `pop.max_events`
+    (spikes beyond it are dropped here and flagged by the caller)."""
+    def through(size):
+        def run():
+            events = jnp.nonzero(crossed, size=size, fill_value=pop.n)[0]
+            return _propagate(projection, weights, events, fired)
+        return run
+
+    if pop.small_events == pop.max_events:
+        return through(pop.max_events)()
+    return jax.lax.cond(count <= pop.small_events, through(pop.small_events),
+                        through(pop.max_events))
 
 
 def _propagate(projection: Projection, weights, events, fired):
