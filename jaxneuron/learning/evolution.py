@@ -35,8 +35,9 @@ GENERATIONS = {"ga": 300, "openes": 800}
 
 
 def make_strategy(name: str, population_size: int, template: LayeredWeights, *,
-                  sigma: float, learning_rate: float):
-    """The evosax algorithm `name` for solutions shaped like `template`.
+                  sigma: float, learning_rate: float | optax.Schedule):
+    """The evosax algorithm `name` for solutions shaped like `template`; `learning_rate`
+    (OpenES's Adam step, nS) may be an Optax schedule over generations.
 
     **Raises:** `ValueError` for an unknown name or an odd OpenES population."""
     from evosax.algorithms import Open_ES, SimpleGA
@@ -75,7 +76,8 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, strategy: str = "openes",
       `batch_size` (images
       per generation, a new random minibatch each generation).
     - `sigma`: mutation / search standard deviation (nS; default 0.03 for GA, 0.05 for
-      OpenES); `learning_rate`: OpenES Adam step (nS).
+      OpenES); `learning_rate`: OpenES Adam step (nS), decayed on a cosine to 10 % over
+      the generations.
     - `scale`: logits = `scale` x spike counts in the fitness.
     - `checkpoint`: file to save every `eval_every` generations and resume from.
 
@@ -99,7 +101,8 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, strategy: str = "openes",
     template = init_weights(k_init, net.n_in, net.n_hidden, net.n_out, mean_in=0.0,
                             mean_out=0.0)
     es = make_strategy(strategy, population_size, template, sigma=sigma,
-                       learning_rate=learning_rate)
+                       learning_rate=optax.cosine_decay_schedule(learning_rate, generations,
+                                                                 alpha=0.1))
     params = es.default_params
     x_train, y_train = jnp.asarray(split.x_train), jnp.asarray(split.y_train)
     n_train = x_train.shape[0]
