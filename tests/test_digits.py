@@ -226,6 +226,13 @@ def test_checkpoint_roundtrip_and_mismatch(tmp_path):
         checkpoint.load(path, init_weights(jax.random.key(1), 64, 6, 10))
     with pytest.raises(ValueError, match="path"):
         checkpoint.load(tmp_path / "missing.eqx", weights)
+    assert checkpoint.resume(tmp_path / "missing.eqx", weights, {}) is None
+    assert checkpoint.resume(None, weights, {}) is None
+    checkpoint.save(path, weights, {"config": {"lr": 1.0}})
+    resumed, meta = checkpoint.resume(path, weights, {"lr": 1.0})
+    np.testing.assert_array_equal(resumed.w_in, weights.w_in)
+    with pytest.raises(ValueError, match="other settings"):
+        checkpoint.resume(path, weights, {"lr": 2.0})
 
 
 # ---------------------------------------------------------------- STDP

@@ -49,6 +49,21 @@ def load(path: str | Path, like):
     return tree, json.loads(_meta_path(path).read_text())
 
 
+def resume(path: str | Path | None, like, config: dict):
+    """The training state saved at `path` by a run with the same `config` (`meta["config"]`):
+    `(tree, meta)`, or None when there is no checkpoint (or `path` is None).
+
+    **Raises:** `ValueError` if the checkpoint was written with other settings.
+    """
+    if path is None or not exists(path):
+        return None
+    tree, meta = load(path, like)
+    if meta.get("config") != config:
+        raise ValueError(f"checkpoint {path} was written with other settings "
+                         f"{meta.get('config')}; remove it or use the same settings")
+    return tree, meta
+
+
 def exists(path: str | Path) -> bool:
     """Whether a complete checkpoint (leaves and metadata) is at `path`."""
     path = Path(path)

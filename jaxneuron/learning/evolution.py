@@ -134,11 +134,8 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, strategy: str = "openes",
     else:
         state = es.init(k_es, template, params)
     best_weights, best_val, history, start, past_seconds = template, -1.0, [], 0, 0.0
-    if checkpoint is not None and ckpt.exists(checkpoint):
-        (state, best_weights), meta = ckpt.load(checkpoint, (state, best_weights))
-        if meta.get("config") != config:
-            raise ValueError(f"checkpoint {checkpoint} was written with other settings "
-                             f"{meta.get('config')}; remove it or use the same settings")
+    if (resumed := ckpt.resume(checkpoint, (state, best_weights), config)) is not None:
+        (state, best_weights), meta = resumed
         history, start = meta["history"], meta["generation"]
         best_val, past_seconds = meta["best_val"], meta["seconds"]
         log(f"  resuming from {checkpoint} after generation {start}")

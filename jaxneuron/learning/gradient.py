@@ -80,11 +80,8 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, quick: bool = False,
                            mean_out=0.0) if init is None else init
     state = (weights, optimizer.init(weights), weights)  # current, optimiser, best
     history, start_epoch, best_val, past_seconds = [], 0, -1.0, 0.0
-    if checkpoint is not None and ckpt.exists(checkpoint):
-        state, meta = ckpt.load(checkpoint, state)
-        if meta.get("config") != config:
-            raise ValueError(f"checkpoint {checkpoint} was written with other settings "
-                             f"{meta.get('config')}; remove it or use the same settings")
+    if (resumed := ckpt.resume(checkpoint, state, config)) is not None:
+        state, meta = resumed
         history, start_epoch = meta["history"], meta["epoch"]
         best_val, past_seconds = meta["best_val"], meta["seconds"]
         log(f"  resuming from {checkpoint} after epoch {start_epoch}")

@@ -196,20 +196,16 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, quick: bool = False,
                        settings["w_total"]), jnp.full((n_h,), settings["bias_start"]))
     initial_weights = state[0]
     done, past, counts_done = 0, 0.0, np.zeros((0, n_h))
-    phase1 = None if checkpoint is None else Path(checkpoint)
-    if phase1 is not None and ckpt.exists(phase1):
-        state, meta = ckpt.load(phase1, state)
-        if meta.get("config") != config:
-            raise ValueError(f"checkpoint {phase1} was written with other settings; remove "
-                             f"it or use the same settings")
+    if (resumed := ckpt.resume(checkpoint, state, config)) is not None:
+        state, meta = resumed
         done, past = meta["done"], meta["seconds"]
         counts_done = np.asarray(meta["counts"]).reshape(-1, n_h)
         log(f"  resuming STDP after {done} of {images.shape[0]} images")
     start = time.perf_counter()
 
     def save(n, w, b, counts):
-        if phase1 is not None:
-            ckpt.save(phase1, (w, b), {"config": config, "done": done + n,
+        if checkpoint is not None:
+            ckpt.save(checkpoint, (w, b), {"config": config, "done": done + n,
                                        "seconds": past + time.perf_counter() - start,
                                        "counts": np.concatenate([counts_done, counts])})
 
