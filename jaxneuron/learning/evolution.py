@@ -30,7 +30,7 @@ from .layered import LayeredNetwork, LayeredWeights, init_weights
 from .training import TrainResult, cross_entropy, evaluate
 
 STRATEGIES = ("ga", "openes")
-GENERATIONS = {"ga": 300, "openes": 800}
+GENERATIONS = {"ga": 300, "openes": 600}
 """Default number of generations per strategy (full runs)."""
 
 
