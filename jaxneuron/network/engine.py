@@ -11,6 +11,7 @@ target's state, or a jump of a current synapse). Spikes are recorded as a packed
 
 from __future__ import annotations
 
+import functools
 import math
 
 import diffrax
@@ -18,6 +19,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
+from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float, Int, UInt8
 
 from .._checks import as_float_array, check_time_grid
@@ -461,23 +463,55 @@ def _propagate_events(projection: Projection, weights, crossed, count, fired,
                       pop: Population):
     """`_propagate` of the step's spiking sources (`crossed`, `(n_pre,)` bool, `count` of
     them): through a buffer of `pop.small_events` when they fit, else of `pop.max_events`
-    (spikes beyond it are dropped here and flagged by the caller)."""
-    def through(size):
-        def run():
-            events = jnp.nonzero(crossed, size=size, fill_value=pop.n)[0]
-            return _propagate(projection, weights, events, fired)
-        return run
+    (spikes beyond it are dropped here and flagged by the caller).
 
-    if pop.small_events == pop.max_events:
-        return through(pop.max_events)()
-    return jax.lax.cond(count <= pop.small_events, through(pop.small_events),
-                        through(pop.max_events))
+    Under `vmap` (networks in a batch) the choice is made once for the whole batch, by its
+    largest `count`, so only one path runs (a plain `lax.cond` would run both). The
+    derivative is that of the large path (the same values)."""
+    small, large = pop.small_events, pop.max_events
+
+    def through(size, conn, gain, w, spiking, f):
+        events = jnp.nonzero(spiking, size=size, fill_value=pop.n)[0]
+        return _propagate(conn, gain, w, events, f)
+
+    conn, gain = projection.connectivity, projection.gain
+    if small == large:
+        return through(large, conn, gain, weights, crossed, fired)
+
+    @jax.custom_jvp
+    @custom_vmap
+    def bucketed(conn, gain, w, spiking, n_spiking, f):
+        return jax.lax.cond(n_spiking <= small, functools.partial(through, small),
+                            functools.partial(through, large), conn, gain, w, spiking, f)
+
+    @bucketed.def_vmap
+    def _(axis_size, in_batched, conn, gain, w, spiking, n_spiking, f):
+        axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
+        worst = jnp.max(n_spiking) if in_batched[4] else n_spiking
+
+        def batched(size):
+            return jax.vmap(functools.partial(through, size), axis_size=axis_size,
+                            in_axes=(axes[0], axes[1], axes[2], axes[3], axes[5]))
+
+        out = jax.lax.cond(worst <= small, batched(small), batched(large), conn, gain, w,
+                           spiking, f)
+        return out, True
+
+    @bucketed.defjvp
+    def _(primals, tangents):
+        conn, gain, w, spiking, n_spiking, f = primals
+        d_conn, d_gain, d_w, _, _, d_f = tangents
+        tangent = jax.jvp(lambda c_, g_, w_, f_: through(large, c_, g_, w_, spiking, f_),
+                          (conn, gain, w, f), (d_conn, d_gain, d_w, d_f))[1]
+        return bucketed(conn, gain, w, spiking, n_spiking, f), tangent
+
+    return bucketed(conn, gain, weights, crossed, count, fired)
 
 
-def _propagate(projection: Projection, weights, events, fired):
-    """Summed `weights` per target `(n_post,)` of the synapses of the spiking sources
-    `events` (`(max_events,)`, padded with `n_pre`), each scaled by its spike `fired`."""
-    conn = projection.connectivity
+def _propagate(conn: Connectivity, gain, weights, events, fired):
+    """Summed `weights` per target `(n_post,)` of the synapses of `conn` from the spiking
+    sources `events` (`(max_events,)`, padded with `n_pre`), each scaled by its spike
+    `fired`, times `gain`."""
     valid = events < conn.n_pre
     source = jnp.where(valid, events, 0)
     start = conn.indptr[source]
@@ -489,7 +523,7 @@ def _propagate(projection: Projection, weights, events, fired):
     weights = jnp.where(mask, weights[synapse] * fired[source][:, None], 0.0)
     delta = jnp.zeros((conn.n_post + 1,), weights.dtype).at[targets.ravel()].add(
         weights.ravel())
-    return delta[:-1] * projection.gain
+    return delta[:-1] * gain
 
 
 def _propagate_all(projection: Projection, weights, synapse_pre, fired):
