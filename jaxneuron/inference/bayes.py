@@ -15,6 +15,7 @@ import dataclasses
 import time
 import warnings
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 import diffrax
 import jax
@@ -31,9 +32,17 @@ from ..stimuli import AbstractStimulus
 from ..trace import Trace
 from .priors import AbstractMarginal, LogUniform, Prior
 
-with warnings.catch_warnings():
-    warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces its 1.0 refactor
-    import arviz as az
+if TYPE_CHECKING:
+    import arviz
+
+
+def _arviz():
+    """ArviZ, imported on first use (it adds ~1.5 s to `import jaxneuron`)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # ArviZ announces its 1.0 refactor
+        import arviz
+
+    return arviz
 
 CHAIN_METHODS = ("sequential", "parallel", "vectorized")
 SIGMA = "sigma"
@@ -112,7 +121,7 @@ class NutsResult:
 
     samples: dict[str, np.ndarray]
     names: tuple[str, ...]
-    inference_data: az.InferenceData
+    inference_data: arviz.InferenceData
     seconds: float
 
     def flat(self, names=None) -> np.ndarray:
@@ -128,10 +137,11 @@ class NutsResult:
 
     def summary(self):
         """ArviZ summary table (pandas DataFrame): mean, sd, 94 % HDI, MCSE, ESS, R-hat."""
-        return az.summary(self.inference_data, var_names=list(self.names))
+        return _arviz().summary(self.inference_data, var_names=list(self.names))
 
     def diagnostics(self) -> dict:
         """R-hat, bulk ESS per site, and the divergence count."""
+        az = _arviz()
         rhat = az.rhat(self.inference_data, var_names=list(self.names))
         ess = az.ess(self.inference_data, var_names=list(self.names))
         return {"rhat": {n: float(rhat[n]) for n in self.names},
@@ -234,7 +244,7 @@ class NutsSampler:
         seconds = time.perf_counter() - start
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            idata = az.from_numpyro(self.mcmc, log_likelihood=False)
+            idata = _arviz().from_numpyro(self.mcmc, log_likelihood=False)
         return NutsResult(samples={n: samples[n] for n in self.names}, names=self.names,
                           inference_data=idata, seconds=seconds)
 

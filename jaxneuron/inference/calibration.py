@@ -7,10 +7,6 @@ All functions work on NumPy arrays of draws, on the host (they are not jit-able)
 from __future__ import annotations
 
 import numpy as np
-from sklearn.model_selection import StratifiedKFold, cross_val_score
-from sklearn.neural_network import MLPClassifier
-from sklearn.pipeline import make_pipeline
-from sklearn.preprocessing import StandardScaler
 
 
 def _draws_and_truths(samples, truths) -> tuple[np.ndarray, np.ndarray]:
@@ -84,6 +80,11 @@ def c2st(a, b, *, folds: int = 5, seed: int = 0, max_iter: int = 1000) -> float:
     **Raises:** `ValueError` for mismatched dimensions, non-finite draws, fewer than
     `folds` draws per set, or `folds < 2`.
     """
+    from sklearn.model_selection import StratifiedKFold, cross_val_score
+    from sklearn.neural_network import MLPClassifier
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
     a = np.asarray(a, dtype=float)
     b = np.asarray(b, dtype=float)
     a = a[:, None] if a.ndim == 1 else a
