@@ -12,7 +12,8 @@ Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make be
 creates `.venv-bench` with `pip install -e '.[dev,bench]'`); without Brian2 only the
 jaxneuron rows are printed.
 
-    python benchmarks/coba_brian2.py [--sizes 4000 16000 64000] [--quick] [--json PATH]
+    python benchmarks/coba_brian2.py [--sizes 4000 16000 64000] [--indegree 80] [--quick]
+                                     [--json PATH]
 """
 
 from __future__ import annotations
@@ -31,9 +32,9 @@ from jaxneuron.network.benchmarks import coba_network
 DT, T1 = 0.1, 1000.0
 
 
-def jaxneuron_run(n: int, seed: int = 0, t1: float = T1) -> dict:
+def jaxneuron_run(n: int, seed: int = 0, t1: float = T1, p: float = 0.02) -> dict:
     """Compile, then time one run of `t1` ms; rates and per-neuron rates."""
-    network = coba_network(n, seed)
+    network = coba_network(n, seed, p=p)
     run = jax.jit(lambda net: simulate_network(net, t1=t1, dt=DT, throw=False))
     start = time.perf_counter()
     jax.block_until_ready(run(network))
@@ -74,7 +75,8 @@ def eqx_replace(stacked, y0, gains):
                        [gains] * len(stacked.projections))
 
 
-def brian2_run(n: int, seed: int = 0, t1: float = T1, target: str = "cython") -> dict | None:
+def brian2_run(n: int, seed: int = 0, t1: float = T1, target: str = "cython",
+               p: float = 0.02) -> dict | None:
     """The same network in Brian2 (runtime `target` codegen), timed after a short warm-up
     run that does the code generation and compilation."""
     try:
@@ -98,8 +100,8 @@ def brian2_run(n: int, seed: int = 0, t1: float = T1, target: str = "cython") ->
     exc, inh = cells[:n_exc], cells[n_exc:]
     ce = b2.Synapses(exc, cells, on_pre="ge += 0.6")
     ci = b2.Synapses(inh, cells, on_pre="gi += 6.7")
-    ce.connect(p=0.02)
-    ci.connect(p=0.02)
+    ce.connect(p=p)
+    ci.connect(p=p)
     cells.v = "(randn() * 5 - 65) * mV"
     cells.ge = "randn() * 1.5 + 4"
     cells.gi = "randn() * 12 + 20"
@@ -123,6 +125,9 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 16000, 64000])
     parser.add_argument("--quick", action="store_true", help="N = 4000, 200 ms, no batch")
     parser.add_argument("--json", help="write results as JSON to this path")
+    parser.add_argument("--indegree", type=int, default=None,
+                        help="connect with p = INDEGREE / N instead of p = 0.02, so every "
+                             "size keeps the benchmark's ~80 inputs per cell (scale curve)")
     args = parser.parse_args()
     from scipy.stats import ks_2samp
 
@@ -131,9 +136,10 @@ def main() -> None:
     rows = []
     for n in sizes:
         print(f"N = {n:,} ...", flush=True)
-        ours = jaxneuron_run(n, t1=t1)
-        theirs = brian2_run(n, t1=t1)
-        row = {"case": f"COBA {t1:g} ms, dt {DT}", "n": n,
+        p = 0.02 if args.indegree is None else args.indegree / n
+        ours = jaxneuron_run(n, t1=t1, p=p)
+        theirs = brian2_run(n, t1=t1, p=p)
+        row = {"case": f"COBA {t1:g} ms, dt {DT}, p {p:.4g}", "n": n,
                "jaxneuron_s": ours["seconds"] * 1000.0 / t1, "compile_s": ours["compile_s"],
                "rate_exc_hz": ours["rate_exc_hz"], "rate_inh_hz": ours["rate_inh_hz"],
                "overflow": ours["overflow"]}
