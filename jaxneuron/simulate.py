@@ -11,7 +11,13 @@ from ._checks import check_time_grid
 from ._grid import save_times, scan_fixed_steps
 from .analysis.spikes import crossing_time, detect_spikes, empty_spike_buffer, record_spike
 from .models.base import AbstractGatedNeuron, AbstractNeuron, AbstractSpikingNeuron
-from .solvers import NeuronTerm, StaggeredExponential, adaptive_controller, resolve_solver
+from .solvers import (
+    NeuronTerm,
+    StaggeredExponential,
+    adaptive_controller,
+    local_time_term,
+    resolve_solver,
+)
 from .spike_surrogates import AbstractSurrogate
 from .spiking import SPIKING_MODES, simulate_clock
 from .spiking_exact import simulate_exact
@@ -220,8 +226,8 @@ def _simulate_fixed(term, solver, y0, t0, dt, n_steps, steps_per_save, threshold
         k, _ = x
         y = jnp.stack(columns)
         t = t0 + k * dt
-        y1, _, _, solver_state, _ = solver.step(term, t, t + dt, y, None, solver_state,
-                                                made_jump=False)
+        y1, _, _, solver_state, _ = solver.step(local_time_term(term, t), 0.0, dt, y, None,
+                                                solver_state, made_jump=False)
         t_cross, crossed = crossing_time(t, voltage(y), t + dt, voltage(y1), threshold)
         spikes, count = record_spike(spikes, count, t_cross, crossed)
         return (tuple(y1), solver_state, spikes, count), None

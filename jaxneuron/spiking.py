@@ -24,6 +24,7 @@ import jax.numpy as jnp
 from ._grid import save_times, scan_fixed_steps
 from .analysis.spikes import empty_spike_buffer, record_spike
 from .models.base import AbstractSpikingNeuron
+from .solvers import local_time_term
 from .spike_surrogates import AbstractSurrogate
 from .stimuli import AbstractStimulus
 from .trace import assemble_trace
@@ -96,8 +97,9 @@ def clock_step(model, solver, term, t, dt, y, release, surrogate: AbstractSurrog
     release = jnp.where(kicked, t + model.refractory_period, release)
     pending = release > -jnp.inf
     free = jnp.where(pending, jnp.clip((t + dt - release) / dt, 0.0, 2.0), 1.0)
-    state = solver.init(term, t, t + dt, y, free)
-    y1 = solver.step(term, t, t + dt, y, free, state, made_jump=False)[0]
+    local = local_time_term(term, t)  # a static step size: see LocalTimeVectorField
+    state = solver.init(local, 0.0, dt, y, free)
+    y1 = solver.step(local, 0.0, dt, y, free, state, made_jump=False)[0]
     c0, c1 = model.spike_condition(y), model.spike_condition(y1)
     # A neuron can fire in the step in which its refractory period ends (the clamped states
     # move for the free part of that step), but not before the release time.
