@@ -234,18 +234,28 @@ def test_all_to_all_matrix_product_equals_the_event_path(surrogate):
     np.testing.assert_allclose(a.final[0], b.final[0], rtol=1e-12)
 
 
-def test_steps_with_many_spikes_take_the_large_event_path_and_agree_with_every_synapse():
-    # 40 cells with nearly equal drive and sparse recurrent excitation; some steps have more
-    # spikes than the small event path (16) holds. The event-driven run must match the
-    # every-synapse run (the surrogate path, same forward dynamics) spike for spike.
+def _recurrent_40(drive):
+    """40 ConductanceLIF cells (event buffer 40, small path 16) with sparse random recurrent
+    excitation (p = 0.3) and a constant `drive` (pA, scalar or `(40,)`)."""
     n = 40
     rng = np.random.default_rng(1)
     pre, post = np.nonzero(rng.random((n, n)) < 0.3)
     conn = from_edges(pre, post, rng.uniform(0.5, 2.0, pre.size), n, n)
-    pop = Population(jn.ConductanceLIF(), n, max_events=n)
+    return Network([Population(jn.ConductanceLIF(), n, max_events=n)],
+                   [Projection(0, 0, conn, ExponentialConductance("g_e"))],
+                   [CurrentInput(0, jnp.broadcast_to(drive, (n,)))])
+
+
+CROWDED = jnp.linspace(150.0, 151.0, 40)  # nearly equal drive: many cells fire together
+
+
+def test_steps_with_many_spikes_take_the_large_event_path_and_agree_with_every_synapse():
+    # Some steps have more spikes than the small event path (16) holds. The event-driven
+    # run must match the every-synapse run (the surrogate path, same forward dynamics)
+    # spike for spike.
+    net = _recurrent_40(CROWDED)
+    pop = net.populations[0]
     assert pop.small_events == 16
-    net = Network([pop], [Projection(0, 0, conn, ExponentialConductance("g_e"))],
-                  [CurrentInput(0, jnp.linspace(150.0, 151.0, n))])
     events = simulate_network(net, 100.0, 0.1)
     every = simulate_network(net, 100.0, 0.1, surrogate=jn.FastSigmoid(0.5))
     assert int(events.peak_events[0]) > pop.small_events
@@ -256,14 +266,8 @@ def test_steps_with_many_spikes_take_the_large_event_path_and_agree_with_every_s
 def test_a_batch_mixing_crowded_and_quiet_networks_equals_a_loop_in_value_and_gradient():
     # Under vmap the event path is chosen once for the batch (by its most crowded step);
     # values and weight gradients must equal one-network runs.
-    n = 40
-    rng = np.random.default_rng(1)
-    pre, post = np.nonzero(rng.random((n, n)) < 0.3)
-    conn = from_edges(pre, post, rng.uniform(0.5, 2.0, pre.size), n, n)
-    net = Network([Population(jn.ConductanceLIF(), n, max_events=n)],
-                  [Projection(0, 0, conn, ExponentialConductance("g_e"))],
-                  [CurrentInput(0, jnp.zeros(n))])
-    drives = jnp.stack([jnp.linspace(150.0, 151.0, n), jnp.linspace(101.0, 140.0, n)])
+    net = _recurrent_40(0.0)
+    drives = jnp.stack([CROWDED, jnp.linspace(101.0, 140.0, 40)])
 
     def run(drive, weights):
         m = eqx.tree_at(lambda x: (x.inputs[0].amplitude,
@@ -274,7 +278,7 @@ def test_a_batch_mixing_crowded_and_quiet_networks_equals_a_loop_in_value_and_gr
     def loss(weights, drive):
         return jnp.sum(run(drive, weights).final[0][:, 1])
 
-    w = conn.weights
+    w = net.projections[0].connectivity.weights
     batched = jax.vmap(run, in_axes=(0, None))(drives, w)
     grads = jax.vmap(jax.grad(loss), in_axes=(None, 0))(w, drives)
     peaks = []

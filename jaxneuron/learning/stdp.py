@@ -87,6 +87,14 @@ def normalise(weights, n_in: int, n_hidden: int, w_total: float):
     return (w * (w_total / jnp.maximum(w.sum(axis=0, keepdims=True), 1e-12))).reshape(-1)
 
 
+def initial_state(net: LayeredNetwork, key, settings: dict):
+    """Phase 1's start: random input weights of sum `w_total` per hidden cell (flattened
+    `(n_in, n_hidden)`, nS) and the bias `bias_start` (pA) for every cell."""
+    weights = jax.random.uniform(key, (net.n_in * net.n_hidden,))
+    return (normalise(weights, net.n_in, net.n_hidden, settings["w_total"]),
+            jnp.full((net.n_hidden,), settings["bias_start"]))
+
+
 def learn_features(net: LayeredNetwork, images, key, *, settings: dict | None = None,
                    weights=None, bias=None, offset: int = 0, progress: bool = True,
                    on_chunk=None):
@@ -100,11 +108,9 @@ def learn_features(net: LayeredNetwork, images, key, *, settings: dict | None = 
     """
     settings = DEFAULTS | (settings or {})
     n_in, n_h = net.n_in, net.n_hidden
-    if weights is None:
-        weights = normalise(jax.random.uniform(key, (n_in * n_h,)), n_in, n_h,
-                            settings["w_total"])
-    if bias is None:
-        bias = jnp.full((n_h,), settings["bias_start"])
+    start = initial_state(net, key, settings)
+    weights = start[0] if weights is None else weights
+    bias = start[1] if bias is None else bias
 
     @eqx.filter_jit
     def chunk(weights, bias, images, keys):
@@ -138,12 +144,17 @@ def hidden_counts(net: LayeredNetwork, w_in, images, key, batch: int = 256) -> n
     """Hidden spike counts `(n, n_hidden)` of the classifier `net` with input weights
     `w_in` `(n_in, n_hidden)` (the test-time network, no plasticity)."""
     weights = LayeredWeights(w_in=w_in, w_out=jnp.zeros((net.n_hidden, net.n_out)))
-    run = eqx.filter_jit(lambda x, k: jax.vmap(
-        lambda im, kk: net.simulate(weights, im, kk).n_spikes[HIDDEN])(
-            x, jax.random.split(k, x.shape[0])))
     images = jnp.asarray(images)
-    return np.concatenate([np.asarray(run(images[i:i + batch], jax.random.fold_in(key, i)))
-                           for i in range(0, images.shape[0], batch)])
+    return np.concatenate([
+        np.asarray(_hidden_counts_batch(net, weights, images[i:i + batch],
+                                        jax.random.fold_in(key, i)))
+        for i in range(0, images.shape[0], batch)])
+
+
+@eqx.filter_jit
+def _hidden_counts_batch(net, weights, images, key):
+    return jax.vmap(lambda im, k: net.simulate(weights, im, k).n_spikes[HIDDEN])(
+        images, jax.random.split(key, images.shape[0]))
 
 
 def fit_linear_readout(train_x, train_y, val_x, val_y):
@@ -192,8 +203,7 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, quick: bool = False,
               "n_hidden": net.n_hidden, "encoding": net.encoding, "t1_ms": net.t1,
               "dt_ms": net.dt, "readout": "logistic regression on hidden spike counts"}
     n_in, n_h = net.n_in, net.n_hidden
-    state = (normalise(jax.random.uniform(k_learn, (n_in * n_h,)), n_in, n_h,
-                       settings["w_total"]), jnp.full((n_h,), settings["bias_start"]))
+    state = initial_state(net, k_learn, settings)
     initial_weights = state[0]
     done, past, counts_done = 0, 0.0, np.zeros((0, n_h))
     if (resumed := ckpt.resume(checkpoint, state, config)) is not None:

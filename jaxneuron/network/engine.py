@@ -49,7 +49,8 @@ class Population(eqx.Module):
       `NetworkResult.overflow` flags them and `simulate_network(throw=True)` raises.
       Default `min(n, max(64, ceil(n / 20)))`. Steps with few spikes (at most
       `small_events = max(16, max_events // 8)`, the usual case) take a cheaper path of
-      that size, so a generous buffer costs little; under `vmap` both paths run.
+      that size, so a generous buffer costs little; under `vmap` the path is chosen for the
+      whole batch by its most crowded network.
     """
 
     model: AbstractSpikingNeuron
