@@ -3,8 +3,8 @@ judged by its free-running rollout on held-out runs, and timed against the solve
 
     python examples/surrogate_resting.py [--out results/surrogate_resting] [--quick]
 
-The same as `jaxneuron surrogate resting`: see `jaxneuron/workflows/surrogate.py` for what
-it writes.
+The same as `jaxneuron surrogate resting`: see
+`jaxneuron/workflows/surrogate_resting.py` for what it writes.
 """
 
 from jaxneuron.workflows._output import example_main

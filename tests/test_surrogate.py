@@ -98,7 +98,7 @@ def _mean_window_loss(net, scaler, data, config):
     return float(jnp.mean(losses))
 
 
-@pytest.mark.parametrize("arch", ["mlp", "lstm"])
+@pytest.mark.parametrize("arch", ["mlp", "lstm", "node"])
 def test_a_few_training_steps_decrease_the_loss(parts, arch):
     config = dataclasses.replace(TINY, arch=arch, epochs=3, loss="rollout")
     result = sg.train(parts["train"], parts["val"], config, progress=False)
@@ -250,8 +250,18 @@ def test_izhikevich_pipeline_writes_summary(tmp_path):
     import json
 
     from jaxneuron.workflows.surrogate import run_izhikevich
-    summary = run_izhikevich(tmp_path, quick=True, plots=1, epochs=1, n_runs=20,
-                             log=lambda _: None)
+
+    def stage(name):
+        return run_izhikevich(tmp_path, quick=True, plots=1, epochs=1, n_runs=20,
+                              stage=name, log=lambda _: None)
+
+    with pytest.raises(ValueError, match="dataset"):
+        stage("train")  # nothing in the folder yet
+    stage("dataset")
+    with pytest.raises(ValueError, match="checkpoint"):
+        stage("evaluate")
+    stage("train")
+    summary = stage("evaluate")
     on_disk = json.loads((tmp_path / "summary.json").read_text())
     for key in ("rollout_rmse_mv", "one_step_rmse_mv", "spike_f1", "speedup_vs_solver"):
         assert np.isfinite(on_disk[key]) and on_disk[key] == pytest.approx(summary[key])
@@ -259,3 +269,110 @@ def test_izhikevich_pipeline_writes_summary(tmp_path):
     assert len(list(tmp_path.glob("test_run_*.png"))) == 1
     loaded, _ = sg.load_checkpoint(tmp_path / "checkpoint")
     assert loaded.bounds is not None and loaded.bounds.shape == (2, 10)
+
+
+def test_reset_flags_mark_the_steps_with_a_reset():
+    v = np.array([-65.0, -60.0, -40.0, 10.0, -65.0, -64.0, -20.0, -70.0])
+    expected = [False, False, False, True, False, False, True]  # falls of 75 and 50 mV
+    assert sg.reset_flags(v, 25.0).tolist() == expected
+    assert np.asarray(sg.reset_flags(jnp.asarray(v), 25.0)).tolist() == expected
+    assert sg.reset_flags(v, 60.0).tolist() == [False] * 3 + [True] + [False] * 3
+    two = np.stack([v, np.full_like(v, -65.0)], axis=1)  # (n_t, neurons): along time
+    assert sg.reset_flags(two, 25.0)[:, 0].tolist() == expected
+    assert not sg.reset_flags(two, 25.0)[:, 1].any()
+
+
+def _constant_mlp(mlp, bias):
+    """`mlp` with every weight 0 and the output bias `bias`: a constant function."""
+    mlp = jax.tree.map(lambda x: jnp.zeros_like(x) if eqx.is_array(x) else x, mlp)
+    return eqx.tree_at(lambda m: m.layers[-1].bias, mlp, jnp.asarray(bias, float))
+
+
+def test_gated_mlp_switches_on_its_gate_and_its_loss_is_analytic(network_data):
+    data = network_data
+    scaler = sg.Standardizer.fit(data)
+    config = sg.NetConfig("gated_mlp", n_states=10, n_inputs=5, hidden_size=8, n_gates=5)
+    net = sg.make_net(config, key=jax.random.PRNGKey(0))
+    features = jnp.linspace(-1.0, 1.0, 20)
+    for gate_bias, flag in ((4.0, 1.0), (-4.0, 0.0)):  # the gate alone decides the flags
+        gated = eqx.tree_at(lambda n: n.gate, net, _constant_mlp(net.gate, [gate_bias] * 5))
+        _, out = gated.step(gated.init_carry(), features)
+        _, expected = gated.step_with(features, jnp.full(5, flag))
+        np.testing.assert_array_equal(out, expected)
+        other = gated.step_with(features, jnp.full(5, 1.0 - flag))[1]
+        assert not np.allclose(out, other)  # and the flags do change the state map
+
+    # With a constant gate logit c and a constant flow output b the loss is known in closed
+    # form from the window alone: MSE of (y_k + dmean + dstd b - y_{k+1}) / dstd plus
+    # weight * mean over steps and neurons of flag softplus(-c) + (1 - flag) softplus(c).
+    c, b = 0.3, np.linspace(-0.2, 0.2, 10)
+    const = eqx.tree_at(lambda n: (n.gate, n.flow), net,
+                        (_constant_mlp(net.gate, [c] * 5), _constant_mlp(net.flow, b)))
+    run = int(np.argmax(sg.reset_flags(data.v.transpose(1, 0, 2), 25.0).sum(axis=(0, 2))))
+    y, u = data.states[run], data.currents[run]
+    flags = np.diff(y[:, :5], axis=0) < -25.0
+    assert flags.any()  # the chosen run has spikes
+    dmean, dstd = np.asarray(scaler.delta_mean), np.asarray(scaler.delta_std)
+    mse = np.mean(((y[:-1] + dmean + dstd * b - y[1:]) / dstd) ** 2)
+    bce = np.mean(np.where(flags, np.log1p(np.exp(-c)), np.log1p(np.exp(c))))
+    labels = sg.GateLabels(tuple(range(5)), 25.0, 0.7)
+    loss = sg.window_loss(const, scaler, jnp.asarray(y), jnp.asarray(u), "teacher",
+                          gates=labels)
+    np.testing.assert_allclose(float(loss), mse + 0.7 * bce, rtol=1e-10)
+
+
+def test_gated_mlp_needs_teacher_forcing():
+    with pytest.raises(ValueError, match="teacher"):
+        sg.TrainConfig(arch="gated_mlp", loss="rollout")
+
+
+def test_neural_ode_step_integrates_its_vector_field():
+    # dz/ds = -z + u(s) with u linear from u0 to u1 over the step (s in [0, 1]) has
+    # z(1) = z0/e + u0 (1 - 1/e) + (u1 - u0)/e.
+    net = sg.make_net(sg.NetConfig("node", n_states=1, n_inputs=1, hidden_size=4,
+                                   n_substeps=8), key=jax.random.PRNGKey(0))
+
+    class Linear(eqx.Module):
+        def __call__(self, x):
+            return -x[:1] + x[1:2]
+
+    net = eqx.tree_at(lambda n: n.field, net, Linear())
+    for z0, u0, u1 in ((0.5, -1.0, 2.0), (-2.0, 0.3, 0.3)):
+        _, dz = net.step(net.init_carry(), jnp.array([z0, u0, u1]))
+        z1 = z0 / np.e + u0 * (1 - 1 / np.e) + (u1 - u0) / np.e
+        np.testing.assert_allclose(float(dz[0]), z1 - z0, rtol=0, atol=1e-8)
+
+
+def test_sweep_writes_one_row_per_model(network_data, tmp_path):
+    from jaxneuron.workflows._surrogate_stages import run_sweep
+    from jaxneuron.workflows.surrogate_izhikevich import pipeline
+
+    parts = sg.split_by_run(network_data, (0.5, 0.25, 0.25), seed=0)
+    rows = run_sweep(pipeline(epochs=1), tmp_path, parts, quick=True, seed=0,
+                     hidden_sizes=(4, 8), windows=(5,), log=lambda _: None)
+    assert [(r["hidden_size"], r["window"]) for r in rows] == [(4, 5), (8, 5)]
+    lines = (tmp_path / "experiment_results.csv").read_text().splitlines()
+    assert len(lines) == 3 and "spike_f1" in lines[0] and "speedup_vs_solver" in lines[0]
+    assert (tmp_path / "experiment_results.png").exists()
+
+
+def test_permuting_neurons_is_a_symmetry_of_the_network(network_data):
+    # Relabelled states must be what the engine computes from the relabelled currents,
+    # weights and initial states; keeping the old weights (a wrong relabelling) must not.
+    d = network_data
+    weights = np.stack([d.params[name] for name in sg.network_data.weight_names(5)], axis=1)
+    inputs = np.concatenate([d.currents, np.broadcast_to(weights[:, None],
+                                                         (d.n_runs, d.ts.size, 20))], axis=2)
+    states, permuted = sg.permute_neurons(np.random.default_rng(4), d.states, inputs, 5)
+    assert not np.allclose(states, d.states)
+
+    def engine(w, currents, states0):
+        y0 = states0.reshape(-1, 2, 5).transpose(0, 2, 1)
+        out = sg.simulate_network_runs(jn.Izhikevich.preset("RS"), w, currents, y0,
+                                       dt_save=0.5, dt=0.1)
+        return np.asarray(out).transpose(0, 1, 3, 2).reshape(states.shape)
+
+    relabelled = engine(permuted[:, 0, 5:], permuted[..., :5], states[:, 0])
+    np.testing.assert_allclose(relabelled, states, atol=1e-6)
+    wrong = engine(weights, permuted[..., :5], states[:, 0])
+    assert np.abs(wrong - states).max() > 1.0

@@ -2,11 +2,14 @@
 networks (MLP, LSTM, GRU), Optax training and honest evaluation (teacher-forced one-step
 and free-running rollout errors, speed against the solver).
 
-- `data`: `generate_dataset`, `Dataset` (`.npz` save/load), `split_by_run`, `Standardizer`.
-- `nets`: `MLPSurrogate`, `LSTMSurrogate`, `GRUSurrogate`, `make_net`, `Surrogate`.
+- `data`: `generate_dataset`, `Dataset` (`.npz` save/load), `split_by_run`, `Standardizer`,
+  `reset_flags` (which save steps hold a spike's reset).
+- `nets`: `MLPSurrogate`, `LSTMSurrogate`, `GRUSurrogate`, `GatedMLPSurrogate` (spiking
+  targets: a learned spike gate switches the state map), `NeuralODESurrogate` (an MLP
+  vector field integrated with Diffrax), `make_net`, `Surrogate`.
 - `train`: `TrainConfig`, `train`, `save_checkpoint`, `load_checkpoint`.
 - `network_data`: `generate_network_dataset`, `simulate_network_runs` (small spiking
-  networks, one batched call of the network engine).
+  networks, one batched call of the network engine), `permute_neurons` (augmentation).
 - `evaluate`: `evaluate`, `rollout_rmse`, `speed_vs_solver`, `speed_vs`; for spiking
   targets `evaluate_spiking`, `spike_metrics`, `spike_scores`, `match_spikes`,
   `reset_spike_times`.
@@ -18,6 +21,7 @@ from .data import (
     Standardizer,
     generate_dataset,
     random_currents,
+    reset_flags,
     simulate_runs,
     split_by_run,
 )
@@ -37,15 +41,18 @@ from .evaluate import (
 from .nets import (
     ARCHITECTURES,
     AbstractSurrogateNet,
+    GatedMLPSurrogate,
     GRUSurrogate,
     LSTMSurrogate,
     MLPSurrogate,
     NetConfig,
+    NeuralODESurrogate,
     Surrogate,
     make_net,
 )
-from .network_data import generate_network_dataset, simulate_network_runs
+from .network_data import generate_network_dataset, permute_neurons, simulate_network_runs
 from .train import (
+    GateLabels,
     TrainConfig,
     TrainResult,
     load_checkpoint,
@@ -60,10 +67,13 @@ __all__ = [
     "AbstractSurrogateNet",
     "CurrentSpec",
     "Dataset",
+    "GateLabels",
     "GRUSurrogate",
+    "GatedMLPSurrogate",
     "LSTMSurrogate",
     "MLPSurrogate",
     "NetConfig",
+    "NeuralODESurrogate",
     "Standardizer",
     "Surrogate",
     "TrainConfig",
@@ -76,7 +86,9 @@ __all__ = [
     "make_net",
     "match_spikes",
     "one_steps",
+    "permute_neurons",
     "random_currents",
+    "reset_flags",
     "reset_spike_times",
     "rollout_rmse",
     "rollouts",

@@ -184,6 +184,15 @@ def voltage_index(model: AbstractNeuron) -> int:
     return index
 
 
+def reset_flags(v, drop: float):
+    """Which save steps of a threshold-and-reset voltage contain a spike: `v[k+1]` fell by
+    more than `drop` mV below `v[k]` (the reset; on a save grid coarser than the upstroke
+    the peak itself is often not sampled). `v` `(n_t, ...)` mV, NumPy or JAX; returns a
+    boolean array `(n_t - 1, ...)` of the same kind."""
+    xp = np if isinstance(v, np.ndarray) else jnp
+    return xp.diff(v, axis=0) < -drop
+
+
 def simulate_runs(model: AbstractNeuron, params: dict[str, Float[Array, " n"]],
                   y0: Float[Array, "n n_states"], currents: Float[Array, "n n_t"],
                   *, dt_save: float, **simulate_kwargs) -> Float[Array, "n n_t n_states"]:

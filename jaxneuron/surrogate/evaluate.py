@@ -12,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ..models.base import AbstractNeuron
-from .data import Dataset, simulate_runs
+from .data import Dataset, reset_flags, simulate_runs
 from .nets import Surrogate
 
 
@@ -123,8 +123,7 @@ def reset_spike_times(ts, v, drop: float = 25.0) -> np.ndarray:
     """
     if not drop > 0:
         raise ValueError(f"drop must be > 0 mV; got {drop}")
-    v = np.asarray(v)
-    return np.asarray(ts)[1:][np.diff(v) < -drop]
+    return np.asarray(ts)[1:][reset_flags(np.asarray(v), drop)]
 
 
 def match_spikes(true_times, pred_times, tolerance: float = 2.0) -> int:

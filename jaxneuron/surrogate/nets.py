@@ -3,16 +3,23 @@
 Every network is a one-step map in standardised units: from a carry (the recurrent state;
 empty for the MLP) and the features of step k, `[z(y_k), z(I_k), z(I_{k+1})]`, it returns
 the new carry and the standardised change of the state, so
-$y_{k+1} = y_k + \\delta_{mean} + \\delta_{std} \\cdot out$. `Surrogate.rollout` feeds its own
-predictions back (free running); `Surrogate.one_step` feeds the true states (teacher
-forcing). Networks act on one step; `jax.vmap` batches runs.
+$y_{k+1} = y_k + \\delta_{mean} + \\delta_{std} \\cdot out$ (the neural ODE returns the
+change of $z(y)$ instead: $y_{k+1} = y_k + \\sigma_y \\cdot out$). `Surrogate.rollout` feeds
+its own predictions back (free running); `Surrogate.one_step` feeds the true states
+(teacher forcing). Networks act on one step; `jax.vmap` batches runs.
+
+Spiking targets are discontinuous across a save step that holds a spike and its reset;
+`GatedMLPSurrogate` learns that switch explicitly (a spike classifier per neuron whose
+hard decision is an input of the state map), which a plain MLP can only smear.
 """
 
 from __future__ import annotations
 
 import abc
 import dataclasses
+from typing import ClassVar
 
+import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -20,11 +27,17 @@ from jaxtyping import Array, Float, PRNGKeyArray
 
 from .data import Standardizer
 
-ARCHITECTURES = ("mlp", "lstm", "gru")
+ARCHITECTURES = ("mlp", "lstm", "gru", "gated_mlp", "node")
 
 
 class AbstractSurrogateNet(eqx.Module):
-    """A one-step map `(carry, features) -> (carry, standardised state change)`."""
+    """A one-step map `(carry, features) -> (carry, standardised state change)`.
+
+    `predicts` says how `out` is scaled: `"delta"` (units of the one-step change,
+    `Standardizer.delta_*`) or `"state_change"` (the change of the standardised state).
+    """
+
+    predicts: ClassVar[str] = "delta"
 
     @abc.abstractmethod
     def init_carry(self):
@@ -97,21 +110,99 @@ class GRUSurrogate(AbstractSurrogateNet):
         return carry, self.head(carry)
 
 
+class GatedMLPSurrogate(AbstractSurrogateNet):
+    """A spike-gated MLP for threshold-and-reset targets.
+
+    `gate` maps the features to one logit per neuron: "this neuron spikes (and resets)
+    within the step". `flow` maps the features plus those spike flags (0/1) to the state
+    change, so the jump of a reset, and a synaptic kick to the neurons it projects to, are
+    switched by the flag instead of being smoothed over by one continuous map. Free
+    running (`step`) uses the gate's hard decision (logit > 0); training feeds the true
+    flags to `flow` and fits `gate` by cross-entropy (`step_with`).
+    """
+
+    gate: eqx.nn.MLP
+    flow: eqx.nn.MLP
+
+    def __init__(self, n_features: int, n_out: int, n_gates: int, hidden_size: int = 128,
+                 depth: int = 2, *, key: PRNGKeyArray):
+        k1, k2 = jax.random.split(key)
+        self.gate = eqx.nn.MLP(n_features, n_gates, hidden_size, depth,
+                               activation=jax.nn.gelu, key=k1)
+        self.flow = eqx.nn.MLP(n_features + n_gates, n_out, hidden_size, depth,
+                               activation=jax.nn.gelu, key=k2)
+
+    def init_carry(self):
+        return jnp.zeros((0,))
+
+    def step_with(self, features, flags):
+        """`(logits (n_gates,), out (n_states,))` with the given spike `flags` (0/1)."""
+        logits = self.gate(features)
+        return logits, self.flow(jnp.concatenate([features, flags.astype(features.dtype)]))
+
+    def step(self, carry, features):
+        flags = jax.lax.stop_gradient(self.gate(features) > 0)
+        return carry, self.step_with(features, flags)[1]
+
+
+class NeuralODESurrogate(AbstractSurrogateNet):
+    """A neural ODE: an MLP vector field of the standardised state and input, integrated
+    with Diffrax (Tsit5, `n_substeps` fixed steps) across one save step, in the step's
+    own time s in [0, 1], with the input interpolated linearly between its two ends (as
+    the solver saw it). `out` is the change of the standardised state. Smooth targets
+    only: a vector field cannot jump, so it cannot learn a spike's reset.
+    """
+
+    predicts: ClassVar[str] = "state_change"
+    field: eqx.nn.MLP
+    n_states: int = eqx.field(static=True)
+    n_substeps: int = eqx.field(static=True)
+
+    def __init__(self, n_features: int, n_out: int, hidden_size: int = 64, depth: int = 2,
+                 n_substeps: int = 2, *, key: PRNGKeyArray):
+        n_inputs = (n_features - n_out) // 2
+        self.field = eqx.nn.MLP(n_out + n_inputs, n_out, hidden_size, depth,
+                                activation=jax.nn.softplus, key=key)
+        self.n_states = n_out
+        self.n_substeps = n_substeps
+
+    def init_carry(self):
+        return jnp.zeros((0,))
+
+    def step(self, carry, features):
+        z0 = features[:self.n_states]
+        u0, u1 = jnp.split(features[self.n_states:], 2)
+
+        def vector_field(s, z, _):
+            return self.field(jnp.concatenate([z, u0 + s * (u1 - u0)]))
+
+        solution = diffrax.diffeqsolve(
+            diffrax.ODETerm(vector_field), diffrax.Tsit5(), t0=0.0, t1=1.0,
+            dt0=1.0 / self.n_substeps, y0=z0, saveat=diffrax.SaveAt(t1=True),
+            stepsize_controller=diffrax.ConstantStepSize(), max_steps=self.n_substeps)
+        return carry, solution.ys[0] - z0
+
+
 @dataclasses.dataclass(frozen=True)
 class NetConfig:
     """What `make_net` builds: `arch` in `ARCHITECTURES`, `n_states` and `n_inputs` of the
-    data, `hidden_size`, and `depth` (hidden layers of the MLP)."""
+    data, `hidden_size`, `depth` (hidden layers of the MLPs), `n_gates` (spike gates of
+    `"gated_mlp"`: one per neuron) and `n_substeps` (solver steps per save step of
+    `"node"`)."""
 
     arch: str
     n_states: int
     n_inputs: int = 1
     hidden_size: int = 64
     depth: int = 2
+    n_gates: int = 1
+    n_substeps: int = 2
 
     def __post_init__(self):
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"arch must be one of {ARCHITECTURES}; got {self.arch!r}")
-        for name in ("n_states", "n_inputs", "hidden_size", "depth"):
+        for name in ("n_states", "n_inputs", "hidden_size", "depth", "n_gates",
+                     "n_substeps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int; got {value!r}")
@@ -128,6 +219,10 @@ def make_net(config: NetConfig, *, key: PRNGKeyArray) -> AbstractSurrogateNet:
         return MLPSurrogate(n_in, n_out, h, config.depth, key=key)
     if config.arch == "lstm":
         return LSTMSurrogate(n_in, n_out, h, key=key)
+    if config.arch == "gated_mlp":
+        return GatedMLPSurrogate(n_in, n_out, config.n_gates, h, config.depth, key=key)
+    if config.arch == "node":
+        return NeuralODESurrogate(n_in, n_out, h, config.depth, config.n_substeps, key=key)
     return GRUSurrogate(n_in, n_out, h, key=key)
 
 
@@ -145,18 +240,30 @@ class Surrogate(eqx.Module):
     scaler: Standardizer
     bounds: Float[Array, "2 n_states"] | None = None
 
-    def _step_inputs(self, currents):
+    def step_inputs(self, currents):
+        """Standardised inputs of every step, `[z(I_k), z(I_{k+1})]`: `(n_t - 1, 2 n_inputs)`."""
         u = (currents - self.scaler.input_mean) / self.scaler.input_std
         return jnp.concatenate([u[:-1], u[1:]], axis=-1)
 
-    def _advance(self, carry, y, u):
+    def features(self, y, u):
+        """The network's input for one step: `[z(y), u]`, `u` from `step_inputs`."""
         s = self.scaler
-        features = jnp.concatenate([(y - s.state_mean) / s.state_std, u])
-        carry, out = self.net.step(carry, features)
-        y1 = y + s.delta_mean + s.delta_std * out
+        return jnp.concatenate([(y - s.state_mean) / s.state_std, u])
+
+    def next_state(self, y, out):
+        """The state after one step from `y`, given the network's output `out`."""
+        s = self.scaler
+        if self.net.predicts == "state_change":
+            y1 = y + s.state_std * out
+        else:
+            y1 = y + s.delta_mean + s.delta_std * out
         if self.bounds is not None:
             y1 = jnp.clip(y1, self.bounds[0], self.bounds[1])
-        return carry, y1
+        return y1
+
+    def _advance(self, carry, y, u):
+        carry, out = self.net.step(carry, self.features(y, u))
+        return carry, self.next_state(y, out)
 
     def rollout(self, y0: Float[Array, " n_states"],
                 currents: Float[Array, "n_t n_inputs"]) -> Float[Array, "n_t n_states"]:
@@ -167,7 +274,7 @@ class Surrogate(eqx.Module):
             carry, y1 = self._advance(carry, y, u)
             return (carry, y1), y1
 
-        _, ys = jax.lax.scan(body, (self.net.init_carry(), y0), self._step_inputs(currents))
+        _, ys = jax.lax.scan(body, (self.net.init_carry(), y0), self.step_inputs(currents))
         return jnp.concatenate([y0[None], ys])
 
     def one_step(self, states: Float[Array, "n_t n_states"],
@@ -179,5 +286,5 @@ class Surrogate(eqx.Module):
             return self._advance(carry, y, u)
 
         _, ys = jax.lax.scan(body, self.net.init_carry(),
-                             (states[:-1], self._step_inputs(currents)))
+                             (states[:-1], self.step_inputs(currents)))
         return jnp.concatenate([states[:1], ys])

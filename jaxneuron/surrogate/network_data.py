@@ -50,6 +50,40 @@ def weight_names(n_neurons: int) -> tuple[str, ...]:
     return tuple(f"w_{i}_{j}" for i, j in zip(*edges(n_neurons), strict=True))
 
 
+def permute_neurons(rng: np.random.Generator, states: np.ndarray, currents: np.ndarray,
+                    n_neurons: int) -> tuple[np.ndarray, np.ndarray]:
+    """Relabel the neurons of every window of a network dataset at random: an exact
+    symmetry of the all-to-all network of identical neurons (neuron k of the result is
+    neuron `p[k]` of the input, its current and its synapses included), used as data
+    augmentation (`train(..., augment=)`).
+
+    **Arguments:** `states` `(n_windows, n_t, n_kinds * n_neurons)` (columns grouped by
+    state, as `generate_network_dataset` writes them), `currents` `(n_windows, n_t,
+    n_neurons [+ n_neurons (n_neurons - 1)])` (the currents, then the weights in `edges`
+    order if the dataset is conditioned on them), `n_neurons`.
+
+    **Returns:** the permuted `(states, currents)`, one random permutation per window.
+    """
+    n_windows, _, n_columns = states.shape
+    if n_columns % n_neurons or currents.shape[-1] not in (
+            n_neurons, n_neurons + n_neurons * (n_neurons - 1)):
+        raise ValueError(f"states must have a multiple of n_neurons = {n_neurons} columns "
+                         f"and currents n_neurons (+ n_neurons (n_neurons - 1) weights); got "
+                         f"{n_columns} and {currents.shape[-1]}")
+    perms = np.argsort(rng.random((n_windows, n_neurons)), axis=1)
+    state_cols = np.concatenate([perms + k * n_neurons
+                                 for k in range(n_columns // n_neurons)], axis=1)
+    input_cols = [perms]
+    if currents.shape[-1] > n_neurons:
+        pre, post = edges(n_neurons)
+        edge_index = np.zeros((n_neurons, n_neurons), int)
+        edge_index[pre, post] = np.arange(pre.size)
+        input_cols.append(n_neurons + edge_index[perms[:, pre], perms[:, post]])
+    input_cols = np.concatenate(input_cols, axis=1)
+    return (np.take_along_axis(states, state_cols[:, None, :], axis=2),
+            np.take_along_axis(currents, input_cols[:, None, :], axis=2))
+
+
 def _template(model: AbstractSpikingNeuron, n_neurons: int, n_t: int, dt_save: float):
     v_name = model.state_names[voltage_index(model)]
     jump = ExponentialConductance(target=v_name)  # adds the weight to the target's V

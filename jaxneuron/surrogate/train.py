@@ -17,9 +17,9 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from .data import Dataset, Standardizer
+from .data import Dataset, Standardizer, reset_flags
 from .evaluate import rollout_rmse
-from .nets import NetConfig, Surrogate, make_net
+from .nets import GatedMLPSurrogate, NetConfig, Surrogate, make_net
 
 LOSSES = ("teacher", "rollout")
 
@@ -44,6 +44,10 @@ class TrainConfig:
     - `clip_states`: clip every predicted state into the range of the training states
       (`Surrogate.bounds`; for spiking targets, whose free-running rollouts may otherwise
       leave the trained range and diverge).
+    - `spike_drop` (mV), `gate_weight`: `"gated_mlp"` only: a save step in which a voltage
+      column falls by more than `spike_drop` holds a spike (`reset_flags`); the gates'
+      cross-entropy on those flags is added to the teacher-forced loss with this weight.
+    - `n_substeps`: `"node"` only: Tsit5 steps per save step.
     """
 
     arch: str = "lstm"
@@ -61,11 +65,21 @@ class TrainConfig:
     patience: int = 8
     seed: int = 0
     clip_states: bool = False
+    spike_drop: float = 25.0
+    gate_weight: float = 0.1
+    n_substeps: int = 2
 
     def __post_init__(self):
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
-        for name in ("window", "batch_size", "epochs", "patience"):
+        if self.arch == "gated_mlp" and self.loss != "teacher":
+            raise ValueError("arch 'gated_mlp' trains teacher-forced (its spike gates learn "
+                             "from the true spikes): loss must be 'teacher'; got "
+                             f"{self.loss!r}")
+        if not (self.spike_drop > 0 and self.gate_weight >= 0):
+            raise ValueError(f"spike_drop must be > 0 mV and gate_weight >= 0; got "
+                             f"{self.spike_drop}, {self.gate_weight}")
+        for name in ("window", "batch_size", "epochs", "patience", "n_substeps"):
             value = getattr(self, name)
             if not isinstance(value, int) or value < 1:
                 raise ValueError(f"{name} must be a positive int; got {value!r}")
@@ -106,15 +120,37 @@ def windows(dataset: Dataset, window: int, stride: int = 0) -> tuple[np.ndarray,
 
 
 def window_loss(net, scaler: Standardizer, states, currents, mode: str,
-                bounds=None) -> jax.Array:
+                bounds=None, gates: GateLabels | None = None) -> jax.Array:
     """Mean squared error over the window's steps 1..n, in units of `scaler.delta_std`,
-    of the teacher-forced (`"teacher"`) or free-running (`"rollout"`) prediction."""
+    of the teacher-forced (`"teacher"`) or free-running (`"rollout"`) prediction.
+
+    A `GatedMLPSurrogate` (teacher-forced only) gets the true spike flags of each step
+    from `gates` and adds `gates.weight` times its gates' binary cross-entropy."""
     surrogate = Surrogate(net, scaler, bounds)
+    if isinstance(net, GatedMLPSurrogate):
+        flags = reset_flags(states[:, list(gates.columns)], gates.drop)
+        features = jax.vmap(surrogate.features)(states[:-1], surrogate.step_inputs(currents))
+        logits, out = jax.vmap(net.step_with)(features, flags)
+        pred = jax.vmap(surrogate.next_state)(states[:-1], out)
+        cross_entropy = jnp.mean(optax.sigmoid_binary_cross_entropy(logits, flags))
+        return (jnp.mean(((pred - states[1:]) / scaler.delta_std) ** 2)
+                + gates.weight * cross_entropy)
     if mode == "teacher":
         pred = surrogate.one_step(states, currents)
     else:
         pred = surrogate.rollout(states[0], currents)
     return jnp.mean(((pred[1:] - states[1:]) / scaler.delta_std) ** 2)
+
+
+@dataclasses.dataclass(frozen=True)
+class GateLabels:
+    """Where a gated surrogate's spike labels come from: the voltage `columns` of the
+    states, a reset being a fall of more than `drop` mV in one step; `weight` of the
+    gates' cross-entropy in the loss."""
+
+    columns: tuple[int, ...]
+    drop: float
+    weight: float
 
 
 def default_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTransformation:
@@ -130,7 +166,8 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
           scaler: Standardizer | None = None,
           optimizer: optax.GradientTransformation | None = None,
           progress: bool = True, log: Callable[[str], None] | None = None,
-          val_score: Callable[[Surrogate], float] | None = None) -> TrainResult:
+          val_score: Callable[[Surrogate], float] | None = None,
+          augment: Callable | None = None) -> TrainResult:
     """Train a surrogate on `train_data`, early-stopped on `val_data`.
 
     **Arguments:**
@@ -141,6 +178,8 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
     - `progress`: show a tqdm bar over epochs; `log`: called with one line per epoch.
     - `val_score`: the early-stopping score of a `Surrogate` (lower is better; e.g. 1 -
       spike F1 of validation rollouts); default the validation rollout RMSE of V.
+    - `augment`: `augment(rng, states, currents) -> (states, currents)`, applied to every
+      minibatch of windows (NumPy, seeded from `config.seed`); e.g. `permute_neurons`.
 
     **Returns:** a `TrainResult`. The same data, config and seed give the same network.
     """
@@ -150,9 +189,12 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
     if config.clip_states:
         flat = train_data.states.reshape(-1, train_data.states.shape[-1])
         bounds = jnp.asarray(np.stack([flat.min(0), flat.max(0)]), dtype)
+    columns = np.atleast_1d(train_data.voltage_index).tolist()
+    gates = GateLabels(tuple(columns), config.spike_drop, config.gate_weight)
     net_config = NetConfig(config.arch, n_states=train_data.states.shape[-1],
                            n_inputs=train_data.currents.shape[-1],
-                           hidden_size=config.hidden_size, depth=config.depth)
+                           hidden_size=config.hidden_size, depth=config.depth,
+                           n_gates=len(columns), n_substeps=config.n_substeps)
     key = jax.random.PRNGKey(config.seed)
     net = _cast(make_net(net_config, key=key), dtype)
     w_states, w_currents = windows(train_data, config.window, config.stride)
@@ -167,7 +209,7 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
     @eqx.filter_jit
     def train_step(net, opt_state, states, currents):
         def loss_fn(net):
-            losses = jax.vmap(lambda y, u: window_loss(net, scaler, y, u, mode, bounds))(
+            losses = jax.vmap(lambda y, u: window_loss(net, scaler, y, u, mode, bounds, gates))(
                 states, currents)
             return jnp.mean(losses)
         loss, grads = eqx.filter_value_and_grad(loss_fn)(net)
@@ -188,8 +230,10 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
         losses = []
         for b in range(per_epoch):
             index = order[b * batch:(b + 1) * batch]
-            net, opt_state, loss = train_step(net, opt_state, w_states[index],
-                                              w_currents[index])
+            states, currents = w_states[index], w_currents[index]
+            if augment is not None:
+                states, currents = augment(rng, states, currents)
+            net, opt_state, loss = train_step(net, opt_state, states, currents)
             losses.append(loss)
         rmse = rollout_rmse(Surrogate(net, scaler, bounds), val_states, val_currents,
                             train_data.voltage_index)
