@@ -10,6 +10,9 @@ Post-processing in NumPy (never inside `jit`):
   against an exponential with its p-value.
 - `branching_ratio`: the multistep-regression (MR) estimator of `mrestimator` (Wilting &
   Priesemann 2018, Nat. Commun. 9:2325), unbiased under subsampling.
+- `growth_branching_ratio`: the same estimator on the ignition transient of trials that
+  start from rest, for super-critical networks whose stationary (saturated) activity
+  fluctuates around a stable high state and reads m < 1 there.
 - `classify`: sub-critical / critical / super-critical from the branching ratio.
 """
 
@@ -245,7 +248,9 @@ def classify(m: float, *, low: float = SUBCRITICAL_BELOW,
 
 @dataclass(frozen=True)
 class RegimeStats:
-    """Criticality measures of one network run (all populations pooled)."""
+    """Criticality measures of one network run (all populations pooled): `rate_hz` per
+    neuron, branching ratio `m` and its `regime`, avalanches found on bins of `bin_ms`, and
+    `quiescent`, the fraction of empty bins of the branching-ratio binning."""
 
     gain: float
     rate_hz: float
@@ -254,26 +259,71 @@ class RegimeStats:
     n_avalanches: int
     bin_ms: float
     overflow: bool
+    quiescent: float = float("nan")
 
     def as_dict(self) -> dict:
         return {k: getattr(self, k) for k in self.__dataclass_fields__}
 
 
 def measure(counts, dt: float, *, gain: float = float("nan"), n_neurons: int = 1,
-            overflow: bool = False, max_lag: int = 40) -> tuple[RegimeStats, Avalanches]:
-    """Avalanches (bin = mean inter-event interval) and branching ratio (MR estimator on
-    the same bins) of population counts per step `(n_steps,)` sampled every `dt` ms."""
+            overflow: bool = False, max_lag: int = 40, bin_ms: float | None = None,
+            mr_bin_ms: float | None = None) -> tuple[RegimeStats, Avalanches]:
+    """Avalanches and branching ratio of population counts per step `(n_steps,)` sampled
+    every `dt` ms: avalanches on bins of `bin_ms` (default the mean inter-event interval),
+    the MR branching ratio on bins of `mr_bin_ms` (default the avalanche bin)."""
     counts = population_counts(counts)
     duration_s = counts.size * dt / 1000.0
     rate = float(counts.sum()) / n_neurons / duration_s
     if counts.sum() < 2:
-        return RegimeStats(gain, rate, float("nan"), "silent", 0, float("nan"), overflow), \
-            None
-    av = detect_avalanches(counts, dt)
-    lag = min(max_lag, av.counts.size // 3)
+        return RegimeStats(gain, rate, float("nan"), "silent", 0, float("nan"), overflow,
+                           1.0), None
+    av = detect_avalanches(counts, dt, bin_ms=bin_ms)
+    if mr_bin_ms is None:
+        binned, width = av.counts, av.bin_ms
+    else:
+        steps = max(1, int(round(mr_bin_ms / dt)))
+        binned, width = bin_counts(counts, steps), steps * float(dt)
+    lag = min(max_lag, binned.size // 3)
     try:
-        m = branching_ratio(av.counts, bin_ms=av.bin_ms, max_lag=lag).m
+        m = branching_ratio(binned, bin_ms=width, max_lag=lag).m
     except ValueError:
         m = float("nan")
     regime = classify(m) if np.isfinite(m) else "undetermined"
-    return RegimeStats(gain, rate, m, regime, av.n, av.bin_ms, overflow), av
+    return RegimeStats(gain, rate, m, regime, av.n, av.bin_ms, overflow,
+                       float(np.mean(binned == 0))), av
+
+
+def growth_branching_ratio(trials, *, fraction: float = 0.5, plateau: float | None = None,
+                           max_lag: int = 5, bin_ms: float = 1.0) -> tuple[BranchingRatio, int]:
+    """MR branching ratio of the ignition of activity, before saturation.
+
+    `trials` `(n_trials, n_bins)` are counts per bin of runs that start from rest. In
+    each trial the growth ends at the first bin that reaches `fraction` of `plateau`
+    (default: that trial's mean count over its second half) and starts at its first
+    non-empty bin; all trials are cut to the shortest such window, aligned at their ends,
+    and the trial-separated MR estimator (`method="ts"`) with lags `1..max_lag` (at most a
+    third of the window) is applied to them. Trials that never reach the level are left out.
+
+    **Returns:** `(BranchingRatio, n_window_bins)`.
+
+    **Raises:** `ValueError` if no trial grows, the window is shorter than 6 bins, or
+    `fraction` is not in (0, 1].
+    """
+    data = np.atleast_2d(np.asarray(trials, dtype=float))
+    if not 0 < fraction <= 1:
+        raise ValueError(f"fraction must be in (0, 1]; got {fraction!r}")
+    windows = {}
+    for i, row in enumerate(data):
+        level = float(np.mean(row[row.size // 2:])) if plateau is None else plateau
+        reached = np.nonzero(row >= fraction * level)[0]
+        active = np.nonzero(row > 0)[0]
+        if level > 0 and reached.size and active.size and reached[0] > active[0]:
+            windows[i] = (int(active[0]), int(reached[0]))
+    if not windows:
+        raise ValueError("no trial grows from rest to the plateau")
+    length = min(end - begin for begin, end in windows.values())
+    if length < 6:
+        raise ValueError(f"the growth window has {length} bins; need at least 6")
+    rows = np.stack([data[i, end - length:end] for i, (_, end) in windows.items()])
+    lag = max(2, min(max_lag, length // 3))
+    return branching_ratio(rows, bin_ms=bin_ms, max_lag=lag, method="ts"), length
