@@ -139,7 +139,8 @@ class SineCurrent(AbstractStimulus):
 
 class SampledCurrent(AbstractStimulus):
     """An arbitrary waveform sampled every `dt` ms from `t0`, linearly interpolated;
-    zero outside the sampled window (beyond 1e-6 sample intervals of its ends).
+    zero outside the sampled window (beyond 1e-6 sample intervals of its ends, plus a few
+    rounding units of t).
 
     **Arguments:**
     - `values`: shape `(n_samples,)`, the current at `t0 + k dt`.
@@ -163,11 +164,13 @@ class SampledCurrent(AbstractStimulus):
         n = self.values.shape[0]
         position = (t - self.t0) / self.dt
         index = jnp.clip(jnp.floor(position), 0, n - 2).astype(jnp.int32)
-        frac = position - index
+        frac = jnp.clip(position - index, 0.0, 1.0)  # the ends hold within the slack
         value = self.values[index] * (1.0 - frac) + self.values[index + 1] * frac
-        # The ends count as inside within 1e-6 sample intervals: a solver stage at the
-        # last sample time may land an ulp beyond it.
-        inside = (position >= -1e-6) & (position <= n - 1 + 1e-6)
+        # The ends count as inside within 1e-6 sample intervals plus a few rounding units
+        # of t: a solver stage at the last sample time may land ulps beyond it (in
+        # float32 at t = 200 ms one ulp is 3e-5 intervals of 0.5 ms).
+        slack = 1e-6 + 8 * jnp.finfo(position.dtype).eps * (jnp.abs(t) / self.dt + 1)
+        inside = (position >= -slack) & (position <= n - 1 + slack)
         return jnp.where(inside, value, 0.0)
 
 
