@@ -204,6 +204,10 @@ def _sweep_figure(rows, path) -> None:
             title="accuracy (free-running)")
     ax2.axhline(1.0, color="0.6", ls="--", lw=0.8)
     ax2.set(xlabel="hidden units", ylabel="speed-up vs the solver", title="speed")
+    sizes = sorted({r["hidden_size"] for r in rows})
+    for ax in (ax1, ax2):
+        ax.set_xticks(sizes, [str(h) for h in sizes])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
     ax1.legend(fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=120)
