@@ -4,8 +4,8 @@
 branching ratio rises continuously with its synaptic `gain` (a driven branching process,
 Haldeman & Beggs 2005, Phys. Rev. Lett. 94:058101); `tune_gain` finds the gain with branching
 ratio 1 by vmapped sweeps over many instances (gains x seeds in one call) plus bisection.
-`random_ei_network` (a sparse E/I conductance-LIF network) is kept as a counter-example:
-it is bistable (about 1-10 Hz jumps to 25-50 Hz near gain 0.65), so no gain gives m = 1.
+(A sparse E/I conductance-LIF network used before is bistable: about 1-10 Hz jumps to
+25-50 Hz near one gain, so no gain gives m = 1.)
 `calibrate` is the generic one-knob version used by other workflows."""
 
 from __future__ import annotations
@@ -18,37 +18,10 @@ import numpy as np
 from ..analysis.criticality import measure
 from ..models.conductance_lif import ConductanceLIF
 from ..models.lif import LIF
-from .connectivity import fixed_probability, from_edges
+from .connectivity import from_edges
 from .engine import Network, Population, Projection, simulate_network
 from .inputs import GaussianInput, PoissonInput
 from .synapses import ExponentialConductance, StateJump
-
-
-def random_ei_network(gain=1.0, *, n: int = 500, p: float = 0.025, w_exc: float = 4.0,
-                      w_inh: float = 20.0, input_rate: float = 200.0, w_input: float = 1.0,
-                      seed: int = 0, max_events: int = 64):
-    """A sparse random conductance-LIF network for criticality studies (NumPy-seeded).
-
-    `n` `ConductanceLIF` cells (default COBA cell), 80 % excitatory (population 0) and 20 %
-    inhibitory (population 1); every pair connected with probability `p`; excitatory
-    synapses `w_exc * gain` nS into g_e (`gain` is the excitation scale, the `gain` of
-    both excitatory `Projection`s, so networks differing only in `gain` stack for `vmap`),
-    inhibitory synapses `w_inh` nS into g_i; every cell receives independent Poisson
-    input at `input_rate` (Hz) of `w_input` nS into g_e. Run with `dt` 0.5 ms or less.
-    """
-    n_exc = int(round(0.8 * n))
-    sizes = (n_exc, n - n_exc)
-    pops = [Population(ConductanceLIF(), size, max_events=min(size, max_events))
-            for size in sizes]
-    projections = []
-    for pre, (target, weight) in enumerate((("g_e", w_exc), ("g_i", w_inh))):
-        for post in range(2):
-            conn = fixed_probability(sizes[pre], sizes[post], p, weight,
-                                     seed=np.random.SeedSequence([seed, pre, post]))
-            projections.append(Projection(pre, post, conn, ExponentialConductance(target),
-                                          gain=gain if pre == 0 else 1.0))
-    inputs = [PoissonInput(q, input_rate, w_input) for q in range(2)]
-    return Network(pops, projections, inputs)
 
 
 def run_batch(networks, t1, dt, keys):
@@ -373,7 +346,6 @@ def topology_examples(*, t1: float = 1000.0, dt: float = 0.5, seed: int = 0) -> 
     simulated for `t1` ms. **Returns:** `{name: (positions (n, 2), pre, post, rates_hz)}`
     for `jaxneuron.plotting.neurons.topology_activity`."""
     from .connectivity import layered, ring
-    from .inputs import PoissonInput
 
     out = {}
     n_ring = 200

@@ -6,7 +6,7 @@ cells (tau_m = one step = 1 ms), each sending exactly 2 delta synapses of `gain`
 to random other cells, weak Gaussian membrane noise as the drive (~0.007 Hz spontaneous
 rate per cell) and a hyperpolarising reset that bounds runaway activity. Its branching
 ratio rises continuously with `gain` (mean field: `mean_field_branching_ratio`), unlike the
-bistable E/I conductance network (`random_ei_network`) used before. Steps:
+bistable E/I conductance network used before. Steps:
 
 1. tune: vmapped sweeps of gains x independent network instances (connectivity and noise
    seeds: 4 with `--quick`, 8 in full) in one call per round, then bisection of the bracket
