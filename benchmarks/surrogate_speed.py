@@ -39,16 +39,15 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
-from scipy.integrate import solve_ivp
 
-from jaxneuron.baselines.scipy_resting import RESTING_DEFAULTS, resting_vector_field
+from jaxneuron.baselines.scipy_resting import simulate_resting_scipy
 from jaxneuron.bench import machine, report
 from jaxneuron.models.resting import RestingMembrane
 from jaxneuron.surrogate import (
     Dataset,
     load_checkpoint,
     permute_neurons,
-    rollouts,
+    rollout_rmse,
     simulate_runs,
     speed_vs_solver,
     split_by_run,
@@ -125,34 +124,22 @@ def surrogate_compile_s(surrogate, batch: Dataset) -> float:
     return max(times[0] - times[1], 0.0)
 
 
-def rollout_rmse_mv(surrogate, data: Dataset) -> float:
-    """Free-running V RMSE (mV) over all runs and save times after the first."""
-    dtype = surrogate.scaler.state_mean.dtype
-    pred = np.asarray(rollouts(surrogate, jnp.asarray(data.states[:, 0], dtype),
-                               jnp.asarray(data.currents, dtype)))
-    err = (pred[..., data.voltage_index] - data.v)[:, 1:]
-    return float(np.sqrt(np.mean(err.astype(float) ** 2)))
-
-
 def scipy_resting(test: Dataset, n_runs: int) -> tuple[float, float]:
     """SciPy RK45 (rtol = atol = 1e-6) on the first `n_runs` test runs with the same
     linearly interpolated current: (seconds per run, V RMSE vs the dataset in mV)."""
     if test.params:
         raise ValueError("the SciPy baseline assumes the default RestingMembrane parameters")
-    params = dict(RESTING_DEFAULTS)
     ts = np.asarray(test.ts, float)
     n = min(n_runs, test.n_runs)
     errors = []
     start = time.perf_counter()
     for k in range(n):
         samples = np.asarray(test.currents[k, :, 0], float)
-        sol = solve_ivp(resting_vector_field, (ts[0], ts[-1]),
-                        np.asarray(test.states[k, 0], float), method="RK45", t_eval=ts,
-                        rtol=SCIPY_TOL, atol=SCIPY_TOL,
-                        args=(params, functools.partial(np.interp, xp=ts, fp=samples)))
-        if sol.status < 0:
-            raise RuntimeError(f"solve_ivp failed on test run {k}: {sol.message}")
-        errors.append(sol.y[0] - test.v[k])
+        result = simulate_resting_scipy(functools.partial(np.interp, xp=ts, fp=samples),
+                                        t0=ts[0], t1=ts[-1], y0=test.states[k, 0],
+                                        t_eval=ts, method="RK45", rtol=SCIPY_TOL,
+                                        atol=SCIPY_TOL)
+        errors.append(result.states[:, 0] - test.v[k])
     per_run = (time.perf_counter() - start) / n
     err = np.stack(errors)[:, 1:]
     return per_run, float(np.sqrt(np.mean(err**2)))
@@ -167,7 +154,7 @@ def resting_rows(args) -> list[dict]:
     batch = tiled(test, args.batch)
     n_steps = int(batch.states.shape[1] - 1)
     compile_s = surrogate_compile_s(surrogate, batch)
-    rmse = rollout_rmse_mv(surrogate, test)
+    rmse = rollout_rmse(surrogate, test.states, test.currents, test.voltage_index)
     log(f"  surrogate rollout RMSE on {test.n_runs} held-out runs: {rmse:.3f} mV")
     model = RestingMembrane()
     arch = f"{info['net']['arch']} {info['net']['hidden_size']} units"
@@ -212,7 +199,7 @@ def izhikevich_rows(args) -> list[dict]:
         augment=functools.partial(permute_neurons, n_neurons=izh.N_NEURONS))
     batch = tiled(test, args.batch)
     compile_s = surrogate_compile_s(surrogate, batch)
-    rmse = rollout_rmse_mv(surrogate, test)
+    rmse = rollout_rmse(surrogate, test.states, test.currents, test.voltage_index)
     f1 = izh._free_running_spikes(surrogate, test)["f1"]
     log(f"  surrogate rollout V RMSE on {test.n_runs} held-out runs: {rmse:.2f} mV, spike F1 "
         f"{f1:.3f}")

@@ -141,7 +141,6 @@ def _train_and_save(pipeline, out, parts, config, dataset):
                     extra={"dataset_metadata": dataset.metadata, "training": training})
     write_rows(out / "training.csv", result.history)
     training_figure(result.history, result.best_epoch, out / "training.png")
-    return result, training
 
 
 def training_figure(history, best_epoch, path) -> None:
