@@ -4,6 +4,7 @@ from . import (
     analysis,
     baselines,
     biophysics,
+    engines,
     inference,
     learning,
     network,
@@ -11,7 +12,16 @@ from . import (
     surrogate,
     workflows,
 )
-from ._fields import batch_axes, parameter_names
+from ._fields import batch_axes, param, parameter_names
+from .engines import (
+    AbstractEngine,
+    AdaptiveSteps,
+    ClockSpiking,
+    ExactSpiking,
+    FixedSteps,
+)
+from .engines.solvers import ExponentialEuler, ExponentialMidpoint, StaggeredExponential
+from .engines.terms import neuron_term
 from .fit import FitResult, fit, spike_time_mse, voltage_mse
 from .models import (
     LIF,
@@ -26,7 +36,6 @@ from .models import (
     RestingMembrane,
 )
 from .simulate import simulate
-from .solvers import ExponentialEuler, ExponentialMidpoint, NeuronTerm
 from .spike_surrogates import Arctan, FastSigmoid, Sigmoid, Triangle
 from .stimuli import (
     AbstractStimulus,
@@ -79,7 +88,15 @@ __all__ = [
     "ExponentialEuler",
     "ExponentialMidpoint",
     "HodgkinHuxley",
-    "NeuronTerm",
+    "neuron_term",
+    "StaggeredExponential",
+    "AbstractEngine",
+    "AdaptiveSteps",
+    "ClockSpiking",
+    "ExactSpiking",
+    "FixedSteps",
+    "engines",
+    "param",
     "PulseTrain",
     "RampCurrent",
     "SampledCurrent",

@@ -5,7 +5,6 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Sequence
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -14,6 +13,7 @@ import optax
 from tqdm.auto import tqdm
 
 from ._fields import check_parameter_names, replace_parameters
+from .engines import with_engine
 from .gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
 from .models.base import AbstractNeuron
 from .simulate import simulate
@@ -31,7 +31,8 @@ def spike_time_mse(trace: Trace, target) -> jax.Array:
     """Mean squared difference (ms²) between the first k simulated spike times and the k
     `target` spike times (ms, shape `(k,)`, k <= `max_spikes`). A spike the model does not
     fire counts as one at the end of the run, so a missing spike costs more the earlier it
-    was due. Use with `spiking="exact"` (root-found, differentiable spike times)."""
+    was due. Spike times are differentiable with either spiking engine (`ClockSpiking`
+    interpolates them inside the step, `ExactSpiking` root-finds them)."""
     target = jnp.asarray(target)
     times = trace.spike_times[..., : target.shape[-1]]
     times = jnp.where(jnp.isnan(times), trace.ts[..., -1:], times)
@@ -105,9 +106,9 @@ def fit(
         raise ValueError(f"steps must be a positive int; got {steps!r}")
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
-    if uses_forward_mode(gradient, len(params)):
-        # forward-mode gradients, reverse-mode line search: a loop that supports both
-        simulate_kwargs.setdefault("adjoint", diffrax.DirectAdjoint())
+    # Forward-mode gradients, reverse-mode line search: an engine that supports both.
+    simulate_kwargs = with_engine(model, simulate_kwargs,
+                                  forward=uses_forward_mode(gradient, len(params)))
     for name in params:
         value = float(getattr(model, name))
         if name in bounds:

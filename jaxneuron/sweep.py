@@ -15,7 +15,8 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from ._fields import check_parameter_names, replace_parameters
-from .analysis.spikes import steady_firing_rate
+from .engines import ENGINE_OPTIONS
+from .engines.spikes import steady_firing_rate
 from .models.base import AbstractNeuron
 from .simulate import simulate
 from .stimuli import AbstractStimulus
@@ -284,10 +285,9 @@ def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],
     """Spike counts `(n_sets,)` from a cheap clock-mode sweep at a coarse step `dt` (ms),
     float32, as the `cost` for balancing an event-driven sweep of the same sets. Sets that
     fail at the coarse step get NaN (run last)."""
-    simulate_kwargs.update(spiking="clock", dt=dt)
-    simulate_kwargs.pop("solver", None)
-    simulate_kwargs.pop("rtol", None)
-    simulate_kwargs.pop("atol", None)
+    for option in ENGINE_OPTIONS:  # the default engine: clock-driven for spiking models
+        simulate_kwargs.pop(option, None)
+    simulate_kwargs["dt"] = dt
     coarse = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if eqx.is_inexact_array(x)
                           else x, model)
     result = sweep(coarse, params, stimulus, stimulus_params=stimulus_params,

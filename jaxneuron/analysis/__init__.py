@@ -9,7 +9,6 @@ from .spikes import (
     detect_spikes,
     firing_rate,
     interspike_intervals,
-    record_spike,
     spike_count,
     steady_firing_rate,
 )
@@ -24,7 +23,6 @@ __all__ = [
     "detect_spikes",
     "firing_rate",
     "interspike_intervals",
-    "record_spike",
     "spike_count",
     "steady_firing_rate",
 ]

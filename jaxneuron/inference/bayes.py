@@ -17,7 +17,6 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-import diffrax
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,6 +25,7 @@ import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
 from .._fields import replace_parameters
+from ..engines import with_engine
 from ..models.base import AbstractNeuron
 from ..simulate import simulate
 from ..stimuli import AbstractStimulus
@@ -207,8 +207,7 @@ class NutsSampler:
         if not 0 < target_accept < 1:
             raise ValueError(f"target_accept must be in (0, 1); got {target_accept}")
         forward = gradient == "forward"
-        if forward:
-            simulate_kwargs.setdefault("adjoint", diffrax.DirectAdjoint())
+        simulate_kwargs = with_engine(model, simulate_kwargs, forward=forward)
         numpyro_model = likelihood_model(model, stimulus, prior, t1=t1, sigma=sigma,
                                          sigma_prior=sigma_prior, observable=observable,
                                          **simulate_kwargs)

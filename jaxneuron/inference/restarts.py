@@ -16,7 +16,6 @@ import dataclasses
 import time
 from collections.abc import Callable
 
-import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -24,6 +23,7 @@ import numpy as np
 import optax
 
 from .._fields import replace_parameters
+from ..engines import with_engine
 from ..fit import voltage_mse
 from ..gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
 from ..models.base import AbstractNeuron
@@ -102,8 +102,8 @@ def fit_restarts(
             raise ValueError(f"{name} must be a positive int; got {value!r}")
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
-    if uses_forward_mode(gradient, prior.dim):
-        simulate_kwargs.setdefault("adjoint", diffrax.DirectAdjoint())
+    simulate_kwargs = with_engine(model, simulate_kwargs,
+                                  forward=uses_forward_mode(gradient, prior.dim))
     simulate_kwargs["throw"] = False
     optimizer = _DEFAULT_OPTIMIZER if optimizer is None else (
         optax.with_extra_args_support(optimizer))

@@ -1,12 +1,13 @@
 """Populations, projections and inputs as one PyTree, simulated clock-driven in one scan.
 
-Each step of `dt`: every population advances all its neurons with the clock-mode step of
-`jaxneuron.spiking` (the model's own vector field, spike condition, reset and refractory
-period, vmapped over the neurons); the indices of the neurons that spiked go into a
-fixed-size event buffer; for each projection only the outgoing synapses of those neurons
-are gathered (CSR rows) and their weights summed per target; after `delay` steps the sums
-are delivered by the synapse model at the end of the step (a conductance jump into the
-target's state, or a jump of a current synapse). Spikes are recorded as a packed raster.
+Each step of `dt`: every population advances all its neurons with the step of the clock
+engine (`jaxneuron.engines.ClockSpiking.step`: the model's own vector field, spike
+condition, reset and refractory period, vmapped over the neurons); the indices of the
+neurons that spiked go into a fixed-size event buffer; for each projection only the
+outgoing synapses of those neurons are gathered (CSR rows) and their weights summed per
+target; after `delay` steps the sums are delivered by the synapse model at the end of the
+step (a conductance jump into the target's state, or a jump of a current synapse). Spikes
+are recorded as a packed raster.
 """
 
 from __future__ import annotations
@@ -22,13 +23,11 @@ import numpy as np
 from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float, Int, UInt8
 
-from .._checks import as_float_array, check_time_grid
+from .._checks import as_float_array
 from .._fields import batch_axes
+from ..engines import ClockSpiking, ClockStep, TimeGrid
 from ..models.base import AbstractSpikingNeuron
-from ..simulate import default_spiking_solver
-from ..solvers import resolve_solver
 from ..spike_surrogates import AbstractSurrogate
-from ..spiking import SpikingVectorField, clock_step
 from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
 from .inputs import AbstractRandomInput, CurrentInput
@@ -274,7 +273,6 @@ def simulate_network(
     """
     if not isinstance(network, Network):
         raise ValueError(f"network must be a Network; got {type(network).__name__}")
-    n_steps = check_time_grid(t0, t1, dt)
     record = {} if record is None else dict(record)
     pops = network.populations
     rec_index = {}
@@ -291,28 +289,23 @@ def simulate_network(
             raise ValueError(f"record_weights must list projection indices in "
                              f"[0, {len(network.projections)}); got {j!r}")
     recording = bool(rec_index) or bool(record_weights)
-    steps_per_save = _steps_per_save(save_every, dt, n_steps) if recording else n_steps
+    grid = TimeGrid.build(t0, t1, dt, save_every if recording else 0)
     has_poisson = any(isinstance(i, AbstractRandomInput) for i in network.inputs)
     if has_poisson and key is None:
         raise ValueError("key (a jax.random key) is required: the network has random inputs")
     if key is None:
         key = jax.random.key(0)
-    if surrogate is not None and not isinstance(surrogate, AbstractSurrogate):
-        raise ValueError(f"surrogate must be a jaxneuron surrogate; got {surrogate!r}")
-    solvers = [resolve_solver(default_spiking_solver(p.model, "clock") if solver is None
-                              else solver, p.model) for p in pops]
-    for s in solvers:
-        if isinstance(s, diffrax.AbstractImplicitSolver):
-            raise ValueError(f"solver {type(s).__name__} is implicit; use an explicit one")
+    engine = ClockSpiking(solver=solver, surrogate=surrogate)
+    for pop in pops:
+        engine.solver_for(pop.model)  # raises for a solver that does not fit the model
 
     rec = tuple((p, tuple(int(i) for i in idx)) for p, idx in rec_index.items())
-    return _simulate(network, key, surrogate, tuple(solvers), float(t0), float(dt), n_steps,
-                     steps_per_save, rec, record_weights, throw)
+    return _simulate(network, key, engine, grid, rec, record_weights, throw)
 
 
 @eqx.filter_jit
-def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save, rec,
-              record_weights, throw):
+def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_weights, throw):
+    t0, dt, n_steps, steps_per_save = grid.t0, grid.dt, grid.n_steps, grid.steps_per_save
     pops = network.populations
     rec_index = {p: np.asarray(idx) for p, idx in rec}
     dtype = pops[0].y0.dtype
@@ -326,7 +319,7 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
     plastic = [j for j, proj in enumerate(projections) if proj.plasticity is not None]
     # With a surrogate every synapse carries its source's spike (0 or 1 in value, with a
     # surrogate derivative also where no spike was emitted), so no event buffer is used.
-    every_synapse = surrogate is not None
+    every_synapse = engine.surrogate is not None
     synapse_pre = {j: synapse_sources(proj.connectivity.indptr, proj.connectivity.n_synapses)
                    for j, proj in enumerate(projections) if every_synapse or j in plastic}
 
@@ -343,15 +336,13 @@ def _simulate(network, key, surrogate, solvers, t0, dt, n_steps, steps_per_save,
 
         def one(model, y_i, release_i, bias_i, states_i):
             drive = _StepDrive(bias_i, tuple(stimuli), synapses, states_i, t)
-            term = diffrax.ODETerm(SpikingVectorField(model, drive, clock=True))
-            return clock_step(model, solvers[p], term, t, dt, y_i, release_i, surrogate)
+            return engine.step(model, drive, t, dt, y_i, release_i)
 
         states = tuple(_per_neuron(syn_states[j], pop.n) for j in into)
         state_axes = tuple(0 if s.ndim else None for s in states)
-        y1, release, _, crossed, fired = jax.vmap(
-            one, in_axes=(batch_axes(pop.model), 1, 0, 0, state_axes), out_axes=(1, 0, 0, 0, 0)
-        )(pop.model, y, release, bias, states)
-        return y1, release, crossed, fired
+        out = jax.vmap(one, in_axes=(batch_axes(pop.model), 1, 0, 0, state_axes),
+                       out_axes=ClockStep(1, 0, 0, 0, 0))(pop.model, y, release, bias, states)
+        return out.y, out.release, out.spiked, out.fired
 
     def one_step(carry, k):
         ys, releases, syn_states, buffers, peaks, weights, traces = carry
@@ -548,14 +539,3 @@ def _per_neuron(state, n):
     """A synapse state as seen by one neuron under vmap: `(n,)` arrays are mapped, empty
     states become a scalar 0."""
     return state if state.shape == (n,) else jnp.zeros((), state.dtype)
-
-
-def _steps_per_save(save_every, dt, n_steps):
-    if save_every is None:
-        return 1
-    ratio = save_every / dt
-    steps = round(ratio)
-    if steps < 1 or abs(ratio - steps) > 1e-6 * ratio or n_steps % steps:
-        raise ValueError(f"save_every must be a multiple of dt = {dt} ms dividing t1 - t0; "
-                         f"got {save_every}")
-    return steps

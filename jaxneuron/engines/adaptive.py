@@ -1,0 +1,76 @@
+"""`AdaptiveSteps`: a smooth model under `diffrax.diffeqsolve` with a PID controller."""
+
+from __future__ import annotations
+
+import diffrax
+import equinox as eqx
+import jax
+import jax.numpy as jnp
+
+from ..stimuli import AbstractStimulus
+from ..trace import assemble_trace
+from .base import AbstractAdaptiveEngine, require_smooth
+from .solvers import check_solver_fits, solver_from_name
+from .spikes import detect_spikes
+from .terms import neuron_term
+
+
+class AdaptiveSteps(AbstractAdaptiveEngine):
+    """Error-controlled steps (`diffrax.diffeqsolve`, PID controller stepping exactly onto
+    the stimulus's discontinuities), for smooth models; spikes are detected on the save grid.
+
+    **Fields:**
+    - `solver`: a name or Diffrax solver with an error estimate (`"tsit5"`, default;
+      `"kvaerno5"` for stiff runs; `"exp_midpoint"` for gated models; ...).
+    - `rtol`, `atol`: relative and absolute tolerances (> 0).
+    - `max_steps`: step budget; a run that needs more is flagged (`Trace.ok` False).
+    - `adjoint`: a Diffrax adjoint; default `RecursiveCheckpointAdjoint` (reverse mode).
+      For `jax.jvp`/`jax.jacfwd` pass `diffrax.ForwardMode()` (forward only) or
+      `diffrax.DirectAdjoint()` (both); `jaxneuron.engines.forward_mode(engine)` does
+      this, and `fit`, `fit_restarts` and `run_nuts` do it when they use forward mode.
+    """
+
+    solver: diffrax.AbstractSolver | None = eqx.field(default=None, converter=solver_from_name)
+    rtol: float = 1e-6
+    atol: float = 1e-6
+    max_steps: int = eqx.field(static=True, default=1_000_000)
+    adjoint: diffrax.AbstractAdjoint | None = None
+
+    def run(self, model, stimulus, y0, grid, record):
+        require_smooth(self, model)
+        if stimulus.events() is not None:
+            raise ValueError(f"input spike events (SpikeInput) need a spiking model; "
+                             f"{type(model).__name__} is not an AbstractSpikingNeuron")
+        solver = diffrax.Tsit5() if self.solver is None else self.solver
+        check_solver_fits(solver, model)
+        if solver.error_order(neuron_term(model, stimulus)) is None:
+            raise ValueError(f"solver {type(solver).__name__} has no error estimate: "
+                             "AdaptiveSteps needs one (e.g. 'tsit5', 'kvaerno5', "
+                             "'exp_midpoint'); use FixedSteps for this solver")
+        term = neuron_term(model, stimulus)
+        ts = grid.save_times(y0.dtype)
+        sol = diffrax.diffeqsolve(
+            term, solver, grid.t0, grid.t1, grid.dt, y0,
+            saveat=diffrax.SaveAt(ts=ts),
+            stepsize_controller=adaptive_controller(stimulus, grid.t0, grid.t1, self.rtol,
+                                                    self.atol),
+            max_steps=self.max_steps,
+            adjoint=diffrax.RecursiveCheckpointAdjoint() if self.adjoint is None
+            else self.adjoint,
+            throw=False,
+        )
+        states = sol.ys
+        v = jax.vmap(model.voltage)(states)
+        spikes, count = detect_spikes(ts, v, record.threshold, record.max_spikes)
+        ok = sol.result == diffrax.RESULTS.successful
+        return assemble_trace(model, ts, states, spikes, count, ok)
+
+
+def adaptive_controller(stimulus: AbstractStimulus, t0, t1, rtol: float, atol: float):
+    """A PID step-size controller at `rtol`/`atol` that steps exactly onto the stimulus's
+    discontinuities inside `(t0, t1)`."""
+    jumps = stimulus.discontinuities()
+    jumps = jnp.where(jnp.isfinite(jumps) & (jumps > t0) & (jumps < t1), jumps, t1 + 1.0)
+    return diffrax.ClipStepSizeController(
+        diffrax.PIDController(rtol=rtol, atol=atol), jump_ts=jumps if jumps.size else None
+    )

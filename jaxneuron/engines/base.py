@@ -1,0 +1,90 @@
+"""`AbstractEngine`: how a model is integrated, as an object (as Diffrax's solvers are).
+
+An engine holds its solver and options as fields and implements one method, `run`, which
+integrates a model under a stimulus over a `TimeGrid` and returns a `Trace`. Concrete
+engines are final: `FixedSteps`, `AdaptiveSteps` (smooth models), `ClockSpiking`,
+`ExactSpiking` (threshold-and-reset models).
+"""
+
+from __future__ import annotations
+
+import abc
+
+import diffrax
+import equinox as eqx
+
+from ..models.base import AbstractNeuron, AbstractSpikingNeuron
+from ..stimuli import AbstractStimulus
+from ..trace import Trace
+from .grid import TimeGrid
+from .spikes import SpikeRecord
+
+
+class AbstractEngine(eqx.Module):
+    """A way of integrating a neuron model: fixed or adaptive steps, clock-driven or exact
+    spiking. Pass one to `jaxneuron.simulate(..., engine=...)`."""
+
+    @abc.abstractmethod
+    def run(self, model: AbstractNeuron, stimulus: AbstractStimulus, y0, grid: TimeGrid,
+            record: SpikeRecord) -> Trace:
+        """Integrate `model` under `stimulus` from the state `y0` (`(n_states,)`) over
+        `grid`, recording spikes as `record` says.
+
+        **Returns:** a `Trace` (`ok` False where the run blew up or the solver failed).
+
+        **Raises:** `ValueError` if this engine cannot run `model` (with the engine to use
+        instead) or its solver does not fit the model.
+        """
+
+
+class AbstractAdaptiveEngine(AbstractEngine):
+    """An engine with error-controlled steps: tolerances, a step budget and a Diffrax
+    adjoint (how reverse-mode gradients are taken)."""
+
+    rtol: eqx.AbstractVar[float]
+    atol: eqx.AbstractVar[float]
+    max_steps: eqx.AbstractVar[int]
+    adjoint: eqx.AbstractVar[diffrax.AbstractAdjoint | None]
+
+    def __check_init__(self):
+        check_tolerances(self.rtol, self.atol, self.max_steps)
+        if self.adjoint is not None and not isinstance(self.adjoint, diffrax.AbstractAdjoint):
+            raise ValueError(f"adjoint must be a diffrax.AbstractAdjoint or None; got "
+                             f"{self.adjoint!r}")
+
+
+def check_tolerances(rtol: float, atol: float, max_steps: int) -> None:
+    """Raise `ValueError` unless `rtol > 0`, `atol > 0` and `max_steps` is a positive int."""
+    if not (rtol > 0 and atol > 0):
+        raise ValueError(f"rtol and atol must be > 0; got rtol={rtol}, atol={atol}")
+    if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
+        raise ValueError(f"max_steps must be a positive int; got {max_steps!r}")
+
+
+def require_smooth(engine: AbstractEngine, model: AbstractNeuron) -> None:
+    """Raise `ValueError` if `model` is a spiking model, which `engine` cannot reset."""
+    if isinstance(model, AbstractSpikingNeuron):
+        raise ValueError(
+            f"engine {type(engine).__name__} integrates smooth models; "
+            f"{type(model).__name__} is a spiking (threshold-and-reset) model: use "
+            "engine=ClockSpiking() or engine=ExactSpiking()")
+    if not isinstance(model, AbstractNeuron):
+        raise ValueError(f"model must be a jaxneuron AbstractNeuron; got {type(model).__name__}")
+
+
+def require_spiking(engine: AbstractEngine, model: AbstractNeuron) -> None:
+    """Raise `ValueError` if `model` is not an `AbstractSpikingNeuron`."""
+    if not isinstance(model, AbstractSpikingNeuron):
+        raise ValueError(
+            f"engine {type(engine).__name__} runs spiking (threshold-and-reset) models; "
+            f"{type(model).__name__} is not an AbstractSpikingNeuron: use "
+            "engine=FixedSteps() or engine=AdaptiveSteps()")
+
+
+def require_explicit(engine: AbstractEngine, solver: diffrax.AbstractSolver) -> None:
+    """Raise `ValueError` for an implicit solver in a fixed-step engine."""
+    if isinstance(solver, diffrax.AbstractImplicitSolver):
+        raise ValueError(f"solver {type(solver).__name__} is implicit: engine "
+                         f"{type(engine).__name__} takes explicit solvers; use it with adaptive "
+                         "steps: AdaptiveSteps() (stepsize='adaptive') or ExactSpiking() "
+                         "(spiking='exact')")

@@ -1,0 +1,66 @@
+"""`FixedSteps`: a smooth model on a fixed step, spikes detected in every step."""
+
+from __future__ import annotations
+
+import diffrax
+import equinox as eqx
+import jax.numpy as jnp
+
+from ..models.base import AbstractGatedNeuron
+from ..trace import assemble_trace
+from .base import AbstractEngine, require_explicit, require_smooth
+from .grid import scan_fixed_steps
+from .solvers import StaggeredExponential, check_solver_fits, solver_from_name, with_stage_loop
+from .spikes import crossing_time, empty_spike_buffer, record_spike
+from .terms import local_time_term, neuron_term
+
+
+class FixedSteps(AbstractEngine):
+    """A `lax.scan` over solver steps of `dt`, for smooth (non-spiking) models; upward
+    crossings of the threshold are interpolated inside every step.
+
+    Differentiates in forward and reverse mode (through the steps) and under `vmap`.
+
+    **Fields:**
+    - `solver`: a name (`"staggered"`, `"exp_midpoint"`, `"exp_euler"`, `"euler"`,
+      `"heun"`, `"midpoint"`, `"tsit5"`, ...) or an explicit Diffrax solver; default
+      `"staggered"` for `AbstractGatedNeuron`s (conductance-based models), `"tsit5"`
+      otherwise.
+    """
+
+    solver: diffrax.AbstractSolver | None = eqx.field(default=None, converter=solver_from_name)
+
+    def run(self, model, stimulus, y0, grid, record):
+        require_smooth(self, model)
+        if stimulus.events() is not None:
+            raise ValueError(f"input spike events (SpikeInput) need a spiking model; "
+                             f"{type(model).__name__} is not an AbstractSpikingNeuron")
+        solver = self.solver
+        if solver is None:
+            solver = StaggeredExponential() if isinstance(model, AbstractGatedNeuron) else (
+                diffrax.Tsit5())
+        check_solver_fits(solver, model)
+        require_explicit(self, solver)
+        solver = with_stage_loop(solver, "bounded")
+        term = neuron_term(model, stimulus)
+        t0, dt = grid.t0, grid.dt
+
+        def one_step(carry, x):
+            columns, solver_state, spikes, count = carry
+            k, _ = x
+            y = jnp.stack(columns)
+            t = t0 + k * dt
+            y1, _, _, solver_state, _ = solver.step(local_time_term(term, t), 0.0, dt, y, None,
+                                                    solver_state, made_jump=False)
+            t_cross, crossed = crossing_time(t, model.voltage(y), t + dt, model.voltage(y1),
+                                             record.threshold)
+            spikes, count = record_spike(spikes, count, t_cross, crossed)
+            return (tuple(y1), solver_state, spikes, count), None
+
+        solver_state = solver.init(term, t0, t0 + dt, y0, None)
+        spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
+        carry = (tuple(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
+        carry, states = scan_fixed_steps(one_step, carry, y0, grid)
+        _, _, spikes, count = carry
+        return assemble_trace(model, grid.save_times(y0.dtype), states, spikes[:-1], count,
+                              jnp.asarray(True))
