@@ -137,8 +137,11 @@ def fit(
                                               value_fn=objective)
         return optax.apply_updates(u, updates), opt_state, value
 
-    u = {k: transforms[k].inverse(getattr(model, k)) for k in params}
-    opt_state = optimizer.init(u)
+    # Strongly typed from the start (a Python-float field would give weak types, and the
+    # line search's state starts weak too), so `update` compiles once.
+    u = {k: jnp.asarray(transforms[k].inverse(getattr(model, k)), dtype=float) for k in params}
+    opt_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x,
+                             optimizer.init(u))
     losses, history = [], {k: [] for k in params}
     bar = tqdm(range(steps), desc="fit", disable=not progress)
     for _ in bar:

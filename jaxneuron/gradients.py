@@ -36,7 +36,8 @@ def value_and_grad(fn: Callable, mode: str = "auto") -> Callable:
     one pass carries all tangents); `"reverse"` is `jax.value_and_grad`; `"auto"` uses
     forward mode when `x` holds at most `FORWARD_MODE_MAX_PARAMETERS` scalars.
     Works under `jit` and `vmap`. Adaptive or exact-spiking `simulate` calls inside `fn`
-    need `adjoint=diffrax.ForwardMode()` for forward mode.
+    need an engine that supports `jax.jvp` for forward mode (see
+    `jaxneuron.engines.forward_mode`).
 
     **Raises:** `ValueError` for an unknown mode.
     """

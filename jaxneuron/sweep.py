@@ -14,7 +14,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
-from ._fields import check_parameter_names, replace_parameters
+from ._fields import check_parameter_names, is_parameter_value, replace_parameters
 from .engines import ENGINE_OPTIONS
 from .engines.spikes import steady_firing_rate
 from .models.base import AbstractNeuron
@@ -114,7 +114,7 @@ def sweep(
     - `chunk_size`: sets per compiled call (bounds memory).
     - `cost`: an estimate of each set's work `(n_sets,)`, e.g. from
       `estimate_spike_counts`. Sets are then run in order of cost, so each chunk holds
-      sets of similar cost: an event-driven (`spiking="exact"`) chunk takes as long as its
+      sets of similar cost: an event-driven (`engine=ExactSpiking()`) chunk takes as long as its
       slowest member, and balanced chunks of ~1,000 sets run 2-3x faster than one
       mixed batch. Results come back in the original order either way.
     - `store`: a folder to stream the results into, chunk by chunk (a Zarr store, see
@@ -255,7 +255,8 @@ def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, m
         "simulate_options": {k: repr(v) for k, v in sorted(simulate_kwargs.items())},
         "parameters": names, "dtype": str(model.initial_state().dtype),
     }
-    leaves = [x for x in jax.tree.leaves((model, stimulus)) if eqx.is_array(x)]
+    leaves = [x for x in jax.tree.leaves((model, stimulus))
+              if eqx.is_array(x) or isinstance(x, bool | int | float | complex)]
     set_index = np.arange(n_sets) if order is None else order
     print_ = fingerprint({**columns, "set_index": set_index}, metadata, leaves)
     sink = SweepStore(path, columns=columns, set_index=set_index, chunk=chunk,
@@ -288,7 +289,7 @@ def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],
     for option in ENGINE_OPTIONS:  # the default engine: clock-driven for spiking models
         simulate_kwargs.pop(option, None)
     simulate_kwargs["dt"] = dt
-    coarse = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if eqx.is_inexact_array(x)
+    coarse = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if is_parameter_value(x)
                           else x, model)
     result = sweep(coarse, params, stimulus, stimulus_params=stimulus_params,
                    progress=False, **simulate_kwargs)

@@ -6,7 +6,7 @@ Two kinds of function live here:
   `step_response`, `spike_shape`, `spike_shape_from_voltage`, `aligned_waveform`): they
   work under `jit` and `vmap`, can be passed to `jaxneuron.sweep` as (parts of) its
   `summary`, and the rates are differentiable through the spike times (with
-  `simulate(..., spiking="exact")`, d rate / d parameter is exact);
+  `simulate(..., engine=ExactSpiking())`, d rate / d parameter is exact);
 - drivers built on `jaxneuron.sweep` (`fi_curve`, `rheobase`, `rheobases`): each f-I
   curve, and each search round, is one vmapped sweep over (parameter value, step
   amplitude) pairs. They run on the host (NumPy in, NumPy out) and are not themselves

@@ -29,8 +29,8 @@ from .solvers import (
     ExponentialMidpoint,
     check_solver_fits,
     solver_from_name,
-    with_stage_loop,
 )
+from .solvers.runge_kutta import fixed_step, init_fixed_step
 from .spikes import empty_spike_buffer, record_spike
 from .terms import SpikingVectorField, input_events, local_time_term
 
@@ -79,8 +79,7 @@ class ClockSpiking(AbstractEngine):
                              f"as FastSigmoid(slope); got {self.surrogate!r}")
 
     def solver_for(self, model: AbstractSpikingNeuron) -> diffrax.AbstractSolver:
-        """The solver this engine steps `model` with (the default resolved, Runge–Kutta
-        stages in a loop that both autodiff modes pass through).
+        """The solver this engine steps `model` with (the default resolved).
 
         **Raises:** `ValueError` if the solver does not fit the model or is implicit.
         """
@@ -91,7 +90,7 @@ class ClockSpiking(AbstractEngine):
                 diffrax.Heun())
         check_solver_fits(solver, model)
         require_explicit(self, solver)
-        return with_stage_loop(solver, "bounded")
+        return solver
 
     def step(self, model: AbstractSpikingNeuron, drive, t, dt: float, y, release) -> ClockStep:
         """One clock-driven step of one neuron over `[t, t + dt]` (ms), the reset included.
@@ -123,8 +122,7 @@ class ClockSpiking(AbstractEngine):
         pending = release > -jnp.inf
         free = jnp.where(pending, jnp.clip((t + dt - release) / dt, 0.0, 2.0), 1.0)
         local = local_time_term(term, t)  # a static step size: see LocalTimeVectorField
-        state = solver.init(local, 0.0, dt, y, free)
-        y1 = solver.step(local, 0.0, dt, y, free, state, made_jump=False)[0]
+        y1, _ = fixed_step(solver, local, dt, y, free, init_fixed_step(solver, local, dt, y, free))
         c0, c1 = model.spike_condition(y), model.spike_condition(y1)
         # A neuron can fire in the step in which its refractory period ends (the clamped
         # states move for the free part of that step), but not before the release time.

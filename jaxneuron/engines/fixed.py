@@ -10,7 +10,8 @@ from ..models.base import AbstractGatedNeuron
 from ..trace import assemble_trace
 from .base import AbstractEngine, require_explicit, require_smooth
 from .grid import scan_fixed_steps
-from .solvers import StaggeredExponential, check_solver_fits, solver_from_name, with_stage_loop
+from .solvers import StaggeredExponential, check_solver_fits, solver_from_name
+from .solvers.runge_kutta import fixed_step, init_fixed_step
 from .spikes import crossing_time, empty_spike_buffer, record_spike
 from .terms import local_time_term, neuron_term
 
@@ -41,7 +42,6 @@ class FixedSteps(AbstractEngine):
                 diffrax.Tsit5())
         check_solver_fits(solver, model)
         require_explicit(self, solver)
-        solver = with_stage_loop(solver, "bounded")
         term = neuron_term(model, stimulus)
         t0, dt = grid.t0, grid.dt
 
@@ -50,14 +50,14 @@ class FixedSteps(AbstractEngine):
             k, _ = x
             y = jnp.stack(columns)
             t = t0 + k * dt
-            y1, _, _, solver_state, _ = solver.step(local_time_term(term, t), 0.0, dt, y, None,
-                                                    solver_state, made_jump=False)
+            y1, solver_state = fixed_step(solver, local_time_term(term, t), dt, y, None,
+                                          solver_state)
             t_cross, crossed = crossing_time(t, model.voltage(y), t + dt, model.voltage(y1),
                                              record.threshold)
             spikes, count = record_spike(spikes, count, t_cross, crossed)
             return (tuple(y1), solver_state, spikes, count), None
 
-        solver_state = solver.init(term, t0, t0 + dt, y0, None)
+        solver_state = init_fixed_step(solver, local_time_term(term, t0), dt, y0, None)
         spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
         carry = (tuple(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
         carry, states = scan_fixed_steps(one_step, carry, y0, grid)

@@ -1,5 +1,5 @@
-"""Figures for single neurons with internal state (dendrite, adaptation, moving threshold),
-for STDP, and for networks of typed populations."""
+"""Figures for single neurons (the states of any model over time), for STDP, and for
+networks of typed populations."""
 
 from __future__ import annotations
 
@@ -15,28 +15,69 @@ def _save(fig, path):
     return path
 
 
-def neuron_state_panels(traces: dict, *, path, title=""):
-    """One column per named `Trace` of a `GeneralizedNeuron` (`{label: trace}`): somatic
-    and dendritic voltage with the moving threshold and the spikes (top), the adaptation
-    current (bottom)."""
-    fig, axes = plt.subplots(2, len(traces), figsize=(3.2 * len(traces), 4.6), sharex=True,
-                             squeeze=False, gridspec_kw={"height_ratios": [2, 1]})
-    for col, (label, (trace, v_th)) in enumerate(traces.items()):
+def neuron_state_panels(traces: dict, *, path, title="", states=None, extra_lines=None,
+                        units=None):
+    """Plot the saved states of any model's `Trace`s, one column per trace.
+
+    The top row shows the membrane potential `trace.v` (mV) with a tick per spike, plus
+    every other selected state whose name starts with "V" (another compartment's
+    potential, mV) and any `extra_lines`; each remaining selected state gets its own row
+    below, labelled with its state name (left empty in the columns of traces whose model
+    lacks that state). Works for every model: nothing here knows a model's states beyond
+    the names in `trace.state_names`.
+
+    **Arguments:**
+    - `traces`: `{label: Trace}`, the column titles and their traces (e.g. from
+      `jaxneuron.simulate`); the traces may come from different models.
+    - `path`: where to write the PNG.
+    - `title`: the figure title.
+    - `states`: names of the states to show (default all of each trace's states).
+    - `extra_lines`: `{label: {line_name: values (n_save,) in mV}}`, curves drawn dashed on
+      the top panel of that label's column, e.g. a moving spike threshold.
+    - `units`: `{state_name: unit}` appended to the row labels, e.g. `{"w": "pA"}`.
+
+    **Returns:** `path`.
+    """
+    extra_lines, units = extra_lines or {}, units or {}
+    chosen = {label: [n for n in trace.state_names if states is None or n in states]
+              for label, trace in traces.items()}
+    rows = []
+    for names in chosen.values():
+        rows += [n for n in names if not n.startswith("V") and n not in rows]
+    fig, axes = plt.subplots(1 + len(rows), len(traces),
+                             figsize=(3.2 * len(traces), 3.0 + 1.6 * len(rows)), sharex=True,
+                             squeeze=False, gridspec_kw={"height_ratios": [2] + [1] * len(rows)})
+    for col, (label, trace) in enumerate(traces.items()):
         ts, ys = np.asarray(trace.ts), np.asarray(trace.states)
-        names = trace.state_names
-        top, bottom = axes[0, col], axes[1, col]
-        top.plot(ts, ys[:, names.index("V")], lw=0.7, color="k", label="soma V")
-        top.plot(ts, ys[:, names.index("V_d")], lw=0.7, color="tab:green", label="dendrite V_d")
-        top.plot(ts, v_th + ys[:, names.index("theta")], lw=0.8, color="tab:red", ls="--",
-                 label="threshold")
+        v = np.asarray(trace.v)
+        names = list(trace.state_names)
+        same_as_v = [n for n in names if np.allclose(ys[:, names.index(n)], v, equal_nan=True)]
+        top = axes[0, col]
+        top.plot(ts, v, lw=0.7, color="k", label=same_as_v[0] if same_as_v else "voltage")
+        for k, name in enumerate(n for n in chosen[label]
+                                 if n.startswith("V") and n not in same_as_v):
+            top.plot(ts, ys[:, names.index(name)], lw=0.7, color=f"C{k + 2}", label=name)
+        for k, (name, values) in enumerate(extra_lines.get(label, {}).items()):
+            top.plot(ts, np.asarray(values), lw=0.8, ls="--", color=f"C{(k + 3) % 10}",
+                     label=name)
         spikes = np.asarray(trace.spike_times)
         spikes = spikes[np.isfinite(spikes)]
-        top.plot(spikes, np.full(spikes.shape, top.get_ylim()[1]), "|", color="tab:blue",
-                 ms=8, label="spikes")
+        if spikes.size:
+            top.plot(spikes, np.full(spikes.shape, top.get_ylim()[1]), "|", color="tab:blue",
+                     ms=8, label="spikes")
         top.set(title=label, ylabel="mV" if col == 0 else None)
-        bottom.plot(ts, ys[:, names.index("w")], color="tab:purple", lw=0.8)
-        bottom.set(xlabel="time (ms)", ylabel="adaptation w (pA)" if col == 0 else None)
-    axes[0, 0].legend(loc="lower right", fontsize=7)
+        top.legend(loc="lower right", fontsize=7)
+        lowest = top
+        for row, name in enumerate(rows, start=1):
+            ax = axes[row, col]
+            if name not in chosen[label]:  # a state this trace's model does not have
+                ax.set_visible(False)
+                continue
+            ax.plot(ts, ys[:, names.index(name)], color="tab:purple", lw=0.8)
+            ax.set_ylabel(f"{name} ({units[name]})" if name in units else name)
+            lowest = ax
+        lowest.set_xlabel("time (ms)")
+        lowest.tick_params(labelbottom=True)
     fig.suptitle(title)
     return _save(fig, path)
 

@@ -101,14 +101,17 @@ def run(out: str | Path = "results/generalized_neuron", *, quick: bool = False,
 
     log("[2/4] state traces under a step (1.25 x the smallest swept step that made the cell "
         "fire), 300 ms")
-    panels = {}
+    panels, thresholds = {}, {}
     for i, (k, m) in enumerate(models.items()):
         fired = np.flatnonzero(rates[i] > 0)
         amplitude = 1.25 * amplitudes[i, fired[0]] if fired.size else amplitudes[i, -1]
         trace = simulate(m, StepCurrent(amplitude, t_start=20.0, t_stop=300.0), t1=300.0,
                          dt=DT, save_every=0.2, max_spikes=512)
-        panels[f"{k[0]}\n({k[1]}, {amplitude:.0f} pA)"] = (trace, float(m.V_th))
-    figures.neuron_state_panels(panels, path=out / "cell_states.png",
+        label = f"{k[0]}\n({k[1]}, {amplitude:.0f} pA)"
+        panels[label] = trace
+        thresholds[label] = {"threshold": float(m.V_th) + np.asarray(trace.state("theta"))}
+    figures.neuron_state_panels(panels, path=out / "cell_states.png", states=("V", "V_d", "w"),
+                                extra_lines=thresholds, units={"w": "pA"},
                                 title="GeneralizedNeuron presets: V, V_d, threshold, w")
 
     log("[3/4] dendritic attenuation (pyramidal): somatic EPSP from a proximal vs distal "

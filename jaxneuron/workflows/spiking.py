@@ -21,6 +21,7 @@ import jax
 import numpy as np
 
 from .. import analysis, plotting
+from ..engines import ExactSpiking
 from ..fit import fit, spike_time_mse
 from ..models import LIF, Izhikevich
 from ..models.izhikevich import PRESETS
@@ -28,7 +29,7 @@ from ..simulate import simulate
 from ..stimuli import RampCurrent, StepCurrent
 from ._output import output_dir, write_rows, write_summary
 
-_EXACT = dict(spiking="exact", rtol=1e-10, atol=1e-10, max_spikes=256)
+_EXACT = dict(engine=ExactSpiking(rtol=1e-10, atol=1e-10), max_spikes=256)
 
 
 def run(out: str | Path = "results/spiking", *, quick: bool = False, log=print) -> dict:
@@ -85,7 +86,9 @@ def _spike_time_gradient_check(step, d=8.0, h=1e-4) -> dict:
 
     def third_spike(d):
         return simulate(Izhikevich.preset("RS", d=d), step, t1=150.0, dt=0.01, save_every=0,
-                        adjoint=diffrax.ForwardMode(), **_EXACT).spike_times[2]
+                        engine=ExactSpiking(rtol=1e-10, atol=1e-10,
+                                            adjoint=diffrax.ForwardMode()),
+                        max_spikes=256).spike_times[2]
 
     exact = float(jax.jacfwd(third_spike)(d))
     central = float((third_spike(d + h) - third_spike(d - h)) / (2 * h))
@@ -97,8 +100,8 @@ def _lif_target_time_fit(out: Path, steps: int) -> dict:
     """Fit LIF tau_m and R so that it fires at the spike times of a hidden true LIF under a
     ramp (two or more current levels make tau_m and R separately identifiable)."""
     ramp = RampCurrent(1.6, 3.5, 0.0, 200.0)  # nA
-    kw = dict(t1=200.0, dt=0.1, save_every=0, spiking="exact", max_spikes=32, rtol=1e-8,
-              atol=1e-8)
+    kw = dict(t1=200.0, dt=0.1, save_every=0, engine=ExactSpiking(rtol=1e-8, atol=1e-8),
+              max_spikes=32)
     true = {"tau_m": 12.0, "R": 10.0}
     target_trace = simulate(LIF(**true), ramp, **kw)
     target = np.asarray(target_trace.spike_times[: int(target_trace.n_spikes)])

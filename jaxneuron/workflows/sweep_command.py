@@ -9,19 +9,29 @@ samples `--n` parameter sets (`--sampler sobol`, `latin_hypercube`, `uniform` or
 with ETA), and writes every finished chunk to `--store`. Run the same command again after
 an interruption and it resumes. `--out` gets `summary.json` (sets per second, failures)
 and `sweep.png` (the first two parameters, coloured by firing rate).
+
+`--model` is a built-in model's name or any model class by import path, so a model in the
+user's own file needs no edit to jaxneuron:
+
+    jaxneuron sweep --model mypackage.mymodels:MyLIF --param tau_m=5:20 --n 1000
 """
 
 from __future__ import annotations
 
+import importlib
+import inspect
+import os
+import sys
 import time
 from pathlib import Path
 
-import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from .. import models, sampling
+from .._fields import is_parameter_value
+from ..models.base import AbstractNeuron
 from ..plotting import plt
 from ..stimuli import StepCurrent
 from ..sweep import sweep
@@ -35,6 +45,39 @@ def model_classes() -> dict[str, type]:
     classes = {name.lower(): getattr(models, name) for name in models.__all__
                if not name.startswith("Abstract")}
     return {"hh": classes["hodgkinhuxley"], **classes}
+
+
+def model_class(name: str) -> type:
+    """The model class that `--model NAME` names: a built-in model's lower-case name (see
+    `model_classes`) or an import path `package.module:ClassName` of any concrete
+    `jaxneuron.AbstractNeuron` subclass (a module in the current folder or on
+    `PYTHONPATH`).
+
+    **Raises:** `ValueError` naming `--model` and the allowed forms if the name is unknown,
+    the import fails, or the object is not a concrete model class."""
+    classes = model_classes()
+    forms = f"one of {sorted(classes)} or an import path package.module:ClassName"
+    if ":" not in name:
+        if name not in classes:
+            raise ValueError(f"--model must be {forms}; got {name!r}")
+        return classes[name]
+    module_name, _, class_name = name.partition(":")
+    added = os.getcwd() not in sys.path and "" not in sys.path
+    if added:  # as `python -m` does: a module in the current folder is importable
+        sys.path.insert(0, os.getcwd())
+    try:
+        cls = getattr(importlib.import_module(module_name), class_name)
+    except (ImportError, AttributeError, ValueError) as error:
+        raise ValueError(f"--model must be {forms}; could not import {name!r} "
+                         f"({type(error).__name__}: {error})") from error
+    finally:
+        if added:
+            sys.path.remove(os.getcwd())
+    if not (isinstance(cls, type) and issubclass(cls, AbstractNeuron)
+            and not inspect.isabstract(cls)):
+        raise ValueError(f"--model must be {forms}; {name!r} is not a concrete subclass of "
+                         f"jaxneuron.AbstractNeuron")
+    return cls
 
 
 def parse_param(text: str) -> tuple[str, tuple[float, float]]:
@@ -57,9 +100,7 @@ def run(out: str | Path = "results/sweep", *, model: str = "hh",
         dt: float = 0.025, chunk_size: int = 10_000, precision: str = "float32",
         seed: int = 0, log=print) -> dict:
     """Sample, sweep into `store`, summarise into `out`; returns the summary."""
-    classes = model_classes()
-    if model not in classes:
-        raise ValueError(f"model must be one of {sorted(classes)}; got {model!r}")
+    cls = model_class(model)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     bounds = dict(parse_param(p) for p in params)
@@ -67,8 +108,13 @@ def run(out: str | Path = "results/sweep", *, model: str = "hh",
     if precision == "float64":
         jax.config.update("jax_enable_x64", True)
     dtype = jnp.float32 if precision == "float32" else jnp.float64
-    base = jax.tree.map(lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x,
-                        classes[model]())
+    try:
+        default = cls()
+    except TypeError as error:
+        raise ValueError(f"--model: {cls.__name__} must be constructible with its defaults "
+                         f"(every field needs a default value); {error}") from error
+    base = jax.tree.map(lambda x: jnp.asarray(x, dtype) if is_parameter_value(x) else x,
+                        default)
     stimulus_bounds = {k.removeprefix("stimulus."): v for k, v in bounds.items()
                        if k.startswith("stimulus.")}
     sets = sampling.sample(sampler, bounds, n, seed=seed, log=tuple(log_params))
@@ -111,7 +157,11 @@ def register(commands) -> None:
     parser = commands.add_parser(
         "sweep", help="a large parameter sweep of any model, streamed to a resumable Zarr "
                       "store")
-    parser.add_argument("--model", default="hh", help=f"one of {sorted(model_classes())}")
+    parser.add_argument("--model", default="hh",
+                        help=f"a built-in model, one of {sorted(model_classes())}, or any "
+                             "model class by import path package.module:ClassName (a concrete "
+                             "jaxneuron.AbstractNeuron subclass in your own file, in the "
+                             "current folder or on PYTHONPATH)")
     parser.add_argument("--param", action="append", dest="params", metavar="NAME=LOW:HIGH",
                         help="a swept parameter and its range (repeat; stimulus.amplitude "
                              "sweeps the step)")
