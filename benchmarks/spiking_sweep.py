@@ -193,20 +193,20 @@ def main() -> None:
     brian = {dt: brian2_batch(sets, dt) for dt in (0.1, 0.01)}
     configs = [
         ("clock euler dt=0.1 float32", args.n, "float32", 0.1,
-         dict(spiking="clock", solver="euler", dt=0.1)),
+         dict(engine=jn.ClockSpiking("euler"), dt=0.1)),
         ("clock heun dt=0.1 float32", args.n, "float32", 0.1,
-         dict(spiking="clock", solver="heun", dt=0.1)),
+         dict(engine=jn.ClockSpiking("heun"), dt=0.1)),
         ("clock euler dt=0.01 float32", args.n, "float32", 0.01,
-         dict(spiking="clock", solver="euler", dt=0.01)),
+         dict(engine=jn.ClockSpiking("euler"), dt=0.01)),
         ("clock heun dt=0.01 float32", args.n, "float32", 0.01,
-         dict(spiking="clock", solver="heun", dt=0.01)),
+         dict(engine=jn.ClockSpiking("heun"), dt=0.01)),
         ("exact tsit5 1e-6 float32", args.n, "float32", 0.01,
-         dict(spiking="exact", solver="tsit5", rtol=1e-6, atol=1e-6, dt=0.01)),
+         dict(engine=jn.ExactSpiking("tsit5", rtol=1e-6, atol=1e-6), dt=0.01)),
         ("exact tsit5 1e-6 float32, balanced", args.n, "float32", 0.01,
-         dict(spiking="exact", solver="tsit5", rtol=1e-6, atol=1e-6, dt=0.01,
+         dict(engine=jn.ExactSpiking("tsit5", rtol=1e-6, atol=1e-6), dt=0.01,
               balanced=True)),
         ("exact tsit5 1e-10 float64, balanced", args.n, "float64", 0.01,
-         dict(spiking="exact", solver="tsit5", rtol=1e-10, atol=1e-10, dt=0.01,
+         dict(engine=jn.ExactSpiking("tsit5", rtol=1e-10, atol=1e-10), dt=0.01,
               balanced=True)),
     ]
     rows = []

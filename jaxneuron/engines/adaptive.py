@@ -9,7 +9,7 @@ import jax.numpy as jnp
 
 from ..stimuli import AbstractStimulus
 from ..trace import assemble_trace
-from .base import AbstractAdaptiveEngine, require_smooth
+from .base import AbstractAdaptiveEngine, require_error_estimate, require_smooth
 from .solvers import check_solver_fits, solver_from_name
 from .spikes import detect_spikes
 from .terms import neuron_term
@@ -37,17 +37,11 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
     adjoint: diffrax.AbstractAdjoint | None = None
 
     def run(self, model, stimulus, y0, grid, record):
-        require_smooth(self, model)
-        if stimulus.events() is not None:
-            raise ValueError(f"input spike events (SpikeInput) need a spiking model; "
-                             f"{type(model).__name__} is not an AbstractSpikingNeuron")
+        require_smooth(self, model, stimulus)
         solver = diffrax.Tsit5() if self.solver is None else self.solver
         check_solver_fits(solver, model)
-        if solver.error_order(neuron_term(model, stimulus)) is None:
-            raise ValueError(f"solver {type(solver).__name__} has no error estimate: "
-                             "AdaptiveSteps needs one (e.g. 'tsit5', 'kvaerno5', "
-                             "'exp_midpoint'); use FixedSteps for this solver")
         term = neuron_term(model, stimulus)
+        require_error_estimate(self, solver, term, y0, None)
         ts = grid.save_times(y0.dtype)
         sol = diffrax.diffeqsolve(
             term, solver, grid.t0, grid.t1, grid.dt, y0,

@@ -12,6 +12,7 @@ import abc
 
 import diffrax
 import equinox as eqx
+import jax
 
 from ..models.base import AbstractNeuron, AbstractSpikingNeuron
 from ..stimuli import AbstractStimulus
@@ -38,9 +39,10 @@ class AbstractEngine(eqx.Module):
 
 
 class AbstractAdaptiveEngine(AbstractEngine):
-    """An engine with error-controlled steps: tolerances, a step budget and a Diffrax
-    adjoint (how reverse-mode gradients are taken)."""
+    """An engine with error-controlled steps: a solver with an error estimate, tolerances,
+    a step budget and a Diffrax adjoint (how gradients are taken through the loop)."""
 
+    solver: eqx.AbstractVar[diffrax.AbstractSolver | None]
     rtol: eqx.AbstractVar[float]
     atol: eqx.AbstractVar[float]
     max_steps: eqx.AbstractVar[int]
@@ -61,8 +63,10 @@ def check_tolerances(rtol: float, atol: float, max_steps: int) -> None:
         raise ValueError(f"max_steps must be a positive int; got {max_steps!r}")
 
 
-def require_smooth(engine: AbstractEngine, model: AbstractNeuron) -> None:
-    """Raise `ValueError` if `model` is a spiking model, which `engine` cannot reset."""
+def require_smooth(engine: AbstractEngine, model: AbstractNeuron,
+                   stimulus: AbstractStimulus) -> None:
+    """Raise `ValueError` if `model` is a spiking model, which `engine` cannot reset, or
+    `stimulus` has input spike events (state jumps need a spiking engine)."""
     if isinstance(model, AbstractSpikingNeuron):
         raise ValueError(
             f"engine {type(engine).__name__} integrates smooth models; "
@@ -70,6 +74,9 @@ def require_smooth(engine: AbstractEngine, model: AbstractNeuron) -> None:
             "engine=ClockSpiking() or engine=ExactSpiking()")
     if not isinstance(model, AbstractNeuron):
         raise ValueError(f"model must be a jaxneuron AbstractNeuron; got {type(model).__name__}")
+    if stimulus.events() is not None:
+        raise ValueError(f"input spike events (SpikeInput) need a spiking model; "
+                         f"{type(model).__name__} is not an AbstractSpikingNeuron")
 
 
 def require_spiking(engine: AbstractEngine, model: AbstractNeuron) -> None:
@@ -79,6 +86,22 @@ def require_spiking(engine: AbstractEngine, model: AbstractNeuron) -> None:
             f"engine {type(engine).__name__} runs spiking (threshold-and-reset) models; "
             f"{type(model).__name__} is not an AbstractSpikingNeuron: use "
             "engine=FixedSteps() or engine=AdaptiveSteps()")
+
+
+def require_error_estimate(engine: AbstractEngine, solver: diffrax.AbstractSolver,
+                           terms: diffrax.ODETerm, y0, args) -> None:
+    """Raise `ValueError` if `solver`'s step returns no error estimate (e.g. Euler,
+    ExponentialEuler, StaggeredExponential), which adaptive steps need. Traces one step
+    abstractly; nothing runs."""
+
+    def one_step():
+        state = solver.init(terms, 0.0, 1.0, y0, args)
+        return solver.step(terms, 0.0, 1.0, y0, args, state, made_jump=False)[1]
+
+    if jax.eval_shape(one_step) is None:
+        raise ValueError(f"solver {type(solver).__name__} has no error estimate: "
+                         f"{type(engine).__name__} needs one (e.g. 'tsit5', 'dopri5', "
+                         "'kvaerno5', 'exp_midpoint')")
 
 
 def require_explicit(engine: AbstractEngine, solver: diffrax.AbstractSolver) -> None:

@@ -22,8 +22,8 @@ import jax
 import jax.numpy as jnp
 
 from ..trace import assemble_trace
-from .base import AbstractAdaptiveEngine, require_spiking
-from .solvers import StaggeredExponential, check_solver_fits, solver_from_name, with_stage_loop
+from .base import AbstractAdaptiveEngine, require_error_estimate, require_spiking
+from .solvers import check_solver_fits, solver_from_name, with_stage_loop
 from .spikes import empty_spike_buffer, record_spike
 from .terms import SpikingVectorField, input_events
 
@@ -106,17 +106,11 @@ class ExactSpiking(AbstractAdaptiveEngine):
         require_spiking(self, model)
         solver = diffrax.Tsit5() if self.solver is None else self.solver
         check_solver_fits(solver, model)
-        if isinstance(solver, StaggeredExponential):
-            raise ValueError("solver StaggeredExponential needs fixed steps: use "
-                             "ClockSpiking or another solver")
         adjoint, max_steps, max_spikes = self.adjoint, self.max_steps, record.max_spikes
         t0, t1, dt0 = grid.t0, grid.t1, grid.dt
         ts = grid.save_times(y0.dtype)
         terms = diffrax.ODETerm(SpikingVectorField(model, stimulus))
-        if solver.error_order(terms) is None:
-            raise ValueError(f"solver {type(solver).__name__} has no error estimate: "
-                             "ExactSpiking needs one (e.g. 'tsit5', 'dopri5', "
-                             "'exp_midpoint')")
+        require_error_estimate(self, solver, terms, y0, jnp.asarray(-jnp.inf, y0.dtype))
         controller = diffrax.PIDController(rtol=self.rtol, atol=self.atol)
         error_order = solver.error_order(terms)
         stop_times, stop_jumps = _merged_stops(stimulus, y0, t0, t1)

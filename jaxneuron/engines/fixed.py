@@ -32,10 +32,7 @@ class FixedSteps(AbstractEngine):
     solver: diffrax.AbstractSolver | None = eqx.field(default=None, converter=solver_from_name)
 
     def run(self, model, stimulus, y0, grid, record):
-        require_smooth(self, model)
-        if stimulus.events() is not None:
-            raise ValueError(f"input spike events (SpikeInput) need a spiking model; "
-                             f"{type(model).__name__} is not an AbstractSpikingNeuron")
+        require_smooth(self, model, stimulus)
         solver = self.solver
         if solver is None:
             solver = StaggeredExponential() if isinstance(model, AbstractGatedNeuron) else (
