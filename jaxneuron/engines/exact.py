@@ -142,11 +142,15 @@ class ExactSpiking(AbstractAdaptiveEngine):
             stop = jnp.where(refractory_until > t, jnp.minimum(stop, refractory_until), stop)
             last_save = ts_padded[i_save + window - 1]
             t_end = jnp.minimum(jnp.minimum(t_next, stop), jnp.maximum(last_save, t))
+            # A step never straddles the release (it is a stop), so whether the clamped states
+            # are held is decided once per step, at its start: a stage at the step's end,
+            # t_end == refractory_until, must not see them free.
+            held_until = jnp.where(t < refractory_until, jnp.inf, -jnp.inf).astype(dtype)
             y1, y_error, dense, solver_state1, result = solver.step(
-                terms, t, t_end, y, refractory_until, solver_state, made_jump)
+                terms, t, t_end, y, held_until, solver_state, made_jump)
             y_error = jnp.where(jnp.isnan(y_error), jnp.inf, y_error)
             keep, _, next_t1, _, ctrl_state, _ = controller.adapt_step_size(
-                t, t_end, y, y1, refractory_until, y_error, error_order, ctrl_state)
+                t, t_end, y, y1, held_until, y_error, error_order, ctrl_state)
             keep = keep & (result == diffrax.RESULTS.successful)
             h_next = jax.lax.stop_gradient(next_t1 - jnp.where(keep, t_end, t))
 
