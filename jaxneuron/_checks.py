@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import jax
@@ -26,6 +27,7 @@ def check_positive(name: str, value, *, allow_zero: bool = False) -> None:
     """
     if not is_concrete(value):
         return
+    _check_number(name, value)
     arr = np.asarray(value, dtype=float)
     bad = np.isnan(arr) | ((arr < 0) if allow_zero else (arr <= 0))
     if np.any(bad):
@@ -37,6 +39,7 @@ def check_finite(name: str, value) -> None:
     """Raise `ValueError` if a concrete `value` contains NaN or infinity."""
     if not is_concrete(value):
         return
+    _check_number(name, value)
     arr = np.asarray(value, dtype=float)
     if not np.all(np.isfinite(arr)):
         raise ValueError(f"{name} must be finite; got {value!r}")
@@ -62,3 +65,35 @@ def check_time_grid(t0: float, t1: float, dt: float) -> int:
             f"t1 - t0 = {t1 - t0} ms must be a whole number of steps of dt = {dt} ms"
         )
     return n_steps
+
+
+def _is_text(x) -> bool:
+    """True for a string/bytes value or a NumPy array of strings or objects."""
+    if isinstance(x, str | bytes):
+        return True
+    if isinstance(x, list | tuple):
+        return any(_is_text(v) for v in x)
+    return isinstance(x, np.ndarray) and x.dtype.kind in "USO"
+
+
+def as_parameter(x):
+    """The converter of parameter fields (`jaxneuron.param`): like `as_float_array`, but a
+    string (or an array of strings) is kept as it is, so that the Module's check
+    (`check_parameter_values`) can reject it with a message naming the field."""
+    if _is_text(x):
+        return x
+    return as_float_array(x)
+
+
+def _check_number(name: str, value) -> None:
+    if _is_text(value):
+        raise ValueError(f"{name} must be a number (a float or an array of floats); "
+                         f"got {value!r} ({type(value).__name__})")
+
+
+def check_parameter_values(module) -> None:
+    """Raise `ValueError` naming the field if a non-static field of `module` holds text
+    (a string, or an array of strings) where a number is expected."""
+    for f in dataclasses.fields(module):
+        if not f.metadata.get("static", False):
+            _check_number(f.name, getattr(module, f.name, None))

@@ -13,7 +13,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
-from ._checks import as_float_array
+from ._checks import as_parameter
 
 _REQUIRED = object()
 
@@ -25,7 +25,9 @@ def param(default=_REQUIRED):
     like any other array, or hold more than one value); a plain `x: float = 1.0` field is a
     parameter too and needs no helper. Values given at construction (scalars, lists,
     arrays, any shape) are converted with `jnp.asarray(value, dtype=float)` (float64 under
-    `jax_enable_x64`). Units are those of the field, stated in the class docstring.
+    `jax_enable_x64`); text (e.g. `"120"`) is kept and rejected by the model's or
+    stimulus's check with a `ValueError` naming the field. Units are those of the field,
+    stated in the class docstring.
 
     **Arguments:**
     - `default`: the value when the constructor is not given one; without it the field is
@@ -36,8 +38,8 @@ def param(default=_REQUIRED):
     Example: `tau_m: Float[Array, ""] = jaxneuron.param(10.0)  # ms`.
     """
     if default is _REQUIRED:
-        return eqx.field(converter=as_float_array)
-    return eqx.field(default=default, converter=as_float_array)
+        return eqx.field(converter=as_parameter)
+    return eqx.field(default=default, converter=as_parameter)
 
 
 def is_parameter_value(value) -> bool:

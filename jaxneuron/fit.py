@@ -39,6 +39,60 @@ def spike_time_mse(trace: Trace, target) -> jax.Array:
     return jnp.mean((times - target) ** 2)
 
 
+def check_target(model: AbstractNeuron, stimulus: AbstractStimulus, target, loss, t1: float,
+                 simulate_kwargs: dict, argument: str = "target"):
+    """Check `target` against what `loss` compares it to, without running the simulation
+    (`jax.eval_shape` of one `simulate` call and of the loss).
+
+    - every numeric array in `target` must be finite;
+    - `voltage_mse`: a 1-D array as long as the trace's save grid (`trace.v`);
+    - `spike_time_mse`: a 1-D, non-empty, non-decreasing array of at most `max_spikes` times;
+    - any loss: `loss(trace, target)` must evaluate to a scalar.
+
+    **Returns:** `target` (as a float array for the built-in losses).
+
+    **Raises:** `ValueError` naming `argument` and what is allowed.
+    """
+    for leaf in jax.tree.leaves(target):
+        try:
+            arr = np.asarray(leaf, dtype=float)
+        except (TypeError, ValueError) as error:
+            if loss in (voltage_mse, spike_time_mse):
+                raise ValueError(f"{argument} must be a numeric array; got "
+                                 f"{type(leaf).__name__}") from error
+            continue
+        bad = ~np.isfinite(arr)
+        if np.any(bad):
+            raise ValueError(f"{argument} must be finite; it has {int(bad.sum())} NaN/inf "
+                             f"value(s) (first at index {np.argwhere(bad)[0].tolist()})")
+    trace = jax.eval_shape(lambda: simulate(model, stimulus, t1=t1, **simulate_kwargs))
+    if loss is voltage_mse:
+        target = np.asarray(target, dtype=float)
+        if target.shape != trace.v.shape:
+            raise ValueError(f"{argument} must be a 1-D voltage trace on the save grid, shape "
+                             f"{trace.v.shape} for t1={t1} and these dt/save_every; got shape "
+                             f"{target.shape}")
+    elif loss is spike_time_mse:
+        target = np.asarray(target, dtype=float)
+        max_spikes = trace.spike_times.shape[-1]
+        if target.ndim != 1 or not 1 <= target.size <= max_spikes:
+            raise ValueError(f"{argument} must be a 1-D array of 1 to max_spikes={max_spikes} "
+                             f"spike times (ms); got shape {target.shape}")
+        if np.any(np.diff(target) < 0):
+            raise ValueError(f"{argument} spike times must be sorted (non-decreasing); got "
+                             f"{target.tolist()}")
+    try:
+        value = jax.eval_shape(lambda tr: loss(tr, target), trace)
+    except Exception as error:  # noqa: BLE001 - any failure of the user's loss on this target
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ValueError(f"{argument}: loss(trace, target) fails for this target "
+                         f"({type(error).__name__}: {first})") from error
+    if not (hasattr(value, "shape") and value.shape == ()):
+        raise ValueError(f"{argument}: loss(trace, target) must be a scalar; got "
+                         f"{jax.tree.map(lambda x: x.shape, value)}")
+    return target
+
+
 @dataclasses.dataclass
 class FitResult:
     """`model`: the fitted model; `loss_history` `(steps + 1,)`: loss before each update and
@@ -91,8 +145,11 @@ def fit(
 
     **Returns:** a `FitResult`.
 
-    **Raises:** `ValueError` for unknown names, a start outside its bounds, `steps < 1`, or an
-    unknown gradient mode.
+    **Raises:** `ValueError` for unknown names, a start outside its bounds, `steps < 1`, an
+    unknown gradient mode, or a `target` that does not fit the loss (see `check_target`:
+    NaN/inf values, a wrong shape, unsorted spike times, a non-scalar loss);
+    `FloatingPointError` if the loss becomes NaN/inf during the optimisation (naming the
+    step and the parameter values there) instead of returning non-finite parameters.
     """
     params = list(params)
     if not params:
@@ -119,6 +176,7 @@ def fit(
         transforms.setdefault(name, default_transform(value))
     optimizer = optax.with_extra_args_support(optax.lbfgs() if optimizer is None else optimizer)
     simulate_kwargs.setdefault("throw", False)
+    target = check_target(model, stimulus, target, loss, t1, simulate_kwargs)
 
     def to_values(u):
         return {k: transforms[k].forward(u[k]) for k in params}
@@ -144,17 +202,28 @@ def fit(
                              optimizer.init(u))
     losses, history = [], {k: [] for k in params}
     bar = tqdm(range(steps), desc="fit", disable=not progress)
-    for _ in bar:
+    for step in bar:
         values = to_values(u)
         u, opt_state, value = update(u, opt_state)
         losses.append(float(value))
+        _check_finite_loss(losses[-1], step, values)
         for k in params:
             history[k].append(float(values[k]))
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
     values = to_values(u)
     losses.append(float(jax.jit(objective)(u)))
+    _check_finite_loss(losses[-1], steps, values)
     for k in params:
         history[k].append(float(values[k]))
     fitted = replace_parameters(model, values)
     return FitResult(model=fitted, loss_history=np.asarray(losses),
                      param_history={k: np.asarray(v) for k, v in history.items()})
+
+
+def _check_finite_loss(value: float, step: int, values: dict) -> None:
+    if not np.isfinite(value) or not all(np.isfinite(float(v)) for v in values.values()):
+        shown = ", ".join(f"{k}={float(v):.6g}" for k, v in values.items())
+        raise FloatingPointError(
+            f"fit: the loss became {value} at step {step} (parameters {shown}); the "
+            "simulation failed or the target cannot be matched there: check the bounds, "
+            "the start, dt, or use throw=True to see why the simulation failed")

@@ -2,17 +2,27 @@
 
 from __future__ import annotations
 
+import math
+
 import diffrax
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 
+from ._checks import is_concrete
 from .engines import AbstractEngine, SpikeRecord, TimeGrid, build_engine
 from .engines.terms import neuron_term
-from .models.base import AbstractNeuron
+from .models.base import AbstractNeuron, domain_status
 from .spike_surrogates import AbstractSurrogate
 from .stimuli import AbstractStimulus
-from .trace import Trace
+from .trace import (
+    STATUS_OK,
+    STATUS_OUTSIDE_DOMAIN,
+    STATUS_REASONS,
+    STATUS_SOLVER_FAILED,
+    Trace,
+)
 
 
 def simulate(
@@ -53,19 +63,22 @@ def simulate(
     - `save_every`: spacing (ms) of saved states, a multiple of `dt`; defaults to `dt`.
       `0` or a negative value saves only `t0` and `t1` (cheapest, for sweeps).
     - `y0`: initial state, shape `(n_states,)`; default `model.initial_state()`.
-    - `threshold`: voltage (mV) whose upward crossing counts as a spike (smooth models;
-      spiking models use their `spike_condition`).
+    - `threshold`: voltage (mV, finite) whose upward crossing counts as a spike (smooth
+      models; spiking models use their `spike_condition`).
     - `max_spikes`: capacity of `Trace.spike_times`. More spikes than this raise (or, with
-      `throw=False`, set `Trace.spikes_overflowed`).
-    - `throw`: raise if the run blows up; with `False` the failure is flagged in `Trace.ok`.
+      `throw=False`, set `Trace.spikes_overflowed` and `Trace.status` 3).
+    - `throw`: raise if the run blows up, the solver fails, the spike buffer overflows or
+      the parameters lie outside the model's domain (`AbstractNeuron.domain`, checked at run
+      time, so also for values set inside `jit`/`vmap`), with a message naming the reason;
+      with `False` the failure is flagged in `Trace.ok` and `Trace.status`.
     - `solver`, `stepsize` (`"fixed"`/`"adaptive"`), `spiking` (`"clock"`/`"exact"`),
       `surrogate`, `rtol`, `atol`, `max_steps`, `adjoint`: conveniences that build the
       engine instead (see `jaxneuron.engines.build_engine`); not together with `engine`.
 
     **Returns:** a `Trace`.
 
-    **Raises:** `ValueError` for invalid times, options, shapes, solver names, or an engine
-    that cannot run the model.
+    **Raises:** `ValueError` for invalid times, options, shapes, solver names, a non-finite
+    `threshold` or `y0`, or an engine that cannot run the model.
     """
     if not isinstance(model, AbstractNeuron):
         raise ValueError(f"model must be a jaxneuron AbstractNeuron; got {type(model).__name__}")
@@ -76,20 +89,37 @@ def simulate(
     engine = build_engine(model, engine, solver=solver, stepsize=stepsize, spiking=spiking,
                           surrogate=surrogate, rtol=rtol, atol=atol, max_steps=max_steps,
                           adjoint=adjoint)
+    if is_concrete(threshold) and not (np.ndim(threshold) == 0 and math.isfinite(threshold)):
+        raise ValueError(f"threshold must be a finite voltage (mV); got {threshold!r}")
     record = SpikeRecord(max_spikes=max_spikes, threshold=threshold)
     grid = TimeGrid.build(t0, t1, dt, save_every)
     y0 = _initial_state(model, stimulus, y0, t0)
     trace = engine.run(model, stimulus, y0, grid, record)
+    constraints = {**model.domain(),
+                   "threshold must be finite": jnp.isfinite(jnp.asarray(threshold))}
+    valid, first = domain_status(constraints)
+    status = jnp.asarray(trace.status, jnp.int32)
+    status = jnp.where(trace.ok | (status != STATUS_OK), status, STATUS_SOLVER_FAILED)
+    status = jnp.where(valid, status, STATUS_OUTSIDE_DOMAIN).astype(jnp.int32)
+    trace = eqx.tree_at(lambda t: (t.ok, t.status), trace, (trace.ok & valid, status),
+                        is_leaf=lambda x: x is None)
     if throw:
+        trace = eqx.branched_error_if(
+            trace, ~valid, first,
+            [f"parameters outside the model's domain: {key} (pass throw=False to get "
+             "Trace.ok False and Trace.status 4 instead)" for key in constraints],
+        )
         trace = eqx.error_if(
             trace, trace.spikes_overflowed,
             f"more spikes than max_spikes = {max_spikes}: pass a larger max_spikes (or "
             "throw=False and check Trace.spikes_overflowed)",
         )
-        trace = eqx.error_if(
-            trace, ~trace.ok,
-            "simulation failed: the state became NaN/inf or the solver hit max_steps "
-            "(check parameters, use a smaller dt, or pass throw=False to get Trace.ok)",
+        codes = range(max(STATUS_REASONS) + 1)
+        trace = eqx.branched_error_if(
+            trace, ~trace.ok, status,
+            [f"simulation failed: {STATUS_REASONS.get(c, 'unknown')} (status {c}; check "
+             "parameters, use a smaller dt, or pass throw=False to get Trace.ok and "
+             "Trace.status)" for c in codes],
         )
     return trace
 
@@ -105,6 +135,11 @@ def _initial_state(model: AbstractNeuron, stimulus: AbstractStimulus, y0, t0: fl
             y0 = model.initial_state()
         except (TypeError, ValueError) as error:
             raise ValueError(f"model.initial_state() failed: {error}. {batch_hint}") from error
+    elif is_concrete(y0):
+        values = np.asarray(y0, dtype=object if isinstance(y0, str) else None)
+        if values.dtype.kind in "USO" or not np.all(np.isfinite(values.astype(float))):
+            raise ValueError(f"y0 must be finite numbers (the initial state, "
+                             f"{', '.join(model.state_names)}); got {y0!r}")
     y0 = jnp.asarray(y0, dtype=float)
     if y0.shape != expected:
         raise ValueError(

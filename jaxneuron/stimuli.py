@@ -15,12 +15,15 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import check_finite, check_positive, is_concrete
+from ._checks import check_finite, check_parameter_values, check_positive, is_concrete
 from ._fields import param
 
 
 class AbstractStimulus(eqx.Module):
     """An input current as a pure function of time."""
+
+    def __check_init__(self):
+        check_parameter_values(self)  # text where a number belongs: ValueError naming it
 
     @abc.abstractmethod
     def __call__(self, t) -> Float[Array, ""]:

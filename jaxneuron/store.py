@@ -1,4 +1,5 @@
-"""Sweep results streamed to a Zarr store, chunk by chunk, resumable after a kill.
+"""Sweep results streamed to a Zarr store, chunk by chunk, resumable after a kill, verified
+before they are trusted, and safe to share between processes.
 
 Layout of a store (a Zarr v3 group on disk):
 - one array per swept parameter (`param:<name>`), per summary (`summary:<name>`), `ok`,
@@ -6,21 +7,38 @@ Layout of a store (a Zarr v3 group on disk):
   run order) and, for `keep_traces`, the decimated voltage `v` `(n_sets, n_save)` with
   its times `ts`; every per-set array is chunked like the sweep, so each sweep chunk owns
   its Zarr chunks and no chunk is ever written by two sweep chunks;
-- `.done/chunk-<k>`: an empty marker created only after chunk `k`'s data are on disk: a
-  run killed mid-chunk leaves no marker, and a restart recomputes exactly the chunks
-  without one;
+- `.done/created`: the creation record (JSON): the fingerprint, the sizes, which arrays
+  each chunk writes, and SHA-256 checksums of every Zarr metadata file (`zarr.json`) and of
+  the parameter and `set_index` values. A store is built in a temporary sibling folder and
+  renamed into place when complete, so two processes creating the same store at once
+  cannot mix their files, and a store folder never exists half-created;
+- `.done/chunk-<k>`: chunk `k`'s completion marker (JSON), written atomically only after
+  the chunk's data are on disk, with the SHA-256 of each array's values for the chunk's
+  rows (and of `ts`). A marker therefore promises complete data, and the checksums let a
+  reader or a resumed run verify that promise: a chunk whose data were deleted, truncated
+  or changed is detected, named, and recomputed on resume;
+- `.locks/chunk-<k>`: held (created with `O_CREAT | O_EXCL`, holding the pid, host, process
+  start time and a timestamp) while one process computes and writes chunk `k`, so two
+  processes running the same sweep into the same store never write the same chunk; a
+  lock left by a dead process on this host is broken by the next process that meets it
+  (a lock from another host is waited for, and must be deleted by hand if its process
+  died);
 - group attributes: the jaxneuron version, model, stimulus, simulate options, sizes and a
   fingerprint of all inputs, so a restart with a different call is refused.
 
-`open_sweep(path)` reads a store as an `xarray.Dataset` over the dimension `set`, with the
-parameters as coordinates.
+`open_sweep(path)` verifies the store and reads it as an `xarray.Dataset` over the dimension
+`set`, with the parameters as coordinates.
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
+import json
 import os
+import secrets
+import shutil
+import socket
 import time
 import warnings
 from pathlib import Path
@@ -30,11 +48,16 @@ import numpy as np
 
 _DONE = ".done"
 _CREATED = ".done/created"
+_LOCKS = ".locks"
+_FORMAT = 2  # the layout version: 2 = checksummed markers and creation record
+MISSING = "not finished"  # `SweepStore.verify`'s answer for a chunk without a marker
+_STALE_EMPTY_LOCK_S = 30.0  # a lock file still empty after this long was left by a crash
+_STALE_GUARD_S = 60.0
 
 
 @contextlib.contextmanager
 def _ignoring_markers():
-    """Zarr warns about the marker folder, which is deliberately not a Zarr node."""
+    """Zarr warns about the marker folders, which are deliberately not Zarr nodes."""
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=".*not recognized as a component of a Zarr")
         yield
@@ -53,6 +76,174 @@ def fingerprint(columns: dict[str, np.ndarray], metadata: dict, leaves) -> str:
     return digest.hexdigest()
 
 
+def checksum(values, dtype=None) -> str:
+    """SHA-256 of an array's shape, dtype and bytes (values cast to `dtype` if given)."""
+    array = np.ascontiguousarray(np.asarray(values, dtype=dtype))
+    digest = hashlib.sha256(f"{array.dtype.str}{array.shape}".encode())
+    digest.update(array.tobytes())
+    return digest.hexdigest()
+
+
+def _write_json(path: Path, record: dict) -> None:
+    """Write `record` to `path` atomically (a temporary file, fsynced, then renamed), so a
+    reader sees either no file or the whole record."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}-{secrets.token_hex(4)}.tmp")
+    try:
+        with open(tmp, "w") as handle:
+            json.dump(record, handle)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _check_folder(path, arg: str) -> Path:
+    path = Path(path)
+    if path.exists() and not path.is_dir():
+        raise ValueError(f"{arg}: {path} is a file, not a folder; a sweep store is a folder "
+                         "(give the path of a new or existing store folder)")
+    return path
+
+
+def _metadata_files(path: Path) -> list[str]:
+    """The Zarr metadata files of the store at `path`, relative to it."""
+    return sorted(str(p.relative_to(path)) for p in path.rglob("zarr.json")
+                  if not any(part.startswith(".") for part in p.relative_to(path).parts))
+
+
+def _read_record(path: Path, arg: str) -> dict:
+    """The creation record, after checking it and every metadata file against it.
+
+    **Raises:** `ValueError` naming `arg`, the store and the damaged file."""
+    where = f"{arg}: the sweep store {path} is damaged"
+    try:
+        record = json.loads((path / _CREATED).read_bytes())
+    except (OSError, ValueError) as error:
+        raise ValueError(f"{where}: its metadata file {_CREATED} cannot be read "
+                         f"({type(error).__name__}: {error}); delete the store and run the "
+                         "sweep again") from None
+    keys = {"format", "fingerprint", "n_sets", "chunk", "chunk_arrays", "inputs", "metadata"}
+    if not isinstance(record, dict) or not keys <= set(record):
+        raise ValueError(f"{where}: its metadata file {_CREATED} is incomplete")
+    if record["format"] != _FORMAT:
+        raise ValueError(f"{arg}: {path} was written by another jaxneuron version (store "
+                         f"format {record['format']}, this version reads {_FORMAT}); use a "
+                         "new path or delete it")
+    bad = []
+    for rel, expected in record["metadata"].items():
+        try:
+            data = (path / rel).read_bytes()
+        except OSError:
+            bad.append(f"{rel} (missing)")
+            continue
+        if hashlib.sha256(data).hexdigest() != expected:
+            try:
+                json.loads(data)
+                bad.append(f"{rel} (changed: does not match its checksum)")
+            except ValueError:
+                bad.append(f"{rel} (not valid JSON: truncated or overwritten)")
+    if bad:
+        raise ValueError(f"{where}: metadata file {', '.join(bad)}; delete the store and run "
+                         "the sweep again")
+    return record
+
+
+def _rows(record: dict, k: int) -> tuple[int, int]:
+    start = k * record["chunk"]
+    return start, min(start + record["chunk"], record["n_sets"])
+
+
+def _verify_chunk(path: Path, group, record: dict, k: int) -> str | None:
+    """None if chunk `k`'s marker exists and every array's values for its rows match the
+    marker's checksums; else `MISSING` (no marker) or the reason it cannot be trusted."""
+    marker = path / _DONE / f"chunk-{k}"
+    try:
+        sums = json.loads(marker.read_bytes())["sha256"]
+    except FileNotFoundError:
+        return MISSING
+    except (OSError, ValueError, KeyError, TypeError):
+        return f"its completion marker {_DONE}/chunk-{k} is damaged"
+    names = record["chunk_arrays"] + record.get("shared_arrays", [])
+    if not isinstance(sums, dict) or set(sums) != set(names):
+        return f"its completion marker {_DONE}/chunk-{k} is damaged"
+    start, stop = _rows(record, k)
+    for name in names:
+        try:
+            array = group[name]
+            values = array[:] if name in record.get("shared_arrays", []) else array[start:stop]
+        except Exception as error:  # a damaged chunk file: codec or Zarr errors of any kind
+            return f"array '{name}' cannot be read ({type(error).__name__}: {error})"
+        if checksum(values) != sums[name]:
+            return f"array '{name}' does not match its checksum (data missing or changed)"
+    return None
+
+
+def _verify_inputs(group, record: dict) -> list[str]:
+    """Names of the parameter / `set_index` arrays whose values do not match the record."""
+    bad = []
+    for name, expected in record["inputs"].items():
+        try:
+            values = group[name][:]
+        except Exception as error:
+            bad.append(f"array '{name}' cannot be read ({type(error).__name__}: {error})")
+            continue
+        if checksum(values) != expected:
+            bad.append(f"array '{name}' does not match its checksum")
+    return bad
+
+
+def _proc_stat(pid: int) -> list[str] | None:
+    """The fields of `/proc/<pid>/stat` after the command name (Linux), or None."""
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return None
+
+
+def _process_start(pid: int) -> str | None:
+    """The start time of process `pid` (Linux `/proc`), to tell a reused pid apart."""
+    stat = _proc_stat(pid)
+    return stat[19] if stat and len(stat) > 19 else None
+
+
+def _alive(info: dict) -> bool:
+    """Whether the process that wrote lock `info` (on this host) still runs."""
+    pid = info.get("pid")
+    if not isinstance(pid, int) or pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        pass
+    stat = _proc_stat(pid)
+    if stat is None:
+        return True  # no /proc: os.kill said it exists
+    if stat[0] in ("Z", "X"):  # exited, not yet reaped by its parent
+        return False
+    start = info.get("start")
+    return start is None or len(stat) <= 19 or stat[19] == start
+
+
+def _stale(lock: Path) -> bool:
+    """True if `lock` is gone, or was left by a dead process on this host, or is still empty
+    long after its creation (its creator died between creating and writing it)."""
+    try:
+        info = json.loads(lock.read_bytes())
+    except FileNotFoundError:
+        return True
+    except (OSError, ValueError):
+        try:
+            return time.time() - lock.stat().st_mtime > _STALE_EMPTY_LOCK_S
+        except FileNotFoundError:
+            return True
+    if not isinstance(info, dict) or info.get("host") != socket.gethostname():
+        return False  # another host's process: it cannot be checked from here
+    return not _alive(info)
+
+
 class SweepStore:
     """A sweep's Zarr store, created on first use and reopened to resume.
 
@@ -65,53 +256,86 @@ class SweepStore:
     - `metadata`: JSON-able description written to the attributes.
     - `print_`: the fingerprint of the call (see `fingerprint`).
 
-    **Raises:** `ValueError` if `path` holds a different sweep.
+    **Raises:** `ValueError` naming `store` if `path` is a file, holds a different sweep,
+    or its metadata are damaged.
     """
 
     def __init__(self, path, *, columns, set_index, chunk: int, outputs: dict, metadata: dict,
-                 print_: str, wait_s: float = 600.0):
+                 print_: str):
         import zarr
 
-        self.path = Path(path)
+        self.path = _check_folder(path, "store")
         self.chunk = int(chunk)
         self.n_sets = int(set_index.shape[0])
         self.n_chunks = -(-self.n_sets // self.chunk)
-        created = self.path / _CREATED
-        if jax.process_index() == 0 and not created.exists():
+        if not (self.path / _CREATED).exists():
             self._create(columns, set_index, outputs, metadata, print_)
-        deadline = time.monotonic() + wait_s
-        while not created.exists():  # other processes wait for process 0 to create it
-            if time.monotonic() > deadline:
-                raise ValueError(f"store: {self.path} was not created within {wait_s} s")
-            time.sleep(0.2)
-        with _ignoring_markers():
-            self.group = zarr.open_group(str(self.path), mode="r+")
-        found = self.group.attrs.get("fingerprint")
-        if found != print_:
+        self.record = _read_record(self.path, "store")
+        if self.record["fingerprint"] != print_:
             raise ValueError(
                 f"store: {self.path} holds a different sweep (other parameters, model, "
                 f"stimulus or options). Use a new path, or delete it to start again.")
+        (self.path / _LOCKS).mkdir(exist_ok=True)
+        with _ignoring_markers():
+            self.group = zarr.open_group(str(self.path), mode="r+")
+        if _verify_inputs(self.group, self.record):  # known inputs: rewrite them
+            warnings.warn(f"sweep: store {self.path}: rewriting its damaged parameter "
+                          "arrays", RuntimeWarning, stacklevel=3)
+            for name, values in {**{f"param:{n}": v for n, v in columns.items()},
+                                 "set_index": set_index}.items():
+                self.group[name][:] = values
+        self._held: set[str] = set()
 
     def _create(self, columns, set_index, outputs, metadata, print_):
+        """Build the store in a temporary sibling folder and rename it into place: atomic,
+        so of two processes creating it at once one wins and the other uses its store."""
         import zarr
 
         if self.path.exists() and any(self.path.iterdir()):
-            raise ValueError(f"store: {self.path} exists and is not a jaxneuron sweep store "
-                             "(or its creation was interrupted); use a new path or delete it")
-        group = zarr.open_group(str(self.path), mode="w")
-        for name, values in columns.items():
-            self._array(group, f"param:{name}", values.shape, np.float64)[:] = values
-        self._array(group, "set_index", set_index.shape, np.int64)[:] = set_index
-        for name, (shape, dtype) in outputs.items():
-            if name == "ts":
-                group.create_array("ts", shape=shape, dtype=dtype, dimension_names=("time",))
-                continue
-            key = name if name in ("ok", "v") else f"summary:{name}"
-            self._array(group, key, (self.n_sets, *shape), dtype)
-        group.attrs.update({**metadata, "fingerprint": print_, "n_sets": self.n_sets,
-                            "chunk": self.chunk})
-        (self.path / _DONE).mkdir(exist_ok=True)
-        (self.path / _CREATED).touch()
+            if (self.path / _CREATED).exists():
+                return
+            raise ValueError(f"store: {self.path} exists and is not a jaxneuron sweep store; "
+                             "use a new path or delete it")
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise ValueError(f"store: cannot create {self.path} ({error})") from None
+        tmp = self.path.parent / f".{self.path.name}.creating-{os.getpid()}-{secrets.token_hex(4)}"
+        try:
+            group = zarr.open_group(str(tmp), mode="w")
+            inputs = {}
+            for name, values in columns.items():
+                self._array(group, f"param:{name}", values.shape, np.float64)[:] = values
+                inputs[f"param:{name}"] = checksum(values, np.float64)
+            self._array(group, "set_index", set_index.shape, np.int64)[:] = set_index
+            inputs["set_index"] = checksum(set_index, np.int64)
+            chunk_arrays, shared = [], []
+            for name, (shape, dtype) in outputs.items():
+                if name == "ts":
+                    group.create_array("ts", shape=shape, dtype=dtype, dimension_names=("time",))
+                    shared.append("ts")
+                    continue
+                key = name if name in ("ok", "v") else f"summary:{name}"
+                self._array(group, key, (self.n_sets, *shape), dtype)
+                chunk_arrays.append(key)
+            group.attrs.update({**metadata, "fingerprint": print_, "n_sets": self.n_sets,
+                                "chunk": self.chunk})
+            (tmp / _DONE).mkdir()
+            (tmp / _LOCKS).mkdir()
+            record = {"format": _FORMAT, "fingerprint": print_, "n_sets": self.n_sets,
+                      "chunk": self.chunk, "chunk_arrays": chunk_arrays,
+                      "shared_arrays": shared, "inputs": inputs,
+                      "metadata": {rel: hashlib.sha256((tmp / rel).read_bytes()).hexdigest()
+                                   for rel in _metadata_files(tmp)}}
+            _write_json(tmp / _CREATED, record)
+            try:
+                os.rename(tmp, self.path)  # replaces an empty folder; fails on a full one
+            except OSError:
+                if not (self.path / _CREATED).exists():
+                    raise ValueError(f"store: {self.path} exists and is not a jaxneuron sweep "
+                                     "store; use a new path or delete it") from None
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     def _array(self, group, key, shape, dtype):
         dims = ("set",) + tuple(f"{key}_{i}" for i in range(1, len(shape)))
@@ -121,51 +345,162 @@ class SweepStore:
         return group.create_array(key, shape=shape, dtype=dtype, fill_value=fill,
                                   chunks=(self.chunk, *shape[1:]), dimension_names=dims)
 
+    def rows(self, k: int) -> tuple[int, int]:
+        """The rows (sets in run order) `[start, stop)` of chunk `k`."""
+        return _rows(self.record, k)
+
     def done(self) -> set[int]:
-        """Indices of the chunks already on disk."""
+        """Indices of the chunks with a completion marker (not yet verified: see `verify`)."""
         return {int(p.name.removeprefix("chunk-")) for p in (self.path / _DONE).iterdir()
-                if p.name.startswith("chunk-")}
+                if p.name.startswith("chunk-") and p.name[6:].isdigit()}
+
+    def verify(self, k: int) -> str | None:
+        """None if chunk `k` is finished and its data match its checksums; `MISSING` if it
+        has no marker; otherwise why it cannot be trusted (damaged marker or array)."""
+        return _verify_chunk(self.path, self.group, self.record, k)
 
     def mine(self) -> list[int]:
         """The chunks this process owns (round-robin over `jax.process_count()`)."""
         return list(range(jax.process_index(), self.n_chunks, jax.process_count()))
 
+    def claim(self, k: int) -> bool:
+        """Take chunk `k`'s lock; False if a live process holds it. A lock of a dead
+        process on this host is broken first."""
+        lock = self.path / _LOCKS / f"chunk-{k}"
+        for _ in range(3):
+            try:
+                fd = os.open(lock, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except FileExistsError:
+                if not self._break(lock):
+                    return False
+                continue
+            with os.fdopen(fd, "w") as handle:
+                json.dump({"pid": os.getpid(), "host": socket.gethostname(),
+                           "start": _process_start(os.getpid()), "time": time.time()}, handle)
+            self._held.add(lock.name)
+            return True
+        return False
+
+    def release(self, k: int) -> None:
+        """Give back chunk `k`'s lock (taken by `claim`)."""
+        name = f"chunk-{k}"
+        if name in self._held:
+            self._held.discard(name)
+            (self.path / _LOCKS / name).unlink(missing_ok=True)
+
+    @staticmethod
+    def _break(lock: Path) -> bool:
+        """Delete `lock` if stale; True if it is gone. Breakers take turns through a guard
+        file, and re-check under it, so a fresh lock is never deleted by a late breaker."""
+        if not _stale(lock):
+            return False
+        guard = lock.with_name(lock.name + ".breaking")
+        try:
+            fd = os.open(guard, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            with contextlib.suppress(FileNotFoundError):
+                if time.time() - guard.stat().st_mtime > _STALE_GUARD_S:
+                    guard.unlink()
+            return False
+        try:
+            if _stale(lock):
+                lock.unlink(missing_ok=True)
+                return True
+            return False
+        finally:
+            os.close(fd)
+            guard.unlink(missing_ok=True)
+
+    def lock_holder(self, k: int) -> str | None:
+        """Who holds chunk `k`'s lock (for messages), or None."""
+        try:
+            info = json.loads((self.path / _LOCKS / f"chunk-{k}").read_bytes())
+            return f"pid {info['pid']} on {info['host']}"
+        except (OSError, ValueError, KeyError, TypeError):
+            return None
+
+    def discard(self, k: int) -> None:
+        """Remove chunk `k`'s marker (before recomputing it)."""
+        (self.path / _DONE / f"chunk-{k}").unlink(missing_ok=True)
+
     def write(self, k: int, summaries: dict, ok, v=None, ts=None) -> None:
-        """Write chunk `k`'s results (rows `k * chunk` onward), then mark it done."""
+        """Write chunk `k`'s results (rows `k * chunk` onward), then its marker with the
+        checksum of every array's values (atomically, after the data)."""
         start = k * self.chunk
         stop = start + len(ok)
-        for name, values in summaries.items():
-            self.group[f"summary:{name}"][start:stop] = values
-        self.group["ok"][start:stop] = ok
+        values = {f"summary:{name}": x for name, x in summaries.items()}
+        values["ok"] = ok
         if v is not None:
-            self.group["v"][start:stop] = v
-            self.group["ts"][:] = ts
-        marker = self.path / _DONE / f"chunk-{k}"
-        with open(marker, "w") as handle:  # after the data: a killed chunk leaves none
-            handle.flush()
-            os.fsync(handle.fileno())
+            values["v"] = v
+        sums = {}
+        for key, x in values.items():
+            array = self.group[key]
+            x = np.asarray(x, dtype=array.dtype)
+            array[start:stop] = x
+            sums[key] = checksum(x)
+        if ts is not None:
+            ts = np.asarray(ts, dtype=self.group["ts"].dtype)
+            self.group["ts"][:] = ts  # every chunk writes the same bytes, atomically
+            sums["ts"] = checksum(ts)
+        _write_json(self.path / _DONE / f"chunk-{k}",
+                    {"chunk": k, "rows": [start, stop], "sha256": sums})
 
 
-def open_sweep(path, *, original_order: bool = True):
+def open_sweep(path, *, original_order: bool = True, verify: bool = True):
     """A sweep store as an `xarray.Dataset` (lazily loaded) over the dimension `set`.
 
     Parameters are coordinates (`ds.sel`, `ds.where`, `ds.plot` by value; for a grid sweep
     `ds.set_index(set=[...names]).unstack("set")` gives one axis per parameter), summaries
     are variables named as in the sweep, `ok` flags failures, `v`/`ts` hold kept traces.
+    A store that is still running or was interrupted opens too: the sets of unfinished
+    chunks have `ok` False, and `attrs["complete"]` is 0 (`attrs["chunks_done"]` of
+    `attrs["n_chunks"]` chunks are finished).
     `original_order`: reorder cost-ordered runs back to the caller's order (loads them).
+    `verify`: check every finished chunk's values, and the parameters, against the
+    checksums written with them (reads the whole store once); the metadata files are
+    checked either way.
 
-    **Raises:** `ValueError` if `path` is not a complete sweep store.
+    **Raises:** `ValueError` naming `path` if it is a file or not a sweep store, or if the
+    store is damaged (naming the damaged metadata file, or each damaged chunk with its
+    sets and array); rerunning the same sweep recomputes damaged chunks.
     """
     import xarray as xr
+    import zarr
 
-    path = Path(path)
+    path = _check_folder(path, "path")
     if not (path / _CREATED).exists():
         raise ValueError(f"path: {path} is not a jaxneuron sweep store")
-    with _ignoring_markers():
-        ds = xr.open_dataset(str(path), engine="zarr", chunks=None, consolidated=False)
-    n_chunks = -(-int(ds.attrs["n_sets"]) // int(ds.attrs["chunk"]))
-    n_done = sum(1 for p in (path / _DONE).iterdir() if p.name.startswith("chunk-"))
-    ds.attrs["complete"] = int(n_done == n_chunks)
+    record = _read_record(path, "path")
+    n_chunks = -(-record["n_sets"] // record["chunk"])
+    finished = [k for k in range(n_chunks) if (path / _DONE / f"chunk-{k}").exists()]
+    if verify:
+        with _ignoring_markers():
+            group = zarr.open_group(str(path), mode="r")
+        damaged = [f"parameters: {reason}" for reason in _verify_inputs(group, record)]
+        for k in list(finished):
+            reason = _verify_chunk(path, group, record, k)
+            if reason == MISSING:  # deleted meanwhile: unfinished
+                finished.remove(k)
+            elif reason is not None:
+                start, stop = _rows(record, k)
+                damaged.append(f"chunk {k} (sets {start}-{stop - 1} in run order): {reason}")
+        if damaged:
+            raise ValueError(f"path: the sweep store {path} is damaged: {'; '.join(damaged)}. "
+                             "Run the same sweep into it again to recompute the damaged "
+                             "chunks (or delete the store).")
+    try:
+        with _ignoring_markers():
+            ds = xr.open_dataset(str(path), engine="zarr", chunks=None, consolidated=False)
+    except Exception as error:  # verified metadata should open; anything else is damage
+        raise ValueError(f"path: the sweep store {path} cannot be opened "
+                         f"({type(error).__name__}: {error})") from None
+    ds.attrs.update(complete=int(len(finished) == n_chunks), chunks_done=len(finished),
+                    n_chunks=n_chunks)
+    if len(finished) < n_chunks:  # sets of unfinished chunks are never reported ok
+        in_finished = np.zeros(record["n_sets"], dtype=bool)
+        for k in finished:
+            in_finished[slice(*_rows(record, k))] = True
+        ds["ok"] = ds["ok"].copy(data=ds["ok"].values & in_finished)
     rename = {k: k.split(":", 1)[1] for k in ds.variables if ":" in k}
     ds = ds.rename(rename)
     params = [rename[k] for k in rename if k.startswith("param:")]

@@ -20,7 +20,15 @@ from .engines.spikes import steady_firing_rate
 from .models.base import AbstractNeuron
 from .simulate import simulate
 from .stimuli import AbstractStimulus
-from .trace import Trace
+from .trace import (
+    STATUS_OK,
+    STATUS_OUTSIDE_DOMAIN,
+    STATUS_REASONS,
+    STATUS_SPIKES_OVERFLOWED,
+    STATUS_SUMMARY_NOT_FINITE,
+    Trace,
+    status_reason,
+)
 
 
 def spike_summary(trace: Trace) -> dict[str, jax.Array]:
@@ -44,15 +52,28 @@ class SweepResult:
     - `params`: parameter name -> values, each `(n_sets,)` (stimulus fields prefixed
       `stimulus.`), so row i of every array belongs to set i.
     - `summaries`: summary name -> values, each `(n_sets, ...)`.
-    - `ok`: `(n_sets,)` False where the simulation blew up or a summary was not finite
-      (NaN summaries that mean "no spike", such as `first_spike_ms`, do not count).
+    - `ok`: `(n_sets,)` False where the simulation blew up, the solver failed, the spike
+      buffer overflowed (summaries of a truncated spike list), the parameters lie outside
+      the model's domain, or a summary was infinite (NaN summaries that mean "no spike",
+      such as `first_spike_ms`, do not count).
     - `traces`: the batched `Trace` when `keep_traces=True`, else None.
+    - `status`: `(n_sets,)` why each set failed, a code of `jaxneuron.trace.STATUS_REASONS`
+      (0 ok, 1 NaN/inf state, 2 solver failure, 3 spike buffer overflow, 4 parameters
+      outside the model's domain, 5 a summary was infinite); `reasons` gives the texts.
+    - `violations`: set index -> the first domain constraint it violates (e.g.
+      `"C_m must be > 0 and finite"`), for the sets with status 4.
     """
 
     params: dict[str, np.ndarray]
     summaries: dict[str, np.ndarray]
     ok: np.ndarray
     traces: Trace | None = None
+    status: np.ndarray | None = None
+    violations: dict[int, str] = dataclasses.field(default_factory=dict)
+
+    def __post_init__(self):
+        if self.status is None:
+            self.status = np.where(self.ok, STATUS_OK, STATUS_SUMMARY_NOT_FINITE)
 
     @property
     def n_sets(self) -> int:
@@ -63,18 +84,30 @@ class SweepResult:
         """Indices of the sets that failed."""
         return np.flatnonzero(~self.ok)
 
-    def failed_parameters(self) -> list[dict[str, float]]:
-        """The parameter values of each failed set, with its index."""
+    @property
+    def reasons(self) -> list[str]:
+        """Why each set failed (`"ok"` for the others), one text per set."""
+        return [self._reason(i) for i in range(self.n_sets)]
+
+    def _reason(self, i) -> str:
+        text = status_reason(self.status[i])
+        return f"{text}: {self.violations[i]}" if i in self.violations else text
+
+    def failed_parameters(self) -> list[dict]:
+        """Each failed set: its index, parameter values, `status` code and `reason` text."""
         return [
-            {"index": int(i), **{k: float(v[i]) for k, v in self.params.items()}}
+            {"index": int(i), **{k: float(v[i]) for k, v in self.params.items()},
+             "status": int(self.status[i]), "reason": self._reason(int(i))}
             for i in self.failed
         ]
 
     def table(self) -> dict[str, np.ndarray]:
-        """Parameters, scalar summaries and `ok` as one flat column dict (for CSV/pandas)."""
+        """Parameters, scalar summaries, `ok` and `status` as one flat column dict (for
+        CSV/pandas)."""
         columns = dict(self.params)
         columns.update({k: v for k, v in self.summaries.items() if v.ndim == 1})
         columns["ok"] = self.ok
+        columns["status"] = self.status
         return columns
 
     def to_csv(self, path) -> None:
@@ -128,11 +161,16 @@ def sweep(
       defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
 
     **Returns:** a `SweepResult`; with `store`, the store opened as an `xarray.Dataset`
-    (`jaxneuron.store.open_sweep`). Failed sets (NaN/inf, solver failure) are listed in
-    `result.failed` (the `ok` variable of a store) and reported in a warning; the rest of
-    the sweep completes.
+    (`jaxneuron.store.open_sweep`). Failed sets are listed in `result.failed` (the `ok`
+    variable of a store) with their reason in `result.status` / `failed_parameters()` (the
+    `status` variable of a store), and reported in a warning; the rest of the sweep
+    completes. A set fails when its state became NaN/inf, the solver failed, its spike
+    buffer overflowed (pass a larger `max_spikes`: summaries of a truncated spike list are
+    never ok), its parameters lie outside the model's domain (`AbstractNeuron.domain`, e.g.
+    `C_m = 0`), or a summary was infinite.
 
-    **Raises:** `ValueError` for unknown parameter names or mismatched lengths.
+    **Raises:** `ValueError` for unknown parameter names, non-numeric values, empty or
+    mismatched lengths.
     """
     stimulus_params = stimulus_params or {}
     check_parameter_names(model, params, "params")
@@ -141,10 +179,17 @@ def sweep(
     columns.update({f"stimulus.{k}": np.asarray(v) for k, v in stimulus_params.items()})
     if not columns:
         raise ValueError("params: give at least one parameter to sweep")
+    for name, values in columns.items():
+        if values.dtype.kind not in "iuf":
+            raise ValueError(f"params: {name} must hold numbers (ints or floats); got "
+                             f"{values.tolist()[:5]!r} (dtype {values.dtype})")
     lengths = {k: v.shape for k, v in columns.items()}
     if any(len(s) != 1 for s in lengths.values()) or len({s[0] for s in lengths.values()}) != 1:
         raise ValueError(f"params: every value array must be 1-D with the same length; "
                          f"got shapes {lengths}")
+    if next(iter(lengths.values()))[0] == 0:
+        raise ValueError("params: the value arrays are empty (length 0); give at least one "
+                         "parameter set")
     if not isinstance(chunk_size, int) or chunk_size < 1:
         raise ValueError(f"chunk_size must be a positive int; got {chunk_size!r}")
     n_sets = next(iter(lengths.values()))[0]
@@ -166,7 +211,8 @@ def sweep(
         s = replace_parameters(stimulus, stimulus_values)
         trace = simulate(m, s, **simulate_kwargs)
         out = {k: jnp.asarray(v) for k, v in summary(trace).items()}
-        return out, trace.ok, (trace if keep_traces else None)
+        out["status"] = trace.status  # 0 only with ok and a complete spike list
+        return out, trace.status == STATUS_OK, (trace if keep_traces else None)
 
     run_chunk = eqx.filter_jit(jax.vmap(one_set))
     chunk = min(chunk_size, n_sets)
@@ -192,7 +238,10 @@ def sweep(
         out, ok, traces = run_chunk(model_values, stim_values)
         n_real = min(start + chunk, n_sets) - start
         out, ok, traces = jax.tree.map(lambda x: np.asarray(x)[:n_real], (out, ok, traces))
-        return out, _summaries_ok(out, ok), traces
+        ok = _summaries_ok(out, ok)
+        out["status"] = np.where(ok | (out["status"] != STATUS_OK), out["status"],
+                                 STATUS_SUMMARY_NOT_FINITE).astype(np.int32)
+        return out, ok, traces
 
     if store is not None:
         return _sweep_into_store(store, compute, n_chunks, chunk, columns_in_order, order,
@@ -208,10 +257,28 @@ def sweep(
     if order is not None:
         inverse = np.argsort(order)
         summaries, ok, traces = jax.tree.map(lambda x: x[inverse], (summaries, ok, traces))
-    result = SweepResult(params=columns, summaries=summaries, ok=ok, traces=traces)
+    status = summaries.pop("status")
+    result = SweepResult(params=columns, summaries=summaries, ok=ok, traces=traces,
+                         status=status, violations=_domain_violations(model, columns, status))
     if result.failed.size:
-        _warn_failed(result.failed.size, n_sets, result.failed_parameters()[:5])
+        _warn_failed(result.failed.size, n_sets, result.failed_parameters()[:5],
+                     reasons=status[result.failed])
     return result
+
+
+def _domain_violations(model: AbstractNeuron, columns: dict, status: np.ndarray) -> dict:
+    """Set index -> the first constraint of `model.domain()` it violates, for the sets with
+    status 4 (evaluated on the host, all such sets at once as batched fields)."""
+    bad = np.flatnonzero(status == STATUS_OUTSIDE_DOMAIN)
+    if not bad.size:
+        return {}
+    values = {k: v[bad] for k, v in columns.items() if not k.startswith("stimulus.")}
+    found: dict[int, str] = {}
+    for key, valid in replace_parameters(model, values).domain().items():
+        for i, v in zip(bad, np.broadcast_to(np.asarray(valid), bad.shape), strict=True):
+            if not v:
+                found.setdefault(int(i), key)
+    return found
 
 
 def _summaries_ok(out: dict, ok: np.ndarray) -> np.ndarray:
@@ -222,18 +289,32 @@ def _summaries_ok(out: dict, ok: np.ndarray) -> np.ndarray:
     return ok
 
 
-def _warn_failed(n_failed: int, n_sets: int, shown) -> None:
+def _warn_failed(n_failed: int, n_sets: int, shown, reasons=None) -> None:
+    if reasons is None:
+        why = ("NaN/inf state, solver failure, spike buffer overflow, parameters outside the "
+               "model's domain, or an infinite summary")
+    else:
+        codes, counts = np.unique(np.asarray(reasons), return_counts=True)
+        why = "; ".join(f"{n}: {STATUS_REASONS.get(int(c), c)}"
+                        for c, n in zip(codes, counts, strict=True))
     warnings.warn(
-        f"sweep: {n_failed} of {n_sets} parameter sets failed (NaN/inf state or solver "
-        f"failure); first: {shown}. See SweepResult.failed / failed_parameters() (the `ok` "
-        f"variable of a store).", RuntimeWarning, stacklevel=3)
+        f"sweep: {n_failed} of {n_sets} parameter sets failed ({why}); first: {shown}. See "
+        f"SweepResult.failed / failed_parameters() / status (the `ok` and `status` variables "
+        f"of a store).", RuntimeWarning, stacklevel=3)
 
 
 def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, model,
                       stimulus, summary, keep_traces, simulate_kwargs, progress):
-    """Run the chunks this process owns that are not yet in the store at `path`."""
+    """Run the chunks this process owns that are not yet in the store at `path`.
+
+    Finished chunks are verified against their checksums first; missing or damaged ones are
+    recomputed (with a warning naming them). Each chunk is computed under its lock, so
+    processes running the same sweep into one store share the chunks and never write the
+    same one; chunks another process holds are waited for."""
+    import time
+
     from . import __version__
-    from .store import SweepStore, fingerprint, open_sweep
+    from .store import MISSING, SweepStore, fingerprint, open_sweep
 
     n_sets = next(iter(columns.values())).shape[0]
     names = list(columns)
@@ -261,14 +342,65 @@ def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, m
     print_ = fingerprint({**columns, "set_index": set_index}, metadata, leaves)
     sink = SweepStore(path, columns=columns, set_index=set_index, chunk=chunk,
                       outputs=outputs, metadata=metadata, print_=print_)
-    done = sink.done()
-    todo = [k for k in sink.mine() if k not in done]
-    bar = tqdm(todo, desc="sweep", unit="chunk", disable=not progress,
-               initial=len(sink.mine()) - len(todo), total=len(sink.mine()))
-    for k in bar:
-        out, ok, traces = compute(k)
-        v, ts = (traces.v, traces.ts[0]) if keep_traces else (None, None)
-        sink.write(k, out, ok, v, ts)
+    mine = sink.mine()
+    finished, damaged = set(), {}
+    for k in sorted(sink.done() & set(mine)):  # verify finished chunks before trusting them
+        reason = sink.verify(k)
+        if reason is None:
+            finished.add(k)
+        elif reason != MISSING:
+            damaged[k] = reason
+
+    def report(found):
+        start = {k: sink.rows(k) for k in found}
+        warnings.warn(
+            f"sweep: store {sink.path}: recomputing {len(found)} damaged chunk(s): "
+            + "; ".join(f"chunk {k} (sets {start[k][0]}-{start[k][1] - 1} in run order): "
+                        f"{reason}" for k, reason in sorted(found.items())),
+            RuntimeWarning, stacklevel=3)
+
+    if damaged:
+        report(damaged)
+    bar = tqdm(total=len(mine), initial=len(finished), desc="sweep", unit="chunk",
+               disable=not progress)
+    pending = [k for k in mine if k not in finished]
+    waited_since = None
+    while pending:
+        held = []  # chunks another process is computing now
+        for k in pending:
+            if not sink.claim(k):
+                held.append(k)
+                continue
+            try:
+                reason = sink.verify(k)  # finished by another process meanwhile?
+                if reason is not None:
+                    if reason != MISSING and k not in damaged:
+                        damaged[k] = reason
+                        report({k: reason})
+                    sink.discard(k)
+                    out, ok, traces = compute(k)
+                    v, ts = (traces.v, traces.ts[0]) if keep_traces else (None, None)
+                    sink.write(k, out, ok, v, ts)
+            finally:
+                sink.release(k)
+            bar.update(1)
+        pending = []
+        for k in held:  # wait for them: finished, or their lock freed or stale (then ours)
+            if sink.verify(k) is None:
+                bar.update(1)
+            else:
+                pending.append(k)
+        if pending:
+            waited_since = waited_since or time.monotonic()
+            if time.monotonic() - waited_since > 600:
+                waited_since = time.monotonic()
+                warnings.warn(
+                    f"sweep: store {sink.path}: still waiting for chunk(s) {pending} held by "
+                    f"{sink.lock_holder(pending[0])}; if that process is gone (another host), "
+                    f"delete {sink.path}/.locks/chunk-<k> to take them over",
+                    RuntimeWarning, stacklevel=3)
+            time.sleep(0.2)
+    bar.close()
     ds = open_sweep(path)
     ok = ds["ok"].values
     if not ok.all() and ds.attrs["complete"]:
@@ -291,6 +423,13 @@ def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],
     simulate_kwargs["dt"] = dt
     coarse = jax.tree.map(lambda x: jnp.asarray(x, jnp.float32) if is_parameter_value(x)
                           else x, model)
-    result = sweep(coarse, params, stimulus, stimulus_params=stimulus_params,
-                   progress=False, **simulate_kwargs)
-    return np.where(result.ok, result.summaries["n_spikes"], np.nan)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = sweep(coarse, params, stimulus, stimulus_params=stimulus_params,
+                       progress=False, **simulate_kwargs)
+    # an overflowed spike buffer still counts every spike: only other failures lose the count
+    counted = np.isin(result.status, (STATUS_OK, STATUS_SPIKES_OVERFLOWED))
+    for w in caught:
+        if not counted.all() or not issubclass(w.category, RuntimeWarning):
+            warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)
+    return np.where(counted, result.summaries["n_spikes"], np.nan)

@@ -7,6 +7,28 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Bool, Float, Int
 
+# Why a run failed: `Trace.status` (and `SweepResult.status`) holds one of these codes.
+STATUS_OK = 0
+STATUS_NONFINITE = 1
+STATUS_SOLVER_FAILED = 2
+STATUS_SPIKES_OVERFLOWED = 3
+STATUS_OUTSIDE_DOMAIN = 4
+STATUS_SUMMARY_NOT_FINITE = 5  # set by `jaxneuron.sweep` only
+STATUS_REASONS: dict[int, str] = {
+    STATUS_OK: "ok",
+    STATUS_NONFINITE: "the state became NaN/inf",
+    STATUS_SOLVER_FAILED: "the solver failed (max_steps reached, the step size collapsed, or "
+                          "the state became NaN/inf inside an adaptive step)",
+    STATUS_SPIKES_OVERFLOWED: "more spikes than max_spikes (the spike list is truncated)",
+    STATUS_OUTSIDE_DOMAIN: "parameters outside the model's valid domain",
+    STATUS_SUMMARY_NOT_FINITE: "a summary was infinite",
+}
+
+
+def status_reason(code) -> str:
+    """The text of a status code (`STATUS_REASONS`), e.g. for `Trace.status`."""
+    return STATUS_REASONS.get(int(code), f"unknown status {int(code)}")
+
 
 class Trace(eqx.Module):
     """A simulated trajectory with its spikes.
@@ -21,7 +43,17 @@ class Trace(eqx.Module):
       shape `(max_spikes,)`, NaN after the last one.
     - `n_spikes`: total number of crossings (may exceed `max_spikes`; see `spikes_overflowed`).
     - `final_state`: state at `t1`, shape `(n_states,)`.
-    - `ok`: False if the run blew up (non-finite state) or the solver failed (e.g. max_steps).
+    - `ok`: False if the run blew up (non-finite state), the solver failed (e.g.
+      max_steps) or the parameters lie outside the model's domain (`AbstractNeuron.domain`).
+      A run whose spike buffer overflowed keeps `ok` (its states and `n_spikes` are right)
+      but its `spike_times` are truncated: `status` is 3 and `spikes_overflowed` is True;
+      `jaxneuron.sweep` counts such a set as failed.
+    - `status`: why the run is not fully trustworthy, one code (`STATUS_REASONS`,
+      `status_reason`): 0 ok, 1 the state became NaN/inf, 2 the solver failed (max_steps or
+      step-size collapse; adaptive and event-driven engines report a blow-up so), 3 more
+      spikes than `max_spikes`, 4 parameters outside the model's domain (the first that
+      applies in the order 4, 2, 1, 3). `status == 0` means `ok`
+      and a complete spike list.
     """
 
     ts: Float[Array, " n_save"]
@@ -32,6 +64,7 @@ class Trace(eqx.Module):
     final_state: Float[Array, " n_states"]
     ok: Bool[Array, ""]
     state_names: tuple[str, ...] = eqx.field(static=True)
+    status: Int[Array, ""] | int = 0
 
     @property
     def spikes_overflowed(self) -> Bool[Array, ""]:
@@ -47,8 +80,14 @@ class Trace(eqx.Module):
 
 def assemble_trace(model, ts, states, spike_times, n_spikes, ok, final_state=None) -> Trace:
     """A `Trace` of `model` from saved `states` `(n_save, n_states)`; `final_state`
-    defaults to the last saved state, and a non-finite final state clears `ok`."""
+    defaults to the last saved state, and a non-finite final state clears `ok`. `ok` from
+    the engine is False where its solver failed; `status` says which failure it was."""
     final = states[-1] if final_state is None else final_state
+    finite = jnp.all(jnp.isfinite(final))
+    overflowed = n_spikes > spike_times.shape[-1]
+    status = jnp.where(~ok, STATUS_SOLVER_FAILED, jnp.where(
+        ~finite, STATUS_NONFINITE, jnp.where(overflowed, STATUS_SPIKES_OVERFLOWED, STATUS_OK)))
     return Trace(ts=ts, states=states, v=jax.vmap(model.voltage)(states),
                  spike_times=spike_times, n_spikes=n_spikes, final_state=final,
-                 ok=ok & jnp.all(jnp.isfinite(final)), state_names=tuple(model.state_names))
+                 ok=ok & jnp.all(jnp.isfinite(final)), state_names=tuple(model.state_names),
+                 status=status.astype(jnp.int32))

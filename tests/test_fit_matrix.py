@@ -18,11 +18,11 @@ from jaxneuron.inference.priors import Prior
 STEPS = 20
 START = 1.2  # the fit starts at 120 % of the true value
 
-# The default run keeps one smooth case (fixed steps), spiking cases in clock mode (gated
-# LIF and non-gated Izhikevich) and one in exact mode; the others take 30-90 s each on a
-# 2-core CPU and run with `-m slow`.
+# The default run keeps one smooth case (fixed steps) and LIF in clock and exact mode (the
+# non-gated Izhikevich in clock mode is the issue's reproduction below); the others take
+# 20-90 s each on a 2-core CPU and run with `-m slow`.
 DEFAULT_RUN = {("RestingMembrane", "FixedSteps"), ("LIF", "ClockSpiking"),
-               ("Izhikevich", "ClockSpiking"), ("Izhikevich", "ExactSpiking")}
+               ("LIF", "ExactSpiking")}
 
 
 def _pairs():
@@ -87,6 +87,7 @@ def test_fit_restarts_with_default_gradient_on_a_spiking_model():
     assert result.loss[0] < 1e-6
 
 
+@pytest.mark.slow
 def test_run_nuts_with_default_gradient_on_a_spiking_model():
     """Spike times observed with sigma = 0.5 ms noise (noise-free data here) and a flat
     prior: the posterior of tau_m is centred on the truth with sd about

@@ -59,12 +59,18 @@ def _is_slow(model_case, engine_case) -> bool:
     return keep is not None and model_case.id != keep
 
 
+# `make test` runs every supported pair in two of the four combinations, which between them
+# cover both gradient modes and both transforms; the other two run with `-m slow`.
+DEFAULT_COMBINATIONS = {("forward", "jit"), ("reverse", "vmap")}
+
+
 def _cases():
     for m in MODELS:
         for e in ENGINES:
             for mode in MODES:
                 for transform in TRANSFORMS:
-                    slow = supports(m, e) and _is_slow(m, e)
+                    slow = supports(m, e) and (
+                        _is_slow(m, e) or (mode, transform) not in DEFAULT_COMBINATIONS)
                     yield pytest.param(m, e, mode, transform,
                                        id=f"{m.id}-{e.id}-{mode}-{transform}",
                                        marks=[pytest.mark.slow] if slow else [])

@@ -31,7 +31,8 @@ def test_sweep_reports_blown_up_sets_and_finishes_the_rest():
         result = jn.sweep(jn.HodgkinHuxley(), {"g_Na": g_na}, jn.StepCurrent(10.0), t1=20.0,
                           dt=0.05, solver="euler", progress=False)
     np.testing.assert_array_equal(result.failed, [1])
-    assert result.failed_parameters() == [{"index": 1, "g_Na": 5000.0}]
+    assert result.failed_parameters() == [{"index": 1, "g_Na": 5000.0, "status": 1,
+                                           "reason": "the state became NaN/inf"}]
     assert result.summaries["n_spikes"][0] > 0
 
 

@@ -41,7 +41,7 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
         solver = diffrax.Tsit5() if self.solver is None else self.solver
         check_solver_fits(solver, model)
         term = neuron_term(model, stimulus)
-        require_error_estimate(self, solver, term, y0, None)
+        require_error_estimate(self, solver)
         ts = grid.save_times(y0.dtype)
         sol = diffrax.diffeqsolve(
             term, solver, grid.t0, grid.t1, grid.dt, y0,

@@ -110,7 +110,7 @@ class ExactSpiking(AbstractAdaptiveEngine):
         t0, t1, dt0 = grid.t0, grid.t1, grid.dt
         ts = grid.save_times(y0.dtype)
         terms = diffrax.ODETerm(SpikingVectorField(model, stimulus))
-        require_error_estimate(self, solver, terms, y0, jnp.asarray(-jnp.inf, y0.dtype))
+        require_error_estimate(self, solver)
         controller = diffrax.PIDController(rtol=self.rtol, atol=self.atol)
         error_order = solver.error_order(terms)
         stop_times, stop_jumps = _merged_stops(stimulus, y0, t0, t1)

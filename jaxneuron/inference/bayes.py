@@ -25,6 +25,7 @@ import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
 from .._fields import replace_parameters
+from .._keys import check_key
 from ..engines import with_engine
 from ..models.base import AbstractNeuron
 from ..simulate import simulate
@@ -253,6 +254,7 @@ def run_nuts(model: AbstractNeuron, stimulus: AbstractStimulus, observed, *, key
     """Sample the posterior of `prior.names` (and sigma) given `observed` with NUTS:
     `NutsSampler(model, stimulus, **options).run(observed, key=key, init=init)`; see
     `NutsSampler` for the options (`prior` and `t1` are required)."""
+    check_key(key)
     return NutsSampler(model, stimulus, **options).run(observed, key=key, init=init)
 
 

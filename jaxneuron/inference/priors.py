@@ -17,10 +17,12 @@ import math
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 import numpyro
 import numpyro.distributions as dist
 
 from .._fields import check_parameter_names
+from .._keys import check_key
 from ..transforms import AbstractTransform, Bounded, LogBounded
 
 
@@ -183,7 +185,12 @@ class Prior(eqx.Module):
         return total
 
     def sample(self, key, n: int) -> jax.Array:
-        """`n` independent draws, shape `(n, dim)`."""
+        """`n` independent draws, shape `(n, dim)`.
+
+        **Raises:** `ValueError` if `key` is not a JAX PRNG key or `n` is not an int >= 0."""
+        check_key(key)
+        if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 0:
+            raise ValueError(f"n must be an int >= 0 (number of draws); got {n!r}")
         keys = jax.random.split(key, self.dim)
         return jnp.stack([m.numpyro().sample(k, (n,))
                           for k, m in zip(keys, self.marginals, strict=True)], axis=-1)

@@ -23,8 +23,9 @@ import numpy as np
 import optax
 
 from .._fields import replace_parameters
+from .._keys import check_key
 from ..engines import with_engine
-from ..fit import voltage_mse
+from ..fit import check_target, voltage_mse
 from ..gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
 from ..models.base import AbstractNeuron
 from ..simulate import simulate
@@ -92,11 +93,15 @@ def fit_restarts(
 
     **Returns:** a `RestartsResult`, best first.
 
-    **Raises:** `ValueError` for unknown names, `n_restarts < 1`, `steps < 1` or an
-    unknown gradient mode. The function itself is not jit-able (it returns NumPy
-    results); all restarts run in one jitted, vmapped call.
+    **Raises:** `ValueError` for unknown names, `n_restarts < 1`, `steps < 1`, an
+    unknown gradient mode, a `key` that is not a JAX PRNG key, or a `target` that does not
+    fit the loss (as in `fit`: see `jaxneuron.fit.check_target`). Restarts whose loss
+    becomes NaN/inf are not an error: they get `loss = inf` and sort last. The function
+    itself is not jit-able (it returns NumPy results); all restarts run in one jitted,
+    vmapped call.
     """
     prior.check(model)
+    check_key(key)
     for name, value in (("n_restarts", n_restarts), ("steps", steps)):
         if not isinstance(value, int) or value < 1:
             raise ValueError(f"{name} must be a positive int; got {value!r}")
@@ -107,6 +112,7 @@ def fit_restarts(
     simulate_kwargs["throw"] = False
     optimizer = _DEFAULT_OPTIMIZER if optimizer is None else (
         optax.with_extra_args_support(optimizer))
+    target = check_target(model, stimulus, target, loss, t1, simulate_kwargs)
     start_theta = prior.sample(key, n_restarts)
     begin = time.perf_counter()
     theta, history = _run_restarts(model, stimulus, jnp.asarray(target), start_theta, prior,

@@ -7,9 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_finite, check_positive
 from .._fields import param
-from .base import AbstractSpikingNeuron
+from .base import AbstractSpikingNeuron, finite, non_negative, positive
 
 # Cap on (V - V_T) / Delta_T: far above any spike cut-off, it keeps the exponential finite in
 # the intermediate stages of a solver step that overshoots during the upswing.
@@ -29,7 +28,8 @@ class AdEx(AbstractSpikingNeuron):
 
     **Arguments:** `C` (pF), `g_L` (nS), `E_L` (mV), `V_T` (mV), `Delta_T` (mV), `tau_w`
     (ms), `a` (nS), `b` (pA), `V_r` (reset, mV), `V_peak` (spike cut-off, mV), `t_ref`
-    (ms), `v_init` (mV; w starts at 0).
+    (ms), `v_init` (mV; w starts at 0). `C`, `g_L`, `Delta_T`, `tau_w` > 0, `t_ref` >= 0,
+    all finite.
     """
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "w")
@@ -47,12 +47,11 @@ class AdEx(AbstractSpikingNeuron):
     t_ref: Float[Array, ""] = param(0.0)
     v_init: Float[Array, ""] = param(-70.6)
 
-    def __check_init__(self):
-        for name in ("C", "g_L", "Delta_T", "tau_w"):
-            check_positive(name, getattr(self, name))
-        check_positive("t_ref", self.t_ref, allow_zero=True)
-        for name in ("E_L", "V_T", "a", "b", "V_r", "V_peak", "v_init"):
-            check_finite(name, getattr(self, name))
+    def domain(self):
+        """C, g_L, Delta_T, tau_w > 0; t_ref >= 0; the rest finite."""
+        return {**positive(self, "C", "g_L", "Delta_T", "tau_w"),
+                **non_negative(self, "t_ref"),
+                **finite(self, "E_L", "V_T", "a", "b", "V_r", "V_peak", "v_init")}
 
     def initial_state(self):
         return jnp.stack([self.v_init, jnp.zeros_like(self.v_init)])

@@ -12,7 +12,10 @@ from typing import ClassVar
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from jaxtyping import Array, Bool, Float, Int
+
+from .._checks import check_parameter_values, is_concrete
 
 
 class AbstractNeuron(eqx.Module):
@@ -24,6 +27,25 @@ class AbstractNeuron(eqx.Module):
     """
 
     state_names: ClassVar[tuple[str, ...]]
+
+    def domain(self) -> dict[str, Bool[Array, "*shape"]]:
+        """The model's valid parameter domain, stated once: constraint -> boolean array, True
+        where the parameters satisfy it (elementwise for batched fields).
+
+        Each key is a sentence that starts with the parameter's name and gives the allowed
+        values, e.g. `"C_m must be > 0 and finite"`. Build entries with `positive`,
+        `non_negative`, `finite` and `greater_than` (they use NumPy on concrete values and
+        `jax.numpy` on tracers). The constructor raises `ValueError` for concrete values
+        outside the domain (`check_domain`); `simulate` checks it again at run time, so that
+        a set made invalid inside `jit`/`vmap` (e.g. by `sweep`) fails with
+        `Trace.status == 4` instead of giving a silently wrong result. Default: no
+        constraints.
+        """
+        return {}
+
+    def __check_init__(self):
+        check_parameter_values(self)
+        check_domain(self)
 
     @abc.abstractmethod
     def initial_state(self) -> Float[Array, " n_states"]:
@@ -90,3 +112,75 @@ class AbstractSpikingNeuron(AbstractNeuron):
     def refractory_period(self) -> Float[Array, ""]:
         """Absolute refractory period, ms (>= 0)."""
         return jnp.zeros(())
+
+
+# ---- the valid domain of a model's parameters ----------------------------------------------
+
+
+def _xp(*values):
+    """NumPy for concrete values (cheap at construction), `jax.numpy` for tracers."""
+    return np if all(is_concrete(v) for v in values) else jnp
+
+
+def _values(model, names):
+    return [(n, getattr(model, n)) for n in names if getattr(model, n) is not None]
+
+
+def positive(model, *names: str) -> dict:
+    """Constraints `"<name> must be > 0 and finite"` for the fields `names` of `model`."""
+    out = {}
+    for n, v in _values(model, names):
+        xp = _xp(v)
+        out[f"{n} must be > 0 and finite"] = (xp.asarray(v) > 0) & xp.isfinite(v)
+    return out
+
+
+def non_negative(model, *names: str) -> dict:
+    """Constraints `"<name> must be >= 0 and finite"` for the fields `names` of `model`."""
+    out = {}
+    for n, v in _values(model, names):
+        xp = _xp(v)
+        out[f"{n} must be >= 0 and finite"] = (xp.asarray(v) >= 0) & xp.isfinite(v)
+    return out
+
+
+def finite(model, *names: str) -> dict:
+    """Constraints `"<name> must be finite"` (not NaN or infinite); None fields are skipped."""
+    return {f"{n} must be finite": _xp(v).isfinite(v) for n, v in _values(model, names)}
+
+
+def greater_than(model, name: str, bound: float, note: str = "") -> dict:
+    """The constraint `"<name> must be > bound (note) and finite"`."""
+    v = getattr(model, name)
+    xp = _xp(v)
+    text = f"{name} must be > {bound}{f' ({note})' if note else ''} and finite"
+    return {text: (xp.asarray(v) > bound) & xp.isfinite(v)}
+
+
+def check_domain(model: AbstractNeuron) -> None:
+    """Raise `ValueError` for the first constraint of `model.domain()` that concrete values
+    violate, naming the parameter, the allowed values and the value given. Traced values
+    pass (`simulate` checks them at run time)."""
+    for key, valid in model.domain().items():
+        if is_concrete(valid) and not np.all(np.asarray(valid)):
+            name = key.split()[0].rstrip(",:")
+            value = getattr(model, name, None) if name.isidentifier() else None
+            got = "" if value is None else f"; got {name} = {_show(value)}"
+            raise ValueError(f"{type(model).__name__}: {key}{got}")
+
+
+def _show(value) -> str:
+    if not is_concrete(value):
+        return "a traced value"
+    arr = np.asarray(value)
+    return repr(arr.item()) if arr.size == 1 else np.array2string(arr, threshold=8)
+
+
+def domain_status(constraints: dict) -> tuple[Bool[Array, ""], Int[Array, ""]]:
+    """`(valid, first)` of `constraints` (name -> boolean array, see
+    `AbstractNeuron.domain`): whether all hold, and the index of the first that does not
+    (0 when all hold). Works on tracers; a batched constraint holds if it holds everywhere."""
+    if not constraints:
+        return jnp.asarray(True), jnp.asarray(0)
+    flags = jnp.stack([jnp.all(jnp.asarray(v)) for v in constraints.values()])
+    return jnp.all(flags), jnp.argmin(flags)

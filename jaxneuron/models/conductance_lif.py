@@ -8,9 +8,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_finite, check_positive
 from .._fields import param
-from .base import AbstractGatedNeuron, AbstractSpikingNeuron
+from .base import AbstractGatedNeuron, AbstractSpikingNeuron, finite, non_negative, positive
 
 
 class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
@@ -39,12 +38,10 @@ class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
     tau_i: Float[Array, ""] = param(10.0)
     v_init: Float[Array, ""] = param(-60.0)
 
-    def __check_init__(self):
-        for name in ("C", "g_L", "tau_e", "tau_i"):
-            check_positive(name, getattr(self, name))
-        check_positive("t_ref", self.t_ref, allow_zero=True)
-        for name in ("E_L", "V_th", "V_reset", "E_e", "E_i", "v_init"):
-            check_finite(name, getattr(self, name))
+    def domain(self):
+        """C, g_L, tau_e, tau_i > 0; t_ref >= 0; potentials finite."""
+        return {**positive(self, "C", "g_L", "tau_e", "tau_i"), **non_negative(self, "t_ref"),
+                **finite(self, "E_L", "V_th", "V_reset", "E_e", "E_i", "v_init")}
 
     def initial_state(self):
         zero = jnp.zeros_like(self.v_init)

@@ -7,9 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_finite, check_positive
 from .._fields import param
-from .base import AbstractGatedNeuron, AbstractSpikingNeuron
+from .base import AbstractGatedNeuron, AbstractSpikingNeuron, finite, non_negative, positive
 
 # Cell-type presets as data: (cell_type, region) -> parameter values, with the source of
 # the electrophysiology they reproduce. Values are rounded typical figures of each type
@@ -140,15 +139,14 @@ class GeneralizedNeuron(AbstractGatedNeuron, AbstractSpikingNeuron):
     I_bias: Float[Array, ""] = param(0.0)
     v_init: Float[Array, ""] = param(float("nan"))
 
-    def __check_init__(self):
-        for name in ("C", "g_L", "tau_w", "tau_theta", "C_d", "g_L_d", "lambda_d", "tau_e",
-                     "tau_i"):
-            check_positive(name, getattr(self, name))
-        for name in ("t_ref", "g_c", "x_proximal", "x_distal"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        for name in ("E_L", "V_th", "V_reset", "a", "b", "delta_theta", "E_e", "E_i",
-                     "I_bias"):
-            check_finite(name, getattr(self, name))
+    def domain(self):
+        """Capacitances, leaks, time and length constants > 0; t_ref, g_c, distances >= 0;
+        the rest finite (`v_init` NaN means "start at rest")."""
+        return {**positive(self, "C", "g_L", "tau_w", "tau_theta", "C_d", "g_L_d", "lambda_d",
+                           "tau_e", "tau_i"),
+                **non_negative(self, "t_ref", "g_c", "x_proximal", "x_distal"),
+                **finite(self, "E_L", "V_th", "V_reset", "a", "b", "delta_theta", "E_e", "E_i",
+                         "I_bias")}
 
     @classmethod
     def preset(cls, cell_type: str, region: str | None = None, **overrides) -> GeneralizedNeuron:

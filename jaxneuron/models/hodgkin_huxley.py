@@ -7,10 +7,9 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_finite, check_positive
 from .._fields import param
 from ..biophysics import x_over_one_minus_exp
-from .base import AbstractGatedNeuron
+from .base import AbstractGatedNeuron, finite, greater_than, non_negative, positive
 
 
 class HodgkinHuxley(AbstractGatedNeuron):
@@ -23,7 +22,8 @@ class HodgkinHuxley(AbstractGatedNeuron):
     - `C_m`: membrane capacitance, µF/cm² (> 0).
     - `g_Na`, `g_K`: maximal conductances, mS/cm² (>= 0); `g_L`: leak conductance, mS/cm² (> 0).
     - `E_Na`, `E_K`, `E_L`: reversal potentials, mV.
-    - `temperature_c`: temperature, °C; rates scale by $Q_{10}^{(T - 6.3)/10}$ with $Q_{10} = 3$.
+    - `temperature_c`: temperature, °C (> -273.15); rates scale by $Q_{10}^{(T - 6.3)/10}$
+      with $Q_{10} = 3$.
     - `v_init`: membrane potential of the initial state, mV (gates start at steady state there).
     """
 
@@ -42,13 +42,12 @@ class HodgkinHuxley(AbstractGatedNeuron):
     q10: ClassVar[float] = 3.0
     reference_temperature_c: ClassVar[float] = 6.3
 
-    def __check_init__(self):
-        check_positive("C_m", self.C_m)
-        check_positive("g_L", self.g_L)
-        for name in ("g_Na", "g_K"):
-            check_positive(name, getattr(self, name), allow_zero=True)
-        for name in ("E_Na", "E_K", "E_L", "temperature_c", "v_init"):
-            check_finite(name, getattr(self, name))
+    def domain(self):
+        """C_m, g_L > 0; g_Na, g_K >= 0; temperature above absolute zero; potentials
+        finite."""
+        return {**positive(self, "C_m", "g_L"), **non_negative(self, "g_Na", "g_K"),
+                **greater_than(self, "temperature_c", -273.15, "°C, above absolute zero"),
+                **finite(self, "E_Na", "E_K", "E_L", "v_init")}
 
     def rates(self, V):
         """Opening and closing rates (1/ms) of m, h, n at V (mV).

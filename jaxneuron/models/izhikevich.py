@@ -7,9 +7,8 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_finite
 from .._fields import param
-from .base import AbstractSpikingNeuron
+from .base import AbstractSpikingNeuron, finite
 
 # (a, b, c, d) of the cell classes in Izhikevich (2003), Fig. 2.
 PRESETS: dict[str, dict[str, float]] = {
@@ -49,9 +48,9 @@ class Izhikevich(AbstractSpikingNeuron):
     k0: Float[Array, ""] = param(140.0)
     v_init: Float[Array, ""] = param(-65.0)
 
-    def __check_init__(self):
-        for name in ("a", "b", "c", "d", "v_peak", "k2", "k1", "k0", "v_init"):
-            check_finite(name, getattr(self, name))
+    def domain(self):
+        """Every parameter finite."""
+        return finite(self, "a", "b", "c", "d", "v_peak", "k2", "k1", "k0", "v_init")
 
     @classmethod
     def preset(cls, name: str, **overrides) -> Izhikevich:

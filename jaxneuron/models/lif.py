@@ -9,9 +9,9 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import as_float_array, check_finite, check_positive
+from .._checks import as_parameter, check_positive
 from .._fields import param
-from .base import AbstractGatedNeuron, AbstractSpikingNeuron
+from .base import AbstractGatedNeuron, AbstractSpikingNeuron, finite, non_negative, positive
 
 
 class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
@@ -37,14 +37,12 @@ class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
     V_reset: Float[Array, ""] = param(-65.0)
     t_ref: Float[Array, ""] = param(2.0)
     v_init: Float[Array, ""] | None = eqx.field(default=None, converter=lambda x: x if x is None
-                                                else as_float_array(x))
+                                                else as_parameter(x))
 
-    def __check_init__(self):
-        check_positive("tau_m", self.tau_m)
-        check_positive("R", self.R)
-        check_positive("t_ref", self.t_ref, allow_zero=True)
-        for name in ("V_rest", "V_th", "V_reset"):
-            check_finite(name, getattr(self, name))
+    def domain(self):
+        """tau_m, R > 0; t_ref >= 0; potentials finite."""
+        return {**positive(self, "tau_m", "R"), **non_negative(self, "t_ref"),
+                **finite(self, "V_rest", "V_th", "V_reset", "v_init")}
 
     @classmethod
     def from_conductance(cls, g_L: float, C: float, **kwargs) -> LIF:

@@ -13,9 +13,9 @@ import numpy as np
 from jaxtyping import Array, Float
 
 from .. import biophysics as bp
-from .._checks import as_float_array, check_finite, check_positive, is_concrete
+from .._checks import as_parameter, check_positive, is_concrete
 from .._fields import param
-from .base import AbstractNeuron
+from .base import AbstractNeuron, finite, greater_than, non_negative, positive
 
 LEAK_FORMS = ("ghk", "conductance")
 ION_DYNAMICS = ("fixed", "intracellular", "finite_bath")
@@ -110,7 +110,7 @@ class RestingMembrane(AbstractNeuron):
     volume: Float[Array, ""] = param(_VOLUME)
     bath_volume: Float[Array, ""] = param(_VOLUME / 4.0)
     v_init: Float[Array, ""] | None = eqx.field(
-        default=None, converter=lambda x: x if x is None else as_float_array(x))
+        default=None, converter=lambda x: x if x is None else as_parameter(x))
 
     def __check_init__(self):
         if self.leak not in LEAK_FORMS:
@@ -118,19 +118,24 @@ class RestingMembrane(AbstractNeuron):
         if self.ion_dynamics not in ION_DYNAMICS:
             raise ValueError(f"ion_dynamics must be one of {ION_DYNAMICS}; "
                              f"got {self.ion_dynamics!r}")
-        for name in ("C_m", "pump_km_Na", "pump_km_K", "pump_hill_Na", "area", "volume",
-                     "bath_volume", *(f"{ion}_{side}" for ion in IONS for side in "oi")):
-            check_positive(name, getattr(self, name))
-        for name in ("P_K", "P_Na", "P_Cl", "g_K", "g_Na", "g_Cl", "pump_max"):
-            check_positive(name, getattr(self, name), allow_zero=True)
+
+    def domain(self):
+        """Capacitance, concentrations, pump constants, area and volumes > 0; permeabilities,
+        conductances and pump_max >= 0 with at least one leak of the chosen form > 0;
+        temperature above absolute zero; v_init finite (if set)."""
         leaks = ("P_K", "P_Na", "P_Cl") if self.leak == "ghk" else ("g_K", "g_Na", "g_Cl")
-        values = [getattr(self, n) for n in leaks]
-        if all(is_concrete(v) for v in values) and np.any(sum(np.asarray(v) for v in values)
-                                                           <= 0):
-            raise ValueError(f"{', '.join(leaks)}: at least one must be > 0 (leak={self.leak!r})")
-        bp.kelvin(self.temperature_c)  # raises for temperatures at or below absolute zero
-        if self.v_init is not None:
-            check_finite("v_init", self.v_init)
+        total = sum(getattr(self, n) for n in leaks)
+        xp = np if is_concrete(total) else jnp
+        return {
+            **positive(self, "C_m", "pump_km_Na", "pump_km_K", "pump_hill_Na", "area",
+                       "volume", "bath_volume",
+                       *(f"{ion}_{side}" for ion in IONS for side in "oi")),
+            **non_negative(self, "P_K", "P_Na", "P_Cl", "g_K", "g_Na", "g_Cl", "pump_max"),
+            f"{', '.join(leaks)}: at least one must be > 0 (leak={self.leak!r})":
+                xp.asarray(total) > 0,
+            **greater_than(self, "temperature_c", -273.15, "°C, above absolute zero"),
+            **finite(self, "v_init"),
+        }
 
     # ---- the model contract -------------------------------------------------------------
 

@@ -5,6 +5,8 @@ A `Connectivity` holds, for `n_pre` source and `n_post` target neurons, the row 
 by source. Memory is proportional to the number of synapses, never to `n_pre * n_post`,
 and every builder here draws its synapses without forming a dense matrix. Builders use a
 NumPy random generator seeded with `seed`, so the same arguments give the same network.
+The seed is required (an int >= 0 or a JAX PRNG key): `seed=None` would draw a different
+network on every call with nothing recording which, so it is an error.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from __future__ import annotations
 import math
 
 import equinox as eqx
+import jax
 import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
@@ -131,7 +134,7 @@ def fixed_probability(n_pre: int, n_post: int, p: float, weight: float, *, seed:
     _check_probability("p", p)
     if not autapses and n_pre != n_post:
         raise ValueError(f"autapses=False needs n_pre == n_post; got {n_pre}, {n_post}")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     pool = n_post if autapses else n_post - 1
     degrees = rng.binomial(pool, p, size=n_pre)
     post = [_distinct(rng, pool, k) for k in degrees]
@@ -150,7 +153,7 @@ def fixed_in_degree(n_pre: int, n_post: int, k: int, weight: float, *, seed: int
         raise ValueError(f"k must be an int in [0, {pool}]; got {k!r}")
     if not autapses and n_pre != n_post:
         raise ValueError(f"autapses=False needs n_pre == n_post; got {n_pre}, {n_post}")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     pre = np.concatenate([_distinct(rng, pool, k) for _ in range(n_post)]) if n_post else []
     pre = np.asarray(pre, dtype=np.int64)
     post = np.repeat(np.arange(n_post), k)
@@ -165,6 +168,7 @@ def layered(sizes, p_forward: float, weight: float, *, seed: int, p_lateral: flo
     the next `sizes[l]` indices): each synapse from layer `l` to `l + 1` exists with
     probability `p_forward`; with `p_lateral > 0`, also synapses within a layer (no
     autapses) with weight `lateral_weight` (default `weight`)."""
+    seed = _seed_entropy(seed)
     sizes = [int(s) for s in sizes]
     if len(sizes) < 2 or min(sizes) < 1:
         raise ValueError(f"sizes must list at least 2 positive layer sizes; got {sizes}")
@@ -198,7 +202,7 @@ def ring(n: int, p_max: float, sigma: float, weight: float, *, seed: int,
     _check_probability("p_max", p_max)
     if not sigma > 0:
         raise ValueError(f"sigma must be > 0 (neurons); got {sigma}")
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     reach = min(int(math.ceil(cutoff * sigma)), n // 2)
     pre, post = [], []
     for offset in range(-reach, reach + 1):
@@ -220,7 +224,7 @@ def small_world(n: int, k: int, beta: float, weight: float, *, seed: int) -> Con
     if not isinstance(k, int) or k < 2 or k % 2 or k >= n:
         raise ValueError(f"k must be an even int in [2, n); got {k!r}")
     _check_probability("beta", beta)
-    rng = np.random.default_rng(seed)
+    rng = _rng(seed)
     half = k // 2
     offsets = np.concatenate([np.arange(-half, 0), np.arange(1, half + 1)])
     targets = (np.arange(n)[:, None] + offsets[None, :]) % n
@@ -251,8 +255,28 @@ def _distinct(rng, pool: int, k: int) -> np.ndarray:
     return chosen
 
 
-def _subseed(seed: int, *parts: int) -> np.random.SeedSequence:
-    return np.random.SeedSequence([seed, *parts])
+def _subseed(seed, *parts: int) -> np.random.SeedSequence:
+    return np.random.SeedSequence([*_seed_entropy(seed), *parts])
+
+
+def _seed_entropy(seed) -> list[int]:
+    """The seed as a list of ints for `np.random.SeedSequence`: an int >= 0, a JAX PRNG key,
+    or a `SeedSequence` (as `layered` passes on). **Raises:** `ValueError` otherwise."""
+    if isinstance(seed, np.random.SeedSequence):
+        return [int(x) for x in np.atleast_1d(seed.entropy)] + [int(x) for x in seed.spawn_key]
+    if isinstance(seed, int | np.integer) and not isinstance(seed, bool) and seed >= 0:
+        return [int(seed)]
+    if isinstance(seed, list) and seed and all(isinstance(x, int) and x >= 0 for x in seed):
+        return list(seed)
+    dtype = getattr(seed, "dtype", None)
+    if dtype is not None and jnp.issubdtype(dtype, jax.dtypes.prng_key) and seed.shape == ():
+        return [int(x) for x in np.asarray(jax.random.key_data(seed)).ravel()]
+    raise ValueError(f"seed must be an int >= 0 or a JAX PRNG key (jax.random.key(seed)), so "
+                     f"that the network is reproducible; got {seed!r}")
+
+
+def _rng(seed) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence(_seed_entropy(seed)))
 
 
 def _check_probability(name: str, p) -> None:

@@ -23,14 +23,15 @@ import numpy as np
 from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float, Int, UInt8
 
-from .._checks import as_float_array
+from .._checks import as_float_array, is_concrete
 from .._fields import batch_axes
+from .._keys import check_key
 from ..engines import ClockSpiking, ClockStep, TimeGrid
 from ..models.base import AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
 from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
-from .inputs import AbstractRandomInput, CurrentInput
+from .inputs import AbstractRandomInput, CurrentInput, PoissonInput
 from .plasticity import STDP, synapse_sources
 from .synapses import AbstractSynapse, ExponentialConductance
 
@@ -119,7 +120,11 @@ class Network(eqx.Module):
     stacking their array leaves and `eqx.filter_vmap`/`jax.vmap` over `simulate_network`.
 
     **Raises:** `ValueError` for indices out of range, connectivity sizes that do not match
-    the populations, or synapses that cannot drive their target model.
+    the populations, synapses that cannot drive their target model, negative weights
+    (`weights * gain`) into a conductance state (see `StateJump`; checked where the weights
+    are concrete, here and again in `simulate_network`), an STDP rule on a conductance
+    synapse with `w_min < 0`, or plastic weights outside the rule's `[w_min, w_max]` (which
+    the rule would clip silently at the first step).
     """
 
     populations: tuple[Population, ...]
@@ -159,6 +164,48 @@ class Network(eqx.Module):
                                  f"got {inp.target}")
             if isinstance(inp, AbstractRandomInput):
                 inp.synapse.check(self.populations[inp.target].model)
+        _check_weights(self)
+
+
+def _check_weights(network: Network) -> None:
+    """The physical checks on (concrete) synaptic weights; see `Network`."""
+    pops = network.populations
+    for i, proj in enumerate(network.projections):
+        post_model = pops[proj.post].model
+        g = proj.synapse.conductance(post_model)
+        weights, gain, rule = proj.connectivity.weights, proj.gain, proj.plasticity
+        if g is not None and is_concrete(weights) and is_concrete(gain) and weights.size:
+            # min of w * gain over the ranges of both (exact for one network; stacked
+            # networks of different gains are checked conservatively)
+            low = float(jnp.min(jnp.outer(jnp.stack([jnp.min(weights), jnp.max(weights)]),
+                                          jnp.stack([jnp.min(gain), jnp.max(gain)]))))
+            if not low >= 0:
+                raise ValueError(
+                    f"projections[{i}]: weights * gain into the conductance {g!r} of "
+                    f"{type(post_model).__name__} must be >= 0 nS (a negative jump makes the "
+                    f"conductance negative; for inhibition use a positive weight into an "
+                    f"inhibitory conductance such as 'g_i'); got a minimum of {low:g}")
+        if rule is None:
+            continue
+        if g is not None and is_concrete(rule.w_min) and not float(jnp.min(rule.w_min)) >= 0:
+            raise ValueError(f"projections[{i}].plasticity: w_min must be >= 0 for a "
+                             f"conductance synapse (into {g!r}); got w_min={rule.w_min}")
+        if is_concrete(weights) and is_concrete(rule.w_min) and is_concrete(rule.w_max) \
+                and weights.size:
+            w_lo, w_hi = float(jnp.min(weights)), float(jnp.max(weights))
+            lo, hi = float(jnp.min(rule.w_min)), float(jnp.max(rule.w_max))
+            if not (lo <= w_lo and w_hi <= hi):
+                raise ValueError(
+                    f"projections[{i}]: the initial weights must lie within the STDP bounds "
+                    f"[w_min, w_max] = [{lo:g}, {hi:g}] (the rule would clip them at the first "
+                    f"step); got weights in [{w_lo:g}, {w_hi:g}]")
+    for i, inp in enumerate(network.inputs):
+        if not isinstance(inp, PoissonInput):
+            continue
+        g = inp.synapse.conductance(pops[inp.target].model)
+        if g is not None and is_concrete(inp.weight) and not float(jnp.min(inp.weight)) >= 0:
+            raise ValueError(f"inputs[{i}].weight into the conductance {g!r} must be >= 0 nS; "
+                             f"got a minimum of {float(jnp.min(inp.weight)):g}")
 
 
 class NetworkResult(eqx.Module):
@@ -269,10 +316,12 @@ def simulate_network(
 
     **Returns:** a `NetworkResult`.
 
-    **Raises:** `ValueError` for invalid times, keys, record indices or solvers.
+    **Raises:** `ValueError` for invalid times, keys (an int instead of
+    `jax.random.key(seed)`), record indices or solvers, and the weight checks of `Network`.
     """
     if not isinstance(network, Network):
         raise ValueError(f"network must be a Network; got {type(network).__name__}")
+    _check_weights(network)  # again: eqx.tree_at may have changed them since construction
     record = {} if record is None else dict(record)
     pops = network.populations
     rec_index = {}
@@ -293,7 +342,9 @@ def simulate_network(
     has_poisson = any(isinstance(i, AbstractRandomInput) for i in network.inputs)
     if has_poisson and key is None:
         raise ValueError("key (a jax.random key) is required: the network has random inputs")
-    if key is None:
+    if key is not None:
+        check_key(key)
+    else:
         key = jax.random.key(0)
     engine = ClockSpiking(solver=solver, surrogate=surrogate)
     for pop in pops:

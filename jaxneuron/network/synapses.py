@@ -32,6 +32,11 @@ class AbstractSynapse(eqx.Module):
         if not isinstance(self.delay, int) or self.delay < 0:
             raise ValueError(f"delay must be an int >= 0 (steps); got {self.delay!r}")
 
+    def conductance(self, post: AbstractSpikingNeuron) -> str | None:
+        """The name of the conductance state of `post` that this synapse jumps (its weights
+        must then be >= 0), or None if its weights may have either sign."""
+        return None
+
     @abc.abstractmethod
     def init(self, n_post: int, dtype) -> Float[Array, " m"]:
         """The synapse's own state for `n_post` targets (shape `(0,)` if it keeps none)."""
@@ -54,7 +59,11 @@ class StateJump(AbstractSynapse):
     a conductance jump (nS into `"g_e"`/`"g_i"` of `ConductanceLIF`, whose exponential
     decay and reversal potential the cell model carries: see `ExponentialConductance`), or
     a delta synapse on the membrane potential (mV into `"v"` of `Izhikevich`). Keeps no
-    state of its own."""
+    state of its own.
+
+    A target state whose name starts with `g_` is a conductance: a negative jump would make
+    it negative (unphysical), so the `Network` rejects negative weights into it (inhibition
+    is a positive weight into an inhibitory conductance such as `"g_i"`)."""
 
     target: str = eqx.field(static=True, default="g_e")
 
@@ -63,6 +72,9 @@ class StateJump(AbstractSynapse):
         if self.target not in post.state_names:
             raise ValueError(f"synapse target must be a state of {type(post).__name__} "
                              f"{post.state_names}; got {self.target!r}")
+
+    def conductance(self, post):
+        return self.target if self.target.startswith("g_") else None
 
     def init(self, n_post, dtype):
         return jnp.zeros((0,), dtype)

@@ -9,10 +9,22 @@ from pathlib import Path
 import numpy as np
 
 
-def output_dir(out: str | Path) -> Path:
-    """Create `out` (and parents) and return it as a Path."""
+def output_dir(out: str | Path, argument: str = "--out") -> Path:
+    """Create `out` (and parents) and return it as a Path.
+
+    **Raises:** `ValueError` naming `argument` if `out` (or a folder above it) is an
+    existing file, or the folder cannot be created."""
     out = Path(out)
-    out.mkdir(parents=True, exist_ok=True)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"{argument}: {out} is an existing file; give a folder path")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError) as error:
+        raise ValueError(f"{argument}: cannot create the folder {out}: a part of the path "
+                         f"is an existing file") from error
+    except PermissionError as error:
+        raise ValueError(f"{argument}: cannot create the folder {out}: permission "
+                         f"denied") from error
     return out
 
 

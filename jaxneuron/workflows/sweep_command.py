@@ -10,6 +10,14 @@ with ETA), and writes every finished chunk to `--store`. Run the same command ag
 an interruption and it resumes. `--out` gets `summary.json` (sets per second, failures)
 and `sweep.png` (the first two parameters, coloured by firing rate).
 
+Without `--param`, `--model hh` sweeps `g_Na=60:180` and `g_K=18:54`; every other model
+needs `--param`. Options that would silently do nothing are errors: a `--param` given twice,
+a `--log` name that is not swept, and a swept model parameter that does not affect the
+model in its default configuration (its derivative through `initial_state`, the
+`vector_field` at the initial state and at two nearby states, and for spiking models
+`spike_condition`, `reset` and `refractory_period`, is exactly zero), as are `--out` or
+`--store` paths that are existing files.
+
 `--model` is a built-in model's name or any model class by import path, so a model in the
 user's own file needs no edit to jaxneuron:
 
@@ -30,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from .. import models, sampling
-from .._fields import is_parameter_value
+from .._fields import check_parameter_names, is_parameter_value
 from ..models.base import AbstractNeuron
 from ..plotting import plt
 from ..stimuli import StepCurrent
@@ -38,6 +46,7 @@ from ..sweep import sweep
 from ._output import output_dir, write_summary
 
 PRECISIONS = ("float32", "float64")
+HH_DEFAULT_PARAMS = ("g_Na=60:180", "g_K=18:54")
 
 
 def model_classes() -> dict[str, type]:
@@ -93,18 +102,82 @@ def parse_param(text: str) -> tuple[str, tuple[float, float]]:
     return name.strip(), (low, high)
 
 
+def check_parameters_matter(model: AbstractNeuron, names, amplitude: float = 0.0) -> None:
+    """Raise `ValueError` for a parameter in `names` that does not affect `model` in this
+    configuration: the forward-mode derivative (`jax.jvp`) with respect to it of
+    `initial_state()`, of `vector_field` at the initial state and at two nearby states
+    (input current `amplitude` and `amplitude + 1`), and for a spiking model of
+    `spike_condition`, `reset` and `refractory_period` at those states, is exactly zero.
+    A model whose functions cannot be differentiated this way is not checked."""
+    from .._fields import replace_parameters
+    from ..models.base import AbstractSpikingNeuron
+
+    spiking = isinstance(model, AbstractSpikingNeuron)
+    rng = np.random.default_rng(0)
+    for name in names:
+        value = jnp.asarray(getattr(model, name))
+
+        def outputs(x, name=name):
+            m = replace_parameters(model, {name: x})
+            y0 = m.initial_state()
+            states = [y0] + [y0 * (1 + 0.05 * u) + 0.05 * u
+                             for u in rng.uniform(-1, 1, (2, *y0.shape)).astype(y0.dtype)]
+            out = [y0]
+            for y in states:
+                out += [m.vector_field(0.0, y, jnp.asarray(i, y0.dtype))
+                        for i in (amplitude, amplitude + 1.0)]
+                if spiking:
+                    out += [m.spike_condition(y), m.reset(y)]
+            if spiking:
+                out.append(m.refractory_period)
+            return out
+
+        try:
+            _, tangents = jax.jvp(outputs, (value,), (jnp.ones_like(value),))
+        except Exception:  # noqa: BLE001 - a model we cannot differentiate is not checked
+            continue
+        if all(np.all(np.asarray(t) == 0) for t in jax.tree.leaves(tangents)):
+            raise ValueError(f"--param: parameter {name} does not affect model "
+                             f"{type(model).__name__} in this configuration (its default "
+                             f"settings); sweeping it would give identical results")
+
+
 def run(out: str | Path = "results/sweep", *, model: str = "hh",
-        params: tuple[str, ...] = ("g_Na=60:180", "g_K=18:54"), n: int = 10_000,
+        params: tuple[str, ...] | None = None, n: int = 10_000,
         store: str | Path = "results/sweep/sweep.zarr", sampler: str = "sobol",
         log_params: tuple[str, ...] = (), amplitude: float = 10.0, t1: float = 100.0,
         dt: float = 0.025, chunk_size: int = 10_000, precision: str = "float32",
         seed: int = 0, log=print) -> dict:
-    """Sample, sweep into `store`, summarise into `out`; returns the summary."""
+    """Sample, sweep into `store`, summarise into `out`; returns the summary.
+
+    `params` (`"name=low:high"` strings) defaults to `HH_DEFAULT_PARAMS` for `model="hh"`
+    and is required for every other model.
+
+    **Raises:** `ValueError` for options that would silently do nothing or be wrong (see
+    the module docstring), naming the option."""
     cls = model_class(model)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
-    bounds = dict(parse_param(p) for p in params)
-    out = output_dir(out)
+    if not params:
+        if cls is not models.HodgkinHuxley:
+            raise ValueError(f"--param is required for --model {model} (the default "
+                             f"{' '.join(HH_DEFAULT_PARAMS)} is for hh only); e.g. --param "
+                             f"NAME=LOW:HIGH with NAME a parameter of {cls.__name__}")
+        params = HH_DEFAULT_PARAMS
+    parsed = [parse_param(p) for p in params]
+    names = [name for name, _ in parsed]
+    repeated = sorted({name for name in names if names.count(name) > 1})
+    if repeated:
+        raise ValueError(f"--param: each parameter may be given once; {repeated} repeated")
+    bounds = dict(parsed)
+    unknown_log = [name for name in log_params if name not in bounds]
+    if unknown_log:
+        raise ValueError(f"--log: {unknown_log} not swept; --log must name swept parameters, "
+                         f"one of {names}")
+    store_path = Path(store)
+    if store_path.exists() and not store_path.is_dir():
+        raise ValueError(f"--store: {store_path} is an existing file; give a folder path for "
+                         "the Zarr store")
     if precision == "float64":
         jax.config.update("jax_enable_x64", True)
     dtype = jnp.float32 if precision == "float32" else jnp.float64
@@ -115,6 +188,10 @@ def run(out: str | Path = "results/sweep", *, model: str = "hh",
                          f"(every field needs a default value); {error}") from error
     base = jax.tree.map(lambda x: jnp.asarray(x, dtype) if is_parameter_value(x) else x,
                         default)
+    model_names = [k for k in bounds if not k.startswith("stimulus.")]
+    check_parameter_names(base, model_names, "--param")
+    check_parameters_matter(base, model_names, amplitude)
+    out = output_dir(out)
     stimulus_bounds = {k.removeprefix("stimulus."): v for k, v in bounds.items()
                        if k.startswith("stimulus.")}
     sets = sampling.sample(sampler, bounds, n, seed=seed, log=tuple(log_params))
@@ -163,13 +240,14 @@ def register(commands) -> None:
                              "jaxneuron.AbstractNeuron subclass in your own file, in the "
                              "current folder or on PYTHONPATH)")
     parser.add_argument("--param", action="append", dest="params", metavar="NAME=LOW:HIGH",
-                        help="a swept parameter and its range (repeat; stimulus.amplitude "
-                             "sweeps the step)")
+                        help="a swept parameter and its range (repeat for each parameter, "
+                             "once each; stimulus.amplitude sweeps the step; default for hh: "
+                             "g_Na=60:180 g_K=18:54, required for other models)")
     parser.add_argument("--n", type=int, default=10_000,
                         help="number of sets (for --sampler grid: values per parameter)")
     parser.add_argument("--sampler", default="sobol", choices=sampling.SAMPLERS)
     parser.add_argument("--log", action="append", default=[], dest="log_params",
-                        metavar="NAME", help="sample this parameter log-uniformly")
+                        metavar="NAME", help="sample this swept parameter log-uniformly")
     parser.add_argument("--store", default="results/sweep/sweep.zarr")
     parser.add_argument("--amplitude", type=float, default=10.0, help="step current")
     parser.add_argument("--t1", type=float, default=100.0, help="ms")
@@ -179,7 +257,7 @@ def register(commands) -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", default="results/sweep")
     parser.set_defaults(func=lambda a: run(
-        a.out, model=a.model, params=tuple(a.params or ("g_Na=60:180", "g_K=18:54")),
+        a.out, model=a.model, params=tuple(a.params or ()),
         n=a.n, store=a.store, sampler=a.sampler, log_params=tuple(a.log_params),
         amplitude=a.amplitude, t1=a.t1, dt=a.dt, chunk_size=a.chunk, precision=a.precision,
         seed=a.seed))

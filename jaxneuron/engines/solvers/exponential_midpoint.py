@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from .exponential import AbstractExponentialSolver, relax
 
 
-class ExponentialMidpoint(AbstractExponentialSolver):
+class ExponentialMidpoint(AbstractExponentialSolver, diffrax.AbstractAdaptiveSolver):
     """Exponential midpoint rule: second order, two model evaluations per step.
 
     A half step of exponential Euler gives the midpoint state; rates and targets frozen
