@@ -185,6 +185,7 @@ def passive_observation():
     return clean + NOISE * jax.random.normal(jax.random.key(3), clean.shape)
 
 
+@pytest.mark.slow  # 30-40 s on 2 cores: keeps make test under 15 minutes
 def test_nuts_matches_the_analytic_posterior_of_a_linear_model(tmp_path):
     """Unknown R and sigma, flat prior on R, log-uniform (Jeffreys, p ∝ 1/sigma) prior on
     sigma: the marginal posterior of R is Student-t with n - 1 degrees of freedom, centred

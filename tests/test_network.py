@@ -369,6 +369,7 @@ def _run(net, seed=1):
     return simulate_network(net, 50.0, 0.1, jax.random.key(seed), record={0: [0, 5]})
 
 
+@pytest.mark.slow  # 30-40 s on 2 cores: keeps make test under 15 minutes
 def test_vmap_over_networks_equals_a_loop():
     nets = [_random_network(scale) for scale in (0.5, 1.0, 1.5)]
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *nets)

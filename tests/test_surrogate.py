@@ -246,6 +246,7 @@ def test_network_dataset_matches_a_single_unconnected_neuron(network_data):
             np.testing.assert_allclose(out[r, :, i], np.asarray(trace.states), atol=1e-3)
 
 
+@pytest.mark.slow  # 30-40 s on 2 cores: keeps make test under 15 minutes
 def test_izhikevich_pipeline_writes_summary(tmp_path):
     import json
 
@@ -343,6 +344,7 @@ def test_neural_ode_step_integrates_its_vector_field():
         np.testing.assert_allclose(float(dz[0]), z1 - z0, rtol=0, atol=1e-8)
 
 
+@pytest.mark.slow  # 30-40 s on 2 cores: keeps make test under 15 minutes
 def test_sweep_writes_one_row_per_model(network_data, tmp_path):
     from jaxneuron.workflows._surrogate_stages import run_sweep
     from jaxneuron.workflows.surrogate_izhikevich import pipeline
