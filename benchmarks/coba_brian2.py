@@ -25,9 +25,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from jaxneuron.bench import format_table, write_json
+from jaxneuron.apps.benchmarking import format_table, write_json
+from jaxneuron.apps.networks.coba import coba_network
 from jaxneuron.network import simulate_network
-from jaxneuron.network.benchmarks import coba_network
 
 DT, T1 = 0.1, 1000.0
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import argparse
 
-from jaxneuron.bench import GRADIENT_COLUMNS, hh_gradient_rows, report
+from jaxneuron.apps.benchmarking import GRADIENT_COLUMNS, hh_gradient_rows, report
 
 
 def main() -> None:

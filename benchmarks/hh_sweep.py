@@ -15,7 +15,7 @@ import os
 # Expose every CPU core as a JAX device so sharded rows can use them (must precede jax).
 os.environ.setdefault("XLA_FLAGS", f"--xla_force_host_platform_device_count={os.cpu_count()}")
 
-from jaxneuron.bench import (  # noqa: E402
+from jaxneuron.apps.benchmarking import (  # noqa: E402
     SWEEP_COLUMNS,
     hh_sweep_rows,
     reference_spikes,

@@ -30,11 +30,11 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxneuron import RestingMembrane, StepCurrent, simulate  # noqa: E402
+from jaxneuron.apps.benchmarking import report, time_vmapped  # noqa: E402
 from jaxneuron.baselines.scipy_resting import (  # noqa: E402
     resting_initial_state,
     simulate_resting_scipy,
 )
-from jaxneuron.bench import report, time_vmapped  # noqa: E402
 
 PARAMETERS = ("K_o", "Na_i", "P_Na", "pump_max")
 CASES = {

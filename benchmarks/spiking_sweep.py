@@ -28,8 +28,8 @@ import numpy as np
 jax.config.update("jax_enable_x64", True)  # float64 available; each row picks its dtype
 
 import jaxneuron as jn  # noqa: E402
+from jaxneuron.apps.benchmarking import report, time_vmapped  # noqa: E402
 from jaxneuron.baselines.scipy_spiking import izhikevich_spikes_scipy  # noqa: E402
-from jaxneuron.bench import report, time_vmapped  # noqa: E402
 
 T1 = 1000.0  # ms
 MAX_SPIKES = 512

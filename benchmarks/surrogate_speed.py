@@ -40,10 +40,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from jaxneuron.apps.benchmarking import machine, report
+from jaxneuron.apps.workflows import surrogate_izhikevich as izh, surrogate_resting as resting
+from jaxneuron.apps.workflows._surrogate_stages import CHECKPOINT_DIR, DATASET_FILE, SPLIT
 from jaxneuron.baselines.scipy_resting import simulate_resting_scipy
-from jaxneuron.bench import machine, report
-from jaxneuron.models.resting import RestingMembrane
-from jaxneuron.surrogate import (
+from jaxneuron.emulators import (
     Dataset,
     load_checkpoint,
     permute_neurons,
@@ -53,9 +54,7 @@ from jaxneuron.surrogate import (
     split_by_run,
     train,
 )
-from jaxneuron.workflows import surrogate_izhikevich as izh
-from jaxneuron.workflows import surrogate_resting as resting
-from jaxneuron.workflows._surrogate_stages import CHECKPOINT_DIR, DATASET_FILE, SPLIT
+from jaxneuron.models.resting import RestingMembrane
 
 SCIPY_TOL = 1e-6
 REPEATS = 5  # warm calls, best taken (the izhikevich row: 3, inside `izh._speed`)
@@ -104,7 +103,7 @@ def load_or_train(folder, make_dataset, config, *, val_score=None, augment=None)
                        val_score=None if val_score is None else val_score(parts["val"]),
                        augment=augment)
         log(f"  trained in {time.perf_counter() - tic:.1f} s (best epoch {result.best_epoch})")
-        surrogate, info = result.surrogate, {"net": dataclasses.asdict(result.net_config)}
+        surrogate, info = result.emulator, {"net": dataclasses.asdict(result.net_config)}
     return surrogate, info, parts["test"], dataset
 
 

@@ -33,7 +33,7 @@ def run_size(n: int, precision: str, folder: Path) -> dict:
             "--n", str(n), "--chunk", str(min(CHUNK, n)), "--t1", str(T1), "--precision",
             precision, "--store", str(store), "--out", str(out)]
     # the child reports its own peak resident memory (ru_maxrss, kB on Linux)
-    code = ("import resource, sys; from jaxneuron.cli import main; "
+    code = ("import resource, sys; from jaxneuron.apps.cli import main; "
             f"rc = main({argv!r}); "
             "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss); sys.exit(rc)")
     start = time.perf_counter()
@@ -77,7 +77,7 @@ def main() -> None:
     parser.add_argument("--json", help="write results as JSON to this path")
     args = parser.parse_args()
     sizes = [2_000, 20_000] if args.quick else args.sizes
-    from jaxneuron.bench import format_table, write_json
+    from jaxneuron.apps.benchmarking import format_table, write_json
 
     scipy_s = scipy_seconds_per_set()
     rows = []

@@ -2,8 +2,8 @@
 surrogate gradients (`jaxneuron digits`; use the CLI's `--method evolution` for the evosax
 GA and OpenES)."""
 
-from jaxneuron.workflows._output import example_main
-from jaxneuron.workflows.digits import run
+from jaxneuron.apps.output import example_main
+from jaxneuron.apps.workflows.digits import run
 
 if __name__ == "__main__":
     example_main(run, "results/digits/gradient")

@@ -4,8 +4,8 @@ NPE with its coverage, checked against NUTS through the solver by a C2ST
 
 from functools import partial
 
-from jaxneuron.workflows._output import example_main
-from jaxneuron.workflows.infer import run
+from jaxneuron.apps.output import example_main
+from jaxneuron.apps.workflows.infer import run
 
 if __name__ == "__main__":
     example_main(partial(run, method="npe"), "results/infer")

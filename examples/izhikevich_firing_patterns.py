@@ -2,10 +2,10 @@
 
     python examples/izhikevich_firing_patterns.py [--out results/spiking] [--quick]
 
-The same as `jaxneuron spiking`: see `jaxneuron/workflows/spiking.py` for what it writes.
+The same as `jaxneuron spiking`: see `jaxneuron/apps/workflows/spiking.py` for what it writes.
 """
 
-from jaxneuron.workflows._output import example_main
-from jaxneuron.workflows.spiking import run
+from jaxneuron.apps.output import example_main
+from jaxneuron.apps.workflows.spiking import run
 
 example_main(run, "results/spiking")

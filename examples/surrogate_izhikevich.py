@@ -5,10 +5,10 @@ held-out runs (spike F1 within ±2 ms, voltage RMSE) and timed against the netwo
     python examples/surrogate_izhikevich.py [--out results/surrogate_izhikevich] [--quick]
 
 The same as `jaxneuron surrogate izhikevich`: see
-`jaxneuron/workflows/surrogate_izhikevich.py` for what it writes.
+`jaxneuron/apps/workflows/surrogate_izhikevich.py` for what it writes.
 """
 
-from jaxneuron.workflows._output import example_main
-from jaxneuron.workflows.surrogate import run_izhikevich
+from jaxneuron.apps.output import example_main
+from jaxneuron.apps.workflows.surrogate import run_izhikevich
 
 example_main(run_izhikevich, "results/surrogate_izhikevich")

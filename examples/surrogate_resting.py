@@ -4,10 +4,10 @@ judged by its free-running rollout on held-out runs, and timed against the solve
     python examples/surrogate_resting.py [--out results/surrogate_resting] [--quick]
 
 The same as `jaxneuron surrogate resting`: see
-`jaxneuron/workflows/surrogate_resting.py` for what it writes.
+`jaxneuron/apps/workflows/surrogate_resting.py` for what it writes.
 """
 
-from jaxneuron.workflows._output import example_main
-from jaxneuron.workflows.surrogate import run_resting
+from jaxneuron.apps.output import example_main
+from jaxneuron.apps.workflows.surrogate import run_resting
 
 example_main(run_resting, "results/surrogate_resting")

@@ -17,12 +17,12 @@ import optax
 import pytest
 
 import jaxneuron as jn
-from jaxneuron.cli import main
+from jaxneuron.apps.cli import main
+from jaxneuron.apps.workflows.sweep_command import check_parameters_matter
 from jaxneuron.fit import check_target
 from jaxneuron.inference import Prior, Uniform, fit_restarts
 from jaxneuron.network import (
     STDP,
-    ExponentialConductance,
     Network,
     PoissonInput,
     Population,
@@ -36,7 +36,6 @@ from jaxneuron.network import (
     simulate_network,
     small_world,
 )
-from jaxneuron.workflows.sweep_command import check_parameters_matter
 
 T1 = 2.0  # ms: fit targets are checked before anything is compiled, so keep runs tiny
 HH = jn.HodgkinHuxley
@@ -63,7 +62,7 @@ def restarts_hh(target, key=None):
 
 def cond_lif_net(weight=1.0, gain=1.0, target="g_e", plasticity=None, inputs=()):
     pop = Population(jn.ConductanceLIF(), 4)
-    proj = Projection(0, 0, all_to_all(4, 4, weight), ExponentialConductance(target),
+    proj = Projection(0, 0, all_to_all(4, 4, weight), StateJump(target),
                       gain=gain, plasticity=plasticity)
     return Network([pop], [proj], inputs)
 
@@ -350,7 +349,7 @@ def test_parameters_that_act_away_from_rest_are_not_flagged():
 
 
 def test_cli_interrupt_exits_130_and_other_errors_stay_visible(monkeypatch, tmp_path, capsys):
-    from jaxneuron.workflows import hh_simulate
+    from jaxneuron.apps.workflows import hh_simulate
 
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
@@ -383,7 +382,7 @@ def test_cli_reports_a_run_time_check_inside_jit_as_one_line(capsys, monkeypatch
     import jax.numpy as jnp
 
     from jaxneuron import cli
-    from jaxneuron.workflows import hh_simulate
+    from jaxneuron.apps.workflows import hh_simulate
 
     def failing_run(*args, **kwargs):
         check = jax.jit(lambda x: eqx.error_if(x, x > 0, "more spikes than max_spikes = 4"))

@@ -209,7 +209,7 @@ def test_tune_gain_finds_branching_ratio_one():
 
 @pytest.mark.slow
 def test_criticality_workflow_separates_three_regimes(tmp_path):
-    from jaxneuron.workflows import criticality
+    from jaxneuron.apps.workflows import criticality
 
     summary = criticality.run(tmp_path, quick=True, log=lambda *a: None)
     assert summary["tuned_within_tolerance"]

@@ -20,7 +20,7 @@ import scipy.linalg
 
 import jaxneuron as jn
 from jaxneuron._fields import replace_parameters
-from jaxneuron.cli import main
+from jaxneuron.apps.cli import main
 from jaxneuron.plotting.neurons import neuron_state_panels
 
 PACKAGE = "jn_custom_models_under_test"

@@ -9,9 +9,9 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from jaxneuron.learning import LayeredNetwork, checkpoint, digits, evolution, gradient, stdp
-from jaxneuron.learning.layered import INPUT, init_weights
-from jaxneuron.learning.training import confusion_matrix, get_method
+from jaxneuron.apps.digits import LayeredNetwork, checkpoint, digits, evolution, gradient, stdp
+from jaxneuron.apps.digits.layered import INPUT, init_weights
+from jaxneuron.apps.digits.training import confusion_matrix, get_method
 from jaxneuron.spike_surrogates import FastSigmoid
 
 SPLIT = digits.load_split(0)
@@ -115,6 +115,7 @@ def test_readout_counts_and_area_from_the_output_raster():
     np.testing.assert_array_equal(readout.first_spike, first)
 
 
+@pytest.mark.slow  # make test-slow: 48 s
 def test_surrogate_gradients_reach_every_weight():
     net = LayeredNetwork(64, 8, 10, t1=30.0, bias_hidden=105.0, bias_out=105.0)
     weights = init_weights(jax.random.key(0), 64, 8, 10, mean_in=0.0, mean_out=0.0)
@@ -260,6 +261,7 @@ def test_stdp_moves_the_winners_weights_onto_the_shown_digit_and_keeps_their_sum
     assert np.all(share[fired] > share0[fired] + 0.1 * stdp.DEFAULTS["w_total"])
 
 
+@pytest.mark.slow  # make test-slow: 27 s; resume is covered for the other methods
 def test_stdp_phase_resumes_exactly_from_a_chunk():
     net = LayeredNetwork(64, 4, 10, t1=20.0, max_rate=400.0)
     images = np.asarray(SPLIT.x_train[:stdp.CHUNK + 10])

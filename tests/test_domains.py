@@ -9,11 +9,11 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import jaxneuron as jn
-from jaxneuron.cli import main
+from jaxneuron.apps.cli import main
+from jaxneuron.apps.workflows.hh_simulate import default_max_spikes
 from jaxneuron.sweep import spike_summary
 from jaxneuron.trace import (
     STATUS_NONFINITE,
@@ -23,7 +23,6 @@ from jaxneuron.trace import (
     STATUS_SPIKES_OVERFLOWED,
     status_reason,
 )
-from jaxneuron.workflows.hh_simulate import default_max_spikes
 
 NAN, INF = float("nan"), float("inf")
 HH, STEP = jn.HodgkinHuxley(), jn.StepCurrent(10.0)

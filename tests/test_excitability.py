@@ -9,8 +9,7 @@ import pytest
 from scipy.optimize import brentq
 
 import jaxneuron as jn
-from jaxneuron.analysis import activation_fit as af
-from jaxneuron.analysis import excitability as ex
+from jaxneuron.analysis import activation_fit as af, excitability as ex
 
 
 def lif_rate(current, tau_m=10.0, R=10.0, V_rest=-65.0, V_th=-50.0, V_reset=-65.0, t_ref=2.0):
@@ -208,7 +207,7 @@ def test_bad_input_raises_value_error_naming_the_argument(call, message):
 
 @pytest.mark.slow
 def test_workflows_quick_runs_report_the_published_hh_thresholds(tmp_path):
-    from jaxneuron.workflows import bio_vs_artificial, hh_exploration
+    from jaxneuron.apps.workflows import bio_vs_artificial, hh_exploration
 
     summary = hh_exploration.run(tmp_path / "hh", quick=True, log=lambda *a: None)
     default = summary["default"]

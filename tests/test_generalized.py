@@ -148,6 +148,7 @@ def test_clock_mode_converges_to_exact_mode():
     assert errors[0] > errors[1] > errors[2]
 
 
+@pytest.mark.slow  # make test-slow: 36 s; the matrix covers clock-mode gradients
 def test_exact_spike_time_gradient_matches_finite_differences():
     def third_spike(b, g_c):
         m = jn.GeneralizedNeuron.preset("pyramidal", b=b, g_c=g_c)

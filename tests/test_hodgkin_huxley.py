@@ -95,7 +95,12 @@ def _trace_loss(values, name, stim, target):
     return jnp.mean((trace.v - target) ** 2)
 
 
-@pytest.mark.parametrize("name", PARAMS)
+# 5 of the 7 parameters run in make test-slow (53 s)
+_SLOW = pytest.mark.slow
+
+
+@pytest.mark.parametrize("name", [p if p in ("C_m", "g_Na") else pytest.param(p, marks=_SLOW)
+                                  for p in PARAMS])
 def test_gradient_matches_central_finite_differences(name):
     stim = jn.StepCurrent(10.0, 2.0)
     target = jn.simulate(jn.HodgkinHuxley(), stim, t1=30.0, dt=0.025, save_every=0.1).v + 1.0

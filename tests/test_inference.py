@@ -258,7 +258,7 @@ def test_restarts_recover_two_parameters_in_one_vmapped_call():
 
 
 def test_infer_command_registers_and_rejects_unknown_methods():
-    from jaxneuron.workflows import infer
+    from jaxneuron.apps.workflows import infer
 
     parser = argparse.ArgumentParser()
     infer.register(parser.add_subparsers(dest="command"))
@@ -274,7 +274,7 @@ def test_infer_command_registers_and_rejects_unknown_methods():
 
 def test_npe_summary_features_are_the_sbi_statistics_of_each_trace():
     from jaxneuron.analysis.summaries import SBI_HH_NAMES, hh_summary_statistics
-    from jaxneuron.workflows import infer
+    from jaxneuron.apps.workflows import infer
 
     ts = np.arange(71) * 0.5
     featurize, embedding = infer.npe_features("summaries", ts)
@@ -294,7 +294,7 @@ def test_npe_summary_features_are_the_sbi_statistics_of_each_trace():
 def test_infer_fit_workflow_recovers_the_conductances(tmp_path):
     import json
 
-    from jaxneuron.workflows import infer
+    from jaxneuron.apps.workflows import infer
 
     summary = infer.run(tmp_path, method="fit", quick=True, log=lambda *_: None)
     assert json.loads((tmp_path / "summary.json").read_text())["method"] == "fit"

@@ -13,12 +13,12 @@ from scipy.integrate import solve_ivp
 import jaxneuron as jn
 from jaxneuron.network import (
     CurrentInput,
-    ExponentialConductance,
     ExponentialCurrent,
     Network,
     PoissonInput,
     Population,
     Projection,
+    StateJump,
     fixed_in_degree,
     fixed_probability,
     from_edges,
@@ -134,7 +134,7 @@ def _pair(synapse, weight, **pop_kwargs):
 @pytest.mark.parametrize("delay", [0, 7])
 def test_conductance_jump_and_exponential_decay_match_hand_computation(delay):
     dt, w = 0.01, 6.0
-    result = simulate_network(_pair(ExponentialConductance("g_e", delay=delay), w), 45.0, dt,
+    result = simulate_network(_pair(StateJump("g_e", delay=delay), w), 45.0, dt,
                               record={0: [0, 1]})
     times, index = result.spike_times(0)
     fire_step = math.floor(T_FIRE / dt)  # the step (t_k, t_k + dt] holding the crossing
@@ -173,7 +173,7 @@ def test_exponential_current_synapse_gives_the_analytic_psp():
 
 def test_gradient_of_the_conductance_with_respect_to_the_weight():
     dt = 0.1
-    net = _pair(ExponentialConductance("g_e"), 6.0)
+    net = _pair(StateJump("g_e"), 6.0)
 
     def final_g_e(w):
         n = eqx.tree_at(lambda m: m.projections[0].connectivity.weights, net, w)
@@ -193,7 +193,7 @@ def test_surrogate_gradient_reaches_targets_from_a_neuron_that_never_spikes():
     dt, t1, w, delta, slope = 0.1, 400.0, 2.0, 0.5, 1.0
     surrogate = jn.Triangle(slope, detach_reset=True)
     net = Network([Population(jn.ConductanceLIF(), 2)],
-                  [Projection(0, 0, from_edges([0], [1], w, 2, 2), ExponentialConductance("g_e"))],
+                  [Projection(0, 0, from_edges([0], [1], w, 2, 2), StateJump("g_e"))],
                   [CurrentInput(0, jnp.array([10.0 * (10.0 - delta), 0.0]))])
 
     def final_g_e(amplitude):
@@ -224,8 +224,8 @@ def test_all_to_all_matrix_product_equals_the_event_path(surrogate):
 
     def run(conn):
         net = Network([Population(jn.ConductanceLIF(), n)],
-                      [Projection(0, 0, conn, ExponentialConductance("g_e"))],
-                      [PoissonInput(0, 400.0, 2.0, ExponentialConductance("g_e"))])
+                      [Projection(0, 0, conn, StateJump("g_e"))],
+                      [PoissonInput(0, 400.0, 2.0, StateJump("g_e"))])
         return simulate_network(net, 100.0, 0.1, jax.random.key(0), surrogate=surrogate)
 
     a, b = run(complete), run(padded)
@@ -242,7 +242,7 @@ def _recurrent_40(drive):
     pre, post = np.nonzero(rng.random((n, n)) < 0.3)
     conn = from_edges(pre, post, rng.uniform(0.5, 2.0, pre.size), n, n)
     return Network([Population(jn.ConductanceLIF(), n, max_events=n)],
-                   [Projection(0, 0, conn, ExponentialConductance("g_e"))],
+                   [Projection(0, 0, conn, StateJump("g_e"))],
                    [CurrentInput(0, jnp.broadcast_to(drive, (n,)))])
 
 
@@ -263,6 +263,7 @@ def test_steps_with_many_spikes_take_the_large_event_path_and_agree_with_every_s
     np.testing.assert_allclose(events.final[0], every.final[0], rtol=1e-10)
 
 
+@pytest.mark.slow  # make test-slow: 37 s
 def test_a_batch_mixing_crowded_and_quiet_networks_equals_a_loop_in_value_and_gradient():
     # Under vmap the event path is chosen once for the batch (by its most crowded step);
     # values and weight gradients must equal one-network runs.
@@ -357,7 +358,7 @@ def _random_network(scale=1.0, seed=0):
     projections = [
         Projection(pre, post, fixed_probability(pops.n, post_pop.n, 0.2, w * scale,
                                                 seed=seed + 10 * pre + post),
-                   ExponentialConductance(target, delay=delay))
+                   StateJump(target, delay=delay))
         for pre, pops, target, w, delay in ((0, exc, "g_e", 3.0, 0), (1, inh, "g_i", 20.0, 5))
         for post, post_pop in ((0, exc), (1, inh))
     ]
@@ -399,7 +400,7 @@ def test_invalid_networks_raise_value_errors():
         Network([pop], [Projection(0, 0, fixed_probability(4, 5, 0.5, 1.0, seed=0))])
     with pytest.raises(ValueError, match="synapse target"):
         Network([pop], [Projection(0, 0, fixed_probability(5, 5, 0.5, 1.0, seed=0),
-                                   ExponentialConductance("g_x"))])
+                                   StateJump("g_x"))])
     with pytest.raises(ValueError, match="key"):
         simulate_network(Network([pop], inputs=[PoissonInput(0, 10.0, 1.0)]), 10.0, 0.1)
     with pytest.raises(ValueError, match="same length|one length"):
@@ -407,7 +408,7 @@ def test_invalid_networks_raise_value_errors():
 
 
 def test_coba_network_has_the_benchmark_structure():
-    from jaxneuron.network.benchmarks import coba_network
+    from jaxneuron.apps.networks.coba import coba_network
 
     net = coba_network(1000, seed=0)
     assert [p.n for p in net.populations] == [800, 200]
@@ -423,7 +424,7 @@ def test_coba_network_has_the_benchmark_structure():
 def test_calibrate_finds_the_bias_current_of_an_analytic_lif_rate():
     # ConductanceLIF without synapses is an LIF: rate = 1 / (t_ref + tau ln((V_inf - V_reset)
     # / (V_inf - V_th))) with V_inf = E_L + I / g_L. Invert it for 40 Hz.
-    from jaxneuron.network.tuning import calibrate
+    from jaxneuron.apps.networks.tuning import calibrate
 
     cell = jn.ConductanceLIF()  # tau 20 ms, g_L 10 nS, E_L = V_reset = -60, V_th = -50, 5 ms
 
@@ -472,7 +473,7 @@ def test_gaussian_input_kicks_have_the_requested_mean_and_spread():
 
 @pytest.mark.slow
 def test_topology_examples_draw_with_activity(tmp_path):
-    from jaxneuron.network.tuning import topology_examples
+    from jaxneuron.apps.networks.tuning import topology_examples
     from jaxneuron.plotting.neurons import topology_activity
 
     panels = topology_examples(t1=200.0)

@@ -4,8 +4,7 @@ import equinox as eqx
 import jax
 import numpy as np
 import pytest
-from hypothesis import given, settings
-from hypothesis import strategies as st
+from hypothesis import given, settings, strategies as st
 
 import jaxneuron as jn
 from jaxneuron import biophysics as bp
@@ -252,7 +251,7 @@ def test_baseline_defaults_match_the_model():
 
 @pytest.mark.slow
 def test_resting_workflow_writes_its_outputs(tmp_path):
-    from jaxneuron.workflows.resting import run
+    from jaxneuron.apps.workflows.resting import run
 
     summary = run(tmp_path, quick=True, log=lambda *_: None)
     assert summary["rest_mv"] == pytest.approx(float(bp.nernst(110.0, 10.0, -1)), abs=0.01)

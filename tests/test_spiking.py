@@ -122,6 +122,7 @@ def _central_difference(f, x, i, rel=1e-5):
     return (float(f(*up)) - float(f(*down))) / (2 * h)
 
 
+@pytest.mark.slow  # make test-slow: 28 s; test_matrix covers LIF exact forward mode
 def test_exact_spike_time_gradients_match_finite_differences_forward_mode():
     x = (0.02, 8.0, 10.0)
     grads = jax.jacfwd(lambda *p: _rs_spike_time(*p, k=2, adjoint=diffrax.ForwardMode()),

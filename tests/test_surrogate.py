@@ -85,10 +85,10 @@ def test_scaler_is_fitted_on_train_only(dataset, parts):
     changed = dataclasses.replace(parts["val"], states=parts["val"].states * 3.0 + 40.0)
     a = sg.train(train_runs, parts["val"], TINY, progress=False)
     b = sg.train(train_runs, changed, TINY, progress=False)
-    for s in (a.surrogate.scaler, b.surrogate.scaler):
+    for s in (a.emulator.scaler, b.emulator.scaler):
         assert all(np.array_equal(x, y) for x, y in zip(arrays(s), arrays(scaler),
                                                         strict=True))
-    assert all(np.array_equal(x, y) for x, y in zip(arrays(a.surrogate), arrays(b.surrogate),
+    assert all(np.array_equal(x, y) for x, y in zip(arrays(a.emulator), arrays(b.emulator),
                                                     strict=True))
 
 
@@ -98,14 +98,14 @@ def _mean_window_loss(net, scaler, data, config):
     return float(jnp.mean(losses))
 
 
-@pytest.mark.parametrize("arch", ["mlp", "lstm", "node"])
+@pytest.mark.parametrize("arch", ["mlp", "lstm", pytest.param("node", marks=pytest.mark.slow)])
 def test_a_few_training_steps_decrease_the_loss(parts, arch):
     config = dataclasses.replace(TINY, arch=arch, epochs=3, loss="rollout")
     result = sg.train(parts["train"], parts["val"], config, progress=False)
-    scaler = result.surrogate.scaler
+    scaler = result.emulator.scaler
     initial = sg.make_net(result.net_config, key=jax.random.PRNGKey(config.seed))
     before = _mean_window_loss(initial, scaler, parts["train"], config)
-    after = _mean_window_loss(result.surrogate.net, scaler, parts["train"], config)
+    after = _mean_window_loss(result.emulator.net, scaler, parts["train"], config)
     assert after < 0.5 * before
     assert len(result.history) == 3 and result.best_epoch >= 1
 
@@ -114,7 +114,7 @@ def test_a_few_training_steps_decrease_the_loss(parts, arch):
 def test_checkpoint_round_trips_bit_identically(parts, tmp_path, arch):
     config = sg.NetConfig(arch, n_states=1, n_inputs=1, hidden_size=8, depth=2)
     scaler = sg.Standardizer.fit(parts["train"])
-    surrogate = sg.Surrogate(sg.make_net(config, key=jax.random.PRNGKey(7)), scaler)
+    surrogate = sg.Emulator(sg.make_net(config, key=jax.random.PRNGKey(7)), scaler)
     sg.save_checkpoint(tmp_path / arch, surrogate, config, TINY, extra={"note": "x"})
     loaded, info = sg.load_checkpoint(tmp_path / arch)
     assert jax.tree.structure(loaded) == jax.tree.structure(surrogate)
@@ -127,7 +127,7 @@ def test_checkpoint_round_trips_bit_identically(parts, tmp_path, arch):
                                   sg.rollouts(surrogate, test.states[:, 0], test.currents))
 
 
-class ExactStep(sg.AbstractSurrogateNet):
+class ExactStep(sg.AbstractEmulatorNet):
     """The true one-step map: integrates the model over one save interval (independent of
     the dataset code path, which simulates whole runs)."""
 
@@ -152,7 +152,7 @@ def test_rollout_with_the_true_step_map_reproduces_the_data(parts):
     scaler = sg.Standardizer.fit(parts["train"])
     for k in range(3):
         model = jn.RestingMembrane(K_o=test.params["K_o"][k])
-        exact = sg.Surrogate(ExactStep(model, scaler), scaler)
+        exact = sg.Emulator(ExactStep(model, scaler), scaler)
         states, currents = test.states[k:k + 1], test.currents[k:k + 1]
         roll = np.asarray(sg.rollouts(exact, states[:, 0], currents))
         one = np.asarray(sg.one_steps(exact, states, currents))
@@ -160,7 +160,7 @@ def test_rollout_with_the_true_step_map_reproduces_the_data(parts):
         np.testing.assert_allclose(one, states, rtol=0, atol=1e-9)
         assert sg.rollout_rmse(exact, states, currents) < 1e-9
         # Control: the same map fed the step's currents in the wrong order is visibly off.
-        wrong = sg.Surrogate(ExactStep(model, scaler, shift=1), scaler)
+        wrong = sg.Emulator(ExactStep(model, scaler, shift=1), scaler)
         assert sg.rollout_rmse(wrong, states, currents) > 1e-3
 
 
@@ -168,7 +168,7 @@ def test_evaluate_reports_both_errors(parts):
     scaler = sg.Standardizer.fit(parts["train"])
     test = parts["test"]
     model = jn.RestingMembrane(K_o=float(np.mean(test.params["K_o"])))
-    metrics = sg.evaluate(sg.Surrogate(ExactStep(model, scaler), scaler), test)
+    metrics = sg.evaluate(sg.Emulator(ExactStep(model, scaler), scaler), test)
     n_runs, n_t = test.v.shape
     assert metrics["v_rollout"].shape == (n_runs, n_t)
     assert metrics["per_run_rollout_mv"].shape == (n_runs,)
@@ -250,7 +250,7 @@ def test_network_dataset_matches_a_single_unconnected_neuron(network_data):
 def test_izhikevich_pipeline_writes_summary(tmp_path):
     import json
 
-    from jaxneuron.workflows.surrogate import run_izhikevich
+    from jaxneuron.apps.workflows.surrogate import run_izhikevich
 
     def stage(name):
         return run_izhikevich(tmp_path, quick=True, plots=1, epochs=1, n_runs=20,
@@ -346,8 +346,8 @@ def test_neural_ode_step_integrates_its_vector_field():
 
 @pytest.mark.slow  # 30-40 s on 2 cores: keeps make test under 15 minutes
 def test_sweep_writes_one_row_per_model(network_data, tmp_path):
-    from jaxneuron.workflows._surrogate_stages import run_sweep
-    from jaxneuron.workflows.surrogate_izhikevich import pipeline
+    from jaxneuron.apps.workflows._surrogate_stages import run_sweep
+    from jaxneuron.apps.workflows.surrogate_izhikevich import pipeline
 
     parts = sg.split_by_run(network_data, (0.5, 0.25, 0.25), seed=0)
     rows = run_sweep(pipeline(epochs=1), tmp_path, parts, quick=True, seed=0,

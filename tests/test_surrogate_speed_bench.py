@@ -6,8 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from jaxneuron.emulators import CurrentSpec, generate_dataset
 from jaxneuron.models.resting import RestingMembrane
-from jaxneuron.surrogate import CurrentSpec, generate_dataset
 
 _PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "surrogate_speed.py"
 _SPEC = importlib.util.spec_from_file_location("surrogate_speed", _PATH)

@@ -64,7 +64,8 @@ def _fit_from(factor_na, factor_k):
     return jn.fit(start, stim, target, params=["g_Na", "g_K"], steps=40, progress=False, **kw)
 
 
-@pytest.mark.parametrize(("factor_na", "factor_k"), [(1.4, 0.65), (0.5, 0.7)])
+@pytest.mark.parametrize(("factor_na", "factor_k"), [
+    pytest.param(1.4, 0.65, marks=pytest.mark.slow), (0.5, 0.7)])
 def test_fit_recovers_g_na_and_g_k_within_1_percent(factor_na, factor_k):
     result = _fit_from(factor_na, factor_k)
     assert result.params["g_Na"] == pytest.approx(120.0, rel=0.01)

@@ -7,9 +7,9 @@ import numpy as np
 import pytest
 
 import jaxneuron as jn
-from jaxneuron.cli import build_parser, main
-from jaxneuron.workflows import WORKFLOWS
-from jaxneuron.workflows.spiking import run as run_spiking
+from jaxneuron.apps.cli import build_parser, main
+from jaxneuron.apps.workflows import WORKFLOWS
+from jaxneuron.apps.workflows.spiking import run as run_spiking
 
 
 def test_every_workflow_has_a_subcommand():
@@ -53,7 +53,7 @@ def test_spiking_workflow_recovers_lif_and_checks_gradients(tmp_path):
 
 @pytest.mark.slow
 def test_generalized_neuron_workflow_reproduces_every_signature(tmp_path):
-    from jaxneuron.workflows.generalized import run
+    from jaxneuron.apps.workflows.generalized import run
 
     summary = run(tmp_path, quick=True, log=lambda *_: None)
     assert summary["all_signatures_reproduced"], summary["signatures"]
@@ -66,7 +66,7 @@ def test_generalized_neuron_workflow_reproduces_every_signature(tmp_path):
 
 @pytest.mark.slow
 def test_recurrent_network_workflow_meets_the_calibrated_objectives(tmp_path):
-    from jaxneuron.workflows.recurrent import run
+    from jaxneuron.apps.workflows.recurrent import run
 
     summary = run(tmp_path, quick=True, log=lambda *_: None)
     objectives = summary["objectives"]
@@ -96,7 +96,7 @@ def test_sweep_command_streams_to_a_store_and_resumes(tmp_path):
 
 @pytest.mark.slow
 def test_izhikevich_network_workflow_settles_into_rhythmic_activity(tmp_path):
-    from jaxneuron.workflows.izhikevich_network import run
+    from jaxneuron.apps.workflows.izhikevich_network import run
 
     summary = run(tmp_path, quick=True, log=lambda *_: None)
     assert 3.0 < summary["rate_exc_hz"] < 30.0 and 3.0 < summary["rate_inh_hz"] < 30.0

@@ -15,11 +15,11 @@ from .connectivity import (
 from .engine import Network, NetworkResult, Population, Projection, simulate_network
 from .inputs import AbstractRandomInput, CurrentInput, GaussianInput, PoissonInput
 from .plasticity import STDP
-from .synapses import AbstractSynapse, ExponentialConductance, ExponentialCurrent, StateJump
+from .synapses import AbstractSynapse, ExponentialCurrent, StateJump
 
 __all__ = [
     "AbstractRandomInput", "AbstractSynapse", "Connectivity", "CurrentInput", "GaussianInput",
-    "StateJump", "ExponentialConductance",
+    "StateJump",
     "ExponentialCurrent", "Network", "NetworkResult", "PoissonInput", "Population",
     "Projection", "STDP", "all_to_all", "fixed_in_degree", "fixed_probability", "from_edges",
     "layered", "ring", "simulate_network", "small_world",

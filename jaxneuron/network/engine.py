@@ -33,7 +33,7 @@ from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
 from .inputs import AbstractRandomInput, CurrentInput, PoissonInput
 from .plasticity import STDP, synapse_sources
-from .synapses import AbstractSynapse, ExponentialConductance
+from .synapses import AbstractSynapse, StateJump
 
 
 class Population(eqx.Module):
@@ -109,7 +109,7 @@ class Projection(eqx.Module):
     pre: int = eqx.field(static=True)
     post: int = eqx.field(static=True)
     connectivity: Connectivity
-    synapse: AbstractSynapse = ExponentialConductance()
+    synapse: AbstractSynapse = StateJump()
     gain: Float[Array, ""] = eqx.field(default=1.0, converter=as_float_array)
     plasticity: STDP | None = None
 

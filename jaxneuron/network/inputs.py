@@ -12,7 +12,7 @@ from jaxtyping import Array, Float
 from .._checks import check_finite, check_positive
 from .._fields import param
 from ..stimuli import AbstractStimulus
-from .synapses import AbstractSynapse, ExponentialConductance, StateJump
+from .synapses import AbstractSynapse, StateJump
 
 
 class AbstractRandomInput(eqx.Module):
@@ -31,14 +31,14 @@ class PoissonInput(AbstractRandomInput):
 
     Each neuron receives spikes at `rate` (Hz; scalar or `(n,)`, the total rate of all its
     external sources), each of weight `weight` (nS or pA, as the synapse needs), through
-    `synapse` (default: `ExponentialConductance("g_e")`). Per step of `dt` a neuron gets a
+    `synapse` (default: `StateJump("g_e")`). Per step of `dt` a neuron gets a
     Poisson(rate dt) number of spikes, drawn from the key passed to `simulate_network`.
     """
 
     target: int = eqx.field(static=True)
     rate: Float[Array, " n"] = param()
     weight: Float[Array, " n"] = param()
-    synapse: AbstractSynapse = ExponentialConductance()
+    synapse: AbstractSynapse = StateJump()
 
     def __check_init__(self):
         check_positive("rate", self.rate, allow_zero=True)

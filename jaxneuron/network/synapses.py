@@ -57,7 +57,7 @@ class AbstractSynapse(eqx.Module):
 class StateJump(AbstractSynapse):
     """Each arriving spike adds its weight to the state named `target` of the target cell:
     a conductance jump (nS into `"g_e"`/`"g_i"` of `ConductanceLIF`, whose exponential
-    decay and reversal potential the cell model carries: see `ExponentialConductance`), or
+    decay and reversal potential the cell model carries), or
     a delta synapse on the membrane potential (mV into `"v"` of `Izhikevich`). Keeps no
     state of its own.
 
@@ -85,11 +85,6 @@ class StateJump(AbstractSynapse):
     def deliver(self, state, y_post, delta, dt, post):
         index = post.state_names.index(self.target)
         return state, y_post.at[index].add(delta)
-
-
-ExponentialConductance = StateJump
-"""The conductance synapse: a `StateJump` into a decaying conductance state of the cell
-(default `"g_e"`)."""
 
 
 class ExponentialCurrent(AbstractSynapse):

@@ -1,0 +1,246 @@
+"""Benchmark cores shared by `benchmarks/*.py` and `jaxneuron demo`: identical HH work run by
+jaxneuron and by SciPy `solve_ivp`, with accuracy against a tight reference and compile time
+reported apart from run time. Rows follow the JSON schema in benchmarks/README.md."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from ..baselines import simulate_hh_scipy, step_current
+from ..gradients import value_and_grad
+from ..models import HodgkinHuxley
+from ..simulate import simulate
+from ..stimuli import StepCurrent
+
+T1 = 100.0  # ms per simulation
+MAX_SPIKES = 32
+
+
+def machine() -> str:
+    """A short description of this machine (CPU model, cores, JAX backend and devices)."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as f:
+            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+    except (OSError, StopIteration):
+        pass
+    devices = jax.devices()
+    return f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__} {devices[0].platform} " \
+           f"x{len(devices)}"
+
+
+def write_json(path, benchmark: str, rows: list[dict]) -> None:
+    """Write the common benchmark JSON: benchmark, machine, jaxneuron_version, rows."""
+    from .. import __version__
+
+    os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
+    with open(path, "w") as f:
+        json.dump({"benchmark": benchmark, "machine": machine(), "jaxneuron_version": __version__,
+                   "rows": rows}, f, indent=2)
+
+
+def report(rows: list[dict], columns, benchmark: str, json_path=None) -> None:
+    """Print `rows` as a Markdown table and, if `json_path`, write the common JSON."""
+    print(format_table(rows, columns))
+    if json_path:
+        write_json(json_path, benchmark, rows)
+        print(f"wrote {json_path}")
+
+
+def sample_hh_sets(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    """n random HH sets: g_Na ~ U[80, 160], g_K ~ U[20, 50] mS/cm², amplitude ~ U[5, 20] µA/cm²."""
+    rng = np.random.default_rng(seed)
+    return {"g_Na": rng.uniform(80, 160, n), "g_K": rng.uniform(20, 50, n),
+            "amplitude": rng.uniform(5, 20, n)}
+
+
+def scipy_hh_batch(sets, indices, *, method="RK45", rtol=1e-6, atol=1e-6):
+    """Spike times of the chosen sets with `solve_ivp` in a Python loop, and seconds per set."""
+    spikes = []
+    start = time.perf_counter()
+    for i in indices:
+        result = simulate_hh_scipy(step_current(sets["amplitude"][i]), t1=T1, method=method,
+                                   rtol=rtol, atol=atol,
+                                   params={"g_Na": sets["g_Na"][i], "g_K": sets["g_K"][i]})
+        spikes.append(result.spike_times)
+    return spikes, (time.perf_counter() - start) / len(indices)
+
+
+def reference_spikes(sets, indices):
+    """Tight reference: DOP853 at rtol = atol = 1e-10 with event-located spikes."""
+    return scipy_hh_batch(sets, indices, method="DOP853", rtol=1e-10, atol=1e-10)[0]
+
+
+def spike_error(spike_times, n_spikes, reference) -> tuple[float, int]:
+    """Max |Δt| (ms) over sets whose spike count matches, and the number that do not match."""
+    worst, mismatched = 0.0, 0
+    for row, count, ref in zip(spike_times, n_spikes, reference, strict=True):
+        if int(count) != len(ref):
+            mismatched += 1
+        elif len(ref):
+            worst = max(worst, float(np.max(np.abs(np.asarray(row[: len(ref)]) - ref))))
+    return worst, mismatched
+
+
+def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", shard=False):
+    """Run every set as one jit(vmap(simulate)) call. Returns (spike_times, n_spikes,
+    compile_s, run_s): compile_s is the first call minus a warm call."""
+    jax.config.update("jax_enable_x64", dtype == "float64")
+    jdtype = jnp.float64 if dtype == "float64" else jnp.float32
+
+    def run(g_na, g_k, amp):
+        trace = simulate(HodgkinHuxley(g_Na=g_na, g_K=g_k), StepCurrent(amp), t1=T1, dt=dt,
+                         solver=solver, save_every=0, max_spikes=MAX_SPIKES, throw=False)
+        return trace.spike_times, trace.n_spikes
+
+    args = [jnp.asarray(sets[k], dtype=jdtype) for k in ("g_Na", "g_K", "amplitude")]
+    out, compile_s, run_s = time_vmapped(run, args, shard=shard)
+    return np.asarray(out[0], dtype=float), np.asarray(out[1]), compile_s, run_s
+
+
+def time_vmapped(fn, args, *, shard: bool = False, repeats: int = 2):
+    """Time `jit(vmap(fn))(*args)` (batch along axis 0 of every arg), sharded over the local
+    devices if `shard` (the batch is trimmed to a multiple of their number).
+
+    **Returns:** `(out, compile_s, run_s)`: run_s is the best of `repeats` warm calls and
+    compile_s the first call minus run_s.
+    """
+    if shard and len(jax.devices()) > 1:
+        from jax.sharding import Mesh, NamedSharding, PartitionSpec
+
+        n_dev = len(jax.devices())
+        n = args[0].shape[0] - args[0].shape[0] % n_dev
+        mesh = Mesh(np.array(jax.devices()), ("batch",))
+        args = [jax.device_put(a[:n], NamedSharding(mesh, PartitionSpec("batch"))) for a in args]
+    batched = jax.jit(jax.vmap(fn))
+    start = time.perf_counter()
+    jax.block_until_ready(batched(*args))
+    first = time.perf_counter() - start
+    runs = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = jax.block_until_ready(batched(*args))
+        runs.append(time.perf_counter() - start)
+    run_s = min(runs)
+    return out, max(first - run_s, 0.0), run_s
+
+
+def hh_sweep_rows(n: int, *, n_reference: int = 20, configs=None, progress=print) -> list[dict]:
+    """The HH sweep benchmark: jaxneuron configurations vs SciPy RK45 (rtol = atol = 1e-6)
+    on the same n sets. SciPy is timed on `n_reference` sets and extrapolated per set."""
+    configs = configs or [dict(solver="staggered", dt=0.025, dtype="float32", shard=False),
+                          dict(solver="staggered", dt=0.025, dtype="float32", shard=True),
+                          dict(solver="staggered", dt=0.025, dtype="float64", shard=False)]
+    sets = sample_hh_sets(n)
+    check = np.arange(min(n_reference, n))
+    progress(f"reference: SciPy DOP853 rtol=1e-10 on {len(check)} sets")
+    reference = reference_spikes(sets, check)
+    progress(f"baseline: SciPy RK45 rtol=atol=1e-6 on {len(check)} sets")
+    scipy_spikes, scipy_per_set = scipy_hh_batch(sets, check)
+    scipy_err, scipy_bad = spike_error(
+        [np.pad(s, (0, MAX_SPIKES - len(s)), constant_values=np.nan) for s in scipy_spikes],
+        [len(s) for s in scipy_spikes], reference)
+    rows = []
+    for cfg in configs:
+        progress(f"jaxneuron {cfg} on {n} sets")
+        spikes, counts, compile_s, run_s = jaxneuron_hh_batch(sets, **cfg)
+        err, bad = spike_error(spikes[check], counts[check], reference)
+        n_run = counts.shape[0]
+        devices = len(jax.devices()) if cfg["shard"] else 1
+        rows.append({
+            "case": f"{cfg['solver']} dt={cfg['dt']} {cfg['dtype']} {devices} device(s)",
+            "n": int(n_run), "jaxneuron_s": run_s, "compile_s": compile_s,
+            "jaxneuron_ms_per_set": 1e3 * run_s / n_run,
+            "baseline": "scipy RK45 rtol=atol=1e-6 (python loop, extrapolated)",
+            "baseline_s": scipy_per_set * n_run, "baseline_ms_per_set": 1e3 * scipy_per_set,
+            "speedup": scipy_per_set * n_run / run_s,
+            "max_spike_error_ms": err, "spike_count_mismatches": bad,
+            "baseline_max_spike_error_ms": scipy_err, "baseline_spike_count_mismatches": scipy_bad,
+            "n_checked": int(len(check)),
+        })
+    return rows
+
+
+def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
+    """A Markdown table of `rows` with (key, header, format) columns."""
+    lines = ["| " + " | ".join(h for _, h, _ in columns) + " |",
+             "|" + "|".join("---" for _ in columns) + "|"]
+    for row in rows:
+        cells = [format(row[k], f) if k in row and row[k] is not None else "-"
+                 for k, _, f in columns]
+        lines.append("| " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+SWEEP_COLUMNS = [("case", "case", "s"), ("n", "n", "d"),
+                 ("jaxneuron_ms_per_set", "ms/set", ".4f"), ("compile_s", "compile s", ".2f"),
+                 ("baseline", "baseline", "s"), ("baseline_ms_per_set", "baseline ms/set", ".4f"),
+                 ("speedup", "speedup", ".0f"), ("max_spike_error_ms", "max |Δt| ms", ".4f"),
+                 ("baseline_max_spike_error_ms", "baseline max |Δt| ms", ".4f"),
+                 ("spike_count_mismatches", "count mismatches", "d")]
+
+
+HH_PARAMETERS = ("C_m", "g_Na", "g_K", "g_L", "E_Na", "E_K", "E_L")
+
+
+def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -> list[dict]:
+    """Cost of the gradient (forward and reverse mode) of a voltage-trace loss w.r.t. all 7 HH
+    parameters, per set in a vmapped batch, relative to one forward simulation and to central
+    finite differences (14 forward simulations), float64."""
+    jax.config.update("jax_enable_x64", True)
+    sets = sample_hh_sets(batch, seed=1)
+    stim_amp = jnp.asarray(sets["amplitude"])
+    base = HodgkinHuxley()
+    params = jnp.stack([jnp.full((batch,), float(getattr(base, k))) for k in HH_PARAMETERS], 1)
+    params = params.at[:, 1].set(jnp.asarray(sets["g_Na"])).at[:, 2].set(jnp.asarray(sets["g_K"]))
+    target = simulate(base, StepCurrent(10.0), t1=t1, dt=dt, save_every=0.1).v
+
+    def loss(p, amp):
+        model = HodgkinHuxley(**dict(zip(HH_PARAMETERS, p, strict=True)))
+        trace = simulate(model, StepCurrent(amp), t1=t1, dt=dt, save_every=0.1, throw=False)
+        return jnp.mean((trace.v - target) ** 2)
+
+    forward = jax.jit(jax.vmap(loss))
+
+    def timed(fn, *args):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        first = time.perf_counter() - start
+        best = np.inf
+        for _ in range(3):
+            start = time.perf_counter()
+            jax.block_until_ready(fn(*args))
+            best = min(best, time.perf_counter() - start)
+        return first - best, best
+
+    fwd_compile, fwd_s = timed(forward, params, stim_amp)
+    fd_s = 2 * len(HH_PARAMETERS) * fwd_s
+    rows = []
+    for mode in ("forward", "reverse"):
+        gradient = jax.jit(jax.vmap(
+            lambda p, amp, mode=mode: value_and_grad(lambda q: loss(q, amp), mode)(p)))
+        grad_compile, grad_s = timed(gradient, params, stim_amp)
+        rows.append({
+            "case": f"grad of trace loss w.r.t. 7 HH params ({mode} mode), staggered dt={dt}, "
+                    f"{t1:g} ms, float64",
+            "n": batch, "jaxneuron_s": grad_s, "compile_s": grad_compile,
+            "forward_s": fwd_s, "forward_compile_s": fwd_compile,
+            "gradient_over_forward": grad_s / fwd_s,
+            "baseline": "central finite differences (14 forward runs)", "baseline_s": fd_s,
+            "speedup": fd_s / grad_s,
+        })
+    return rows
+
+
+GRADIENT_COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("forward_s", "forward s", ".3f"),
+                    ("jaxneuron_s", "gradient s", ".3f"),
+                    ("gradient_over_forward", "gradient/forward", ".2f"),
+                    ("baseline", "baseline", "s"), ("baseline_s", "baseline s", ".3f"),
+                    ("speedup", "speedup", ".1f")]
