@@ -381,7 +381,7 @@ def test_cli_reports_a_run_time_check_inside_jit_as_one_line(capsys, monkeypatch
     import jax
     import jax.numpy as jnp
 
-    from jaxneuron import cli
+    from jaxneuron.apps import cli
     from jaxneuron.apps.workflows import hh_simulate
 
     def failing_run(*args, **kwargs):

@@ -7,7 +7,7 @@ import powerlaw
 import pytest
 
 from jaxneuron.analysis import criticality as cr
-from jaxneuron.network import tuning
+from jaxneuron.apps.networks import tuning
 
 
 def _raster():

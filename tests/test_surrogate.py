@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import jaxneuron as jn
-from jaxneuron import surrogate as sg
+from jaxneuron import emulators as sg
 
 DT_SAVE = 0.5
 
