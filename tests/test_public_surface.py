@@ -82,6 +82,49 @@ def test_no_library_module_imports_the_applications():
     assert offenders == {}
 
 
+LAYERS = (
+    {"_checks", "_fields", "_keys", "biophysics", "gradients", "spike_surrogates",
+     "transforms"},
+    {"models"},
+    {"stimuli"},
+    {"trace"},
+    {"engines"},
+    {"simulate"},
+    {"store", "sampling"},
+    {"sweep"},
+    {"network"},
+    {"analysis"},
+    {"fit"},
+    {"inference"},
+    {"emulators"},
+    {"plotting"},
+    {"baselines"},
+)
+"""The library's layers in the order of design.md: a module may import its own layer and
+the layers above it, never one below (data flows top to bottom, never back up)."""
+
+
+def _part(module: str) -> str:
+    return module.split(".")[1] if "." in module else ""
+
+
+def test_library_modules_import_only_their_own_or_earlier_layers():
+    rank = {name: i for i, layer in enumerate(LAYERS) for name in layer}
+    parts = {_part("jaxneuron." + ".".join(p.relative_to(PACKAGE).with_suffix("").parts))
+             for p in PACKAGE.rglob("*.py")} - {"__init__", "apps", "py"}
+    assert parts <= set(rank), f"add {sorted(parts - set(rank))} to LAYERS"
+    upward = []
+    for path in PACKAGE.rglob("*.py"):
+        here = _part(".".join(("jaxneuron", *path.relative_to(PACKAGE).with_suffix("").parts)))
+        if here in ("__init__", "apps"):
+            continue
+        for target in _imported_modules(path):
+            there = _part(target)
+            if there in rank and rank[there] > rank[here]:
+                upward.append(f"{path.relative_to(PACKAGE)} imports {target}")
+    assert upward == []
+
+
 def test_the_package_is_typed():
     assert (PACKAGE / "py.typed").is_file()
     assert (PACKAGE / "__init__.pyi").is_file()
