@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-slow lint bench clean
+.PHONY: demo test test-slow lint bench clean docs docs-executed docs-serve
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -25,6 +25,20 @@ test-slow: $(STAMP)
 lint: $(STAMP)
 	$(BIN)/ruff check jaxneuron tests benchmarks examples
 	$(BIN)/ruff format --check jaxneuron tests benchmarks examples
+
+# The docs site (MkDocs Material + mkdocstrings + mkdocs-jupyter) into site/: every public name
+# must have a docstring, and the build is strict (broken links and references fail it).
+# Tutorials are rendered as stored; docs-executed runs them during the build.
+docs: $(STAMP)
+	$(BIN)/python docs/check_docstrings.py
+	$(BIN)/mkdocs build --strict
+
+docs-executed: $(STAMP)
+	$(BIN)/python docs/check_docstrings.py
+	DOCS_EXECUTE=true $(BIN)/mkdocs build --strict
+
+docs-serve: $(STAMP)
+	$(BIN)/mkdocs serve
 
 # Benchmarks run in their own environment: the baselines (Brian2 2.9 needs numpy < 2.3)
 # must not change the versions `make test` runs against.

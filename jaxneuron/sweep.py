@@ -77,6 +77,7 @@ class SweepResult:
 
     @property
     def n_sets(self) -> int:
+        """Number of parameter sets in the sweep (length of `ok`)."""
         return int(self.ok.shape[0])
 
     @property

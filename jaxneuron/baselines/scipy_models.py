@@ -13,6 +13,8 @@ from scipy.integrate import solve_ivp
 
 HH_DEFAULTS = dict(C_m=1.0, g_Na=120.0, g_K=36.0, g_L=0.3, E_Na=50.0, E_K=-77.0,
                    E_L=-54.387, temperature_c=6.3)
+"""Default HH parameters of the NumPy baseline (those of `HodgkinHuxley`, rest at -65 mV):
+µF/cm², mS/cm², mV, °C."""
 
 
 def _vtrap(x):

@@ -122,10 +122,12 @@ class Dataset:
 
     @property
     def n_runs(self) -> int:
+        """Number of simulated runs (the leading axis of `states`)."""
         return int(self.states.shape[0])
 
     @property
     def dt_save(self) -> float:
+        """Spacing of the saved time grid `ts` (ms)."""
         return float(self.ts[1] - self.ts[0])
 
     @property
@@ -389,9 +391,13 @@ class Standardizer(eqx.Module):
         return cls(*stats(train.states), *stats(train.currents), *stats(delta))
 
     def to_dict(self) -> dict[str, list[float]]:
+        """The means and standard deviations as JSON-able lists, field name -> values
+        (inverse of `from_dict`; saved with checkpoints)."""
         return {f.name: np.asarray(getattr(self, f.name)).tolist()
                 for f in dataclasses.fields(self)}
 
     @classmethod
     def from_dict(cls, values: dict, *, dtype=None) -> Standardizer:
+        """A `Standardizer` from the dict written by `to_dict` (arrays cast to `dtype`,
+        JAX's default float if `None`)."""
         return cls(**{k: jnp.asarray(v, dtype) for k, v in values.items()})

@@ -28,6 +28,7 @@ from jaxtyping import Array, Float, PRNGKeyArray
 from .data import Standardizer
 
 ARCHITECTURES = ("mlp", "lstm", "gru", "gated_mlp", "node")
+"""The `arch` names `make_net` and `NetConfig` accept."""
 
 
 class AbstractEmulatorNet(eqx.Module):
@@ -209,6 +210,8 @@ class NetConfig:
 
     @property
     def n_features(self) -> int:
+        """Width of the network's input per step: `n_states + 2 * n_inputs` (the state
+        and the input current at the start and end of the step)."""
         return self.n_states + 2 * self.n_inputs
 
 

@@ -16,6 +16,7 @@ from .fixed import FixedSteps
 # The keyword options of `simulate` that choose the engine (see `build_engine`).
 ENGINE_OPTIONS = ("engine", "solver", "stepsize", "spiking", "surrogate", "rtol", "atol",
                   "max_steps", "adjoint")
+"""The keyword options of `simulate` (and `sweep`, `fit`) that choose or build an engine."""
 STEPSIZE_MODES = ("fixed", "adaptive")
 SPIKING_MODES = ("clock", "exact")
 # Adjoints that fixed-step engines accept and ignore: they differentiate through the steps.

@@ -46,6 +46,7 @@ class Connectivity(eqx.Module):
 
     @property
     def n_synapses(self) -> int:
+        """Number of synapses (length of `targets` and `weights`)."""
         return int(self.targets.shape[-1])
 
     def out_degrees(self) -> np.ndarray:

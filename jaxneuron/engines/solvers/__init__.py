@@ -32,6 +32,7 @@ SOLVERS: dict[str, Callable[[], diffrax.AbstractSolver]] = {
     "dopri8": diffrax.Dopri8,
     "kvaerno5": diffrax.Kvaerno5,
 }
+"""Solver names accepted wherever `solver=` takes a string, each mapped to its class."""
 
 
 def solver_from_name(solver) -> diffrax.AbstractSolver | None:
