@@ -25,7 +25,7 @@ from .data import (
     simulate_runs,
     split_by_run,
 )
-from .evaluate import (
+from .evaluation import (
     evaluate,
     evaluate_spiking,
     match_spikes,
@@ -51,7 +51,7 @@ from .nets import (
     make_net,
 )
 from .network_data import generate_network_dataset, permute_neurons, simulate_network_runs
-from .train import (
+from .training import (
     GateLabels,
     TrainConfig,
     TrainResult,

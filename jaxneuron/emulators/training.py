@@ -18,7 +18,7 @@ import optax
 from tqdm.auto import tqdm
 
 from .data import Dataset, Standardizer, reset_flags
-from .evaluate import rollout_rmse
+from .evaluation import rollout_rmse
 from .nets import Emulator, GatedMLPEmulator, NetConfig, make_net
 
 LOSSES = ("teacher", "rollout")
