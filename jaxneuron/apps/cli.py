@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import re
 import sys
 
@@ -61,6 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv=None) -> int:
     """Run the command line with `argv` (default `sys.argv[1:]`); returns the exit code
     (0 success, 2 user error, 130 interrupted); parser errors exit via `SystemExit(2)`."""
+    os.environ.setdefault("MPLBACKEND", "Agg")  # the workflows write PNGs; never open windows
     args = build_parser().parse_args(argv)
     try:
         args.func(args)

@@ -1,13 +1,14 @@
 """Matplotlib figures from traces and results (kept out of the simulation core).
 
 One module per subject; the general figures live in `figures` and are re-exported here.
-Every function takes `path=` and writes a PNG (Agg backend, no screen needed).
+Every function draws one figure: with `path=` it writes a PNG there, closes the figure and
+returns the path (what the workflows do); without, it returns the open `Figure`, which a
+notebook shows inline. Importing this package does not choose a matplotlib backend.
 """
 
 from .figures import (
     avalanche_distributions,
     fit_overview,
-    plt,
     rate_heatmap,
     regimes_raster,
     spike_fit_overview,
@@ -18,7 +19,6 @@ from .figures import (
 __all__ = [
     "avalanche_distributions",
     "fit_overview",
-    "plt",
     "rate_heatmap",
     "regimes_raster",
     "spike_fit_overview",

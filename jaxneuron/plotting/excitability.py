@@ -1,27 +1,22 @@
 """Figures of excitability: parameter-exploration grids (traces, f-I curves, rheobase,
 spike shape) and biological f-I curves next to fitted artificial activations.
 
-Every function takes arrays (NumPy), writes a PNG to `path` and returns `path`.
+Every function takes arrays (NumPy); with `path=` it writes a PNG and returns the path,
+without it returns the open figure (see `jaxneuron.plotting`).
 """
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from .figures import plt
+from ._figure import finish
 
 
 def _colors(n):
     return plt.get_cmap("viridis")(np.linspace(0.0, 0.9, max(n, 1)))
 
 
-def _save(fig, path, title):
-    if title:
-        fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
 
 
 def _stacked_traces(ax, t, traces, labels, colors, spacing):
@@ -35,7 +30,7 @@ def _stacked_traces(ax, t, traces, labels, colors, spacing):
 
 
 def parameter_grid(label: str, values, amplitudes, rate, rheobase_spike, rheobase_repetitive,
-                   trace_t, traces, probe_amplitude: float, shape_t, shapes, *, path,
+                   trace_t, traces, probe_amplitude: float, shape_t, shapes, *, path=None,
                    current_unit: str = "µA/cm²", title: str = ""):
     """2 x 2 grid for one swept parameter called `label` (with unit), `n` values:
 
@@ -63,11 +58,11 @@ def parameter_grid(label: str, values, amplitudes, rate, rheobase_spike, rheobas
     axes[1, 1].set(xlabel="time from spike detection (ms)", ylabel="V (mV)",
                    title=f"first spike at {probe_amplitude:g} {current_unit}")
     axes[1, 1].legend(title=label, fontsize=7, title_fontsize=7)
-    return _save(fig, path, title)
+    return finish(fig, path, title=title)
 
 
 def amplitude_grid(shown_amplitudes, trace_t, traces, amplitudes, rate, mean_rate,
-                   rheobase_spike: float, rheobase_repetitive: float, features: dict, *, path,
+                   rheobase_spike: float, rheobase_repetitive: float, features: dict, *, path=None,
                    current_unit: str = "µA/cm²", title: str = ""):
     """2 x 2 grid for the stimulus amplitude of one model:
 
@@ -98,10 +93,10 @@ def amplitude_grid(shown_amplitudes, trace_t, traces, amplitudes, rate, mean_rat
             target.plot(amplitudes, y, ".-", color=f"C{k}", ms=3)
             target.set_ylabel(name, color=f"C{k}")
         ax.set(xlabel=f"step amplitude ({current_unit})", title="first spike")
-    return _save(fig, path, title)
+    return finish(fig, path, title=title)
 
 
-def fi_overview(panels: dict, *, path, current_unit: str = "µA/cm²", title: str = ""):
+def fi_overview(panels: dict, *, path=None, current_unit: str = "µA/cm²", title: str = ""):
     """One f-I panel per swept parameter: `panels` maps a label (with unit) to
     `(values (n,), amplitudes (n_amplitudes,), rate (n, n_amplitudes))`."""
     n = len(panels)
@@ -116,10 +111,10 @@ def fi_overview(panels: dict, *, path, current_unit: str = "µA/cm²", title: st
         ax.legend(title=label, fontsize=7, title_fontsize=7)
     for ax in list(axes.flat)[n:]:
         ax.set_visible(False)
-    return _save(fig, path, title)
+    return finish(fig, path, title=title)
 
 
-def activation_comparison(curves: dict, errors: dict, *, path, title: str = ""):
+def activation_comparison(curves: dict, errors: dict, *, path=None, title: str = ""):
     """Biological f-I curves with the activations fitted to them, a normalised overlay, and
     the fit errors.
 
@@ -156,7 +151,7 @@ def activation_comparison(curves: dict, errors: dict, *, path, title: str = ""):
     ax.set(xlabel="I / rheobase", ylabel="rate / max rate",
            title="f-I curves on a common scale")
     ax.legend(fontsize=7)
-    return _save(fig, path, title)
+    return finish(fig, path, title=title)
 
 
 __all__ = ["activation_comparison", "amplitude_grid", "fi_overview", "parameter_grid"]

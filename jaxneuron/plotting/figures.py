@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import matplotlib
+import matplotlib.pyplot as plt
+import numpy as np
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
+from ._figure import finish
 
 
-def rate_heatmap(x, y, rate, *, xlabel, ylabel, title, path):
+def rate_heatmap(x, y, rate, *, xlabel, ylabel, title, path=None):
     """Heatmap of a firing rate (Hz) over a 2-D parameter grid.
 
     `rate` has shape `(len(y), len(x))`.
@@ -18,12 +17,10 @@ def rate_heatmap(x, y, rate, *, xlabel, ylabel, title, path):
     mesh = ax.pcolormesh(x, y, rate, shading="nearest", cmap="viridis")
     fig.colorbar(mesh, ax=ax, label="firing rate (Hz)")
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return finish(fig, path)
 
 
-def fit_overview(ts, target, before, after, loss_history, *, title, path):
+def fit_overview(ts, target, before, after, loss_history, *, title, path=None):
     """Target vs model voltage before and after a fit, and the loss curve."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4), gridspec_kw={"width_ratios": [2, 1]})
     ax1.plot(ts, target, color="0.6", lw=2.5, label="target (noisy)")
@@ -33,12 +30,10 @@ def fit_overview(ts, target, before, after, loss_history, *, title, path):
     ax1.legend(loc="upper right")
     ax2.semilogy(np.arange(len(loss_history)), loss_history, color="k")
     ax2.set(xlabel="iteration", ylabel="loss (mV²)", title="loss")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return finish(fig, path)
 
 
-def voltage_panels(traces: dict, *, path, title=""):
+def voltage_panels(traces: dict, *, path=None, title=""):
     """One voltage panel per named `Trace` (`{label: trace}`), stacked, shared time axis."""
     fig, axes = plt.subplots(len(traces), 1, figsize=(7, 1.4 * len(traces) + 0.6), sharex=True)
     for ax, (label, trace) in zip(np.atleast_1d(axes), traces.items(), strict=True):
@@ -46,26 +41,20 @@ def voltage_panels(traces: dict, *, path, title=""):
         ax.set_ylabel(label)
     np.atleast_1d(axes)[-1].set_xlabel("time (ms)")
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, path)
 
 
-def spike_time_errors(dts, errors: dict, *, path, title=""):
+def spike_time_errors(dts, errors: dict, *, path=None, title=""):
     """Log-log plot of spike-time error (ms) against time step (ms), one line per label."""
     fig, ax = plt.subplots(figsize=(5, 4))
     for label, err in errors.items():
         ax.loglog(dts, err, "o-", label=label)
     ax.set(xlabel="dt (ms)", ylabel="max spike-time error (ms)", title=title)
     ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, path)
 
 
-def spike_fit_overview(rows: dict, loss_history, *, path, title=""):
+def spike_fit_overview(rows: dict, loss_history, *, path=None, title=""):
     """Spike rasters (`{label: spike_times}`, one row each, NaN-padded) above the loss curve."""
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 3.2), gridspec_kw={"width_ratios": [2, 1]})
     for row, times in enumerate(rows.values()):
@@ -75,13 +64,10 @@ def spike_fit_overview(rows: dict, loss_history, *, path, title=""):
     ax1.set(xlabel="time (ms)", title=title)
     ax2.semilogy(np.arange(len(loss_history)), loss_history, color="k")
     ax2.set(xlabel="iteration", ylabel="loss (ms²)", title="spike-time loss")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, path)
 
 
-def regimes_raster(panels: dict, *, path, dt: float, rate_bin_ms: float = 5.0, title=""):
+def regimes_raster(panels: dict, *, path=None, dt: float, rate_bin_ms: float = 5.0, title=""):
     """Raster (top) and population rate (bottom) side by side for each regime.
 
     `panels` maps a label to `(times_ms, neuron_indices, counts_per_step, n_neurons)`."""
@@ -98,13 +84,10 @@ def regimes_raster(panels: dict, *, path, dt: float, rate_bin_ms: float = 5.0, t
         axes[1, col].plot(t, 1000.0 * binned / (n * steps * dt), color="tab:red", lw=0.8)
         axes[1, col].set(xlabel="time (ms)", ylabel="rate (Hz)" if col == 0 else None)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, path)
 
 
-def avalanche_distributions(data: dict, *, path, title=""):
+def avalanche_distributions(data: dict, *, path=None, title=""):
     """Log-log avalanche size and duration distributions with power-law fits.
 
     `data` maps a label to `(sizes, durations, size_exponent, size_xmin, duration_exponent,
@@ -131,7 +114,4 @@ def avalanche_distributions(data: dict, *, path, title=""):
     for ax in axes:
         ax.legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
+    return finish(fig, path)

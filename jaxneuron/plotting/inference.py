@@ -1,18 +1,20 @@
 """Figures for Bayesian inference: pair plots, posterior-predictive traces, calibration.
 
-Every function takes `path=` and writes a PNG (Agg backend) and closes its figure.
+Every function takes arrays (NumPy); with `path=` it writes a PNG and returns the path,
+without it returns the open figure (see `jaxneuron.plotting`).
 """
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from .figures import plt
+from ._figure import finish
 
 _COLORS = ("tab:blue", "tab:orange", "tab:green", "tab:purple")
 
 
-def pair_plot(samples: dict, names, *, truth=None, path, title: str = "posterior",
+def pair_plot(samples: dict, names, *, truth=None, path=None, title: str = "posterior",
               bins: int = 40):
     """Corner plot of one or more sets of posterior draws.
 
@@ -63,12 +65,10 @@ def pair_plot(samples: dict, names, *, truth=None, path, title: str = "posterior
     axes[0, 0].legend(loc="upper left", fontsize=8, frameon=False,
                       bbox_to_anchor=(1.05, 1.0) if dim > 1 else None)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return finish(fig, path)
 
 
-def posterior_predictive(ts, observed, predicted: dict, *, clean=None, path,
+def posterior_predictive(ts, observed, predicted: dict, *, clean=None, path=None,
                          title: str = "posterior predictive", ylabel: str = "V (mV)"):
     """Observed data against simulations at posterior draws.
 
@@ -90,13 +90,11 @@ def posterior_predictive(ts, observed, predicted: dict, *, clean=None, path,
         ax.plot(ts, mid, color=color, lw=1.3, label=f"{label} median, 90 % band")
     ax.set(xlabel="time (ms)", ylabel=ylabel, title=title)
     ax.legend(loc="upper right", fontsize=8)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return finish(fig, path)
 
 
 def calibration(curves: dict, names, *, ranks: dict | None = None, n_draws: int | None = None,
-                path, title: str = "calibration"):
+                path=None, title: str = "calibration"):
     """Coverage of central credible intervals against their level, and SBC rank histograms.
 
     **Arguments:**
@@ -139,6 +137,4 @@ def calibration(curves: dict, names, *, ranks: dict | None = None, n_draws: int 
                    title=f"SBC ranks: {name}")
             ax.legend(fontsize=7)
     fig.suptitle(title)
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
+    return finish(fig, path)

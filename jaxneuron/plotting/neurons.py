@@ -3,19 +3,13 @@ networks of typed populations."""
 
 from __future__ import annotations
 
+import matplotlib.pyplot as plt
 import numpy as np
 
-from .figures import plt
+from ._figure import finish
 
 
-def _save(fig, path):
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return path
-
-
-def neuron_state_panels(traces: dict, *, path, title="", states=None, extra_lines=None,
+def neuron_state_panels(traces: dict, *, path=None, title="", states=None, extra_lines=None,
                         units=None):
     """Plot the saved states of any model's `Trace`s, one column per trace.
 
@@ -79,20 +73,20 @@ def neuron_state_panels(traces: dict, *, path, title="", states=None, extra_line
         lowest.set_xlabel("time (ms)")
         lowest.tick_params(labelbottom=True)
     fig.suptitle(title)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def curves(x, ys: dict, *, xlabel, ylabel, path, title="", marker="o-"):
+def curves(x, ys: dict, *, xlabel, ylabel, path=None, title="", marker="o-"):
     """Line plot of several named curves `{label: y}` over one `x`."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
     for label, y in ys.items():
         ax.plot(x, y, marker, ms=3, label=label)
     ax.set(xlabel=xlabel, ylabel=ylabel, title=title)
     ax.legend(fontsize=7)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def stdp_window(delta_t, measured, analytic, *, path, title="STDP window"):
+def stdp_window(delta_t, measured, analytic, *, path=None, title="STDP window"):
     """Measured weight changes (points) over spike-pair offsets against the analytic window
     (line); `delta_t` = t_post - t_pre (ms)."""
     fig, ax = plt.subplots(figsize=(5.5, 4))
@@ -104,10 +98,10 @@ def stdp_window(delta_t, measured, analytic, *, path, title="STDP window"):
     ax.axvline(0, color="k", lw=0.5)
     ax.set(xlabel="Δt = t_post - t_pre (ms)", ylabel="Δw", title=title)
     ax.legend()
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def weights_over_time(ts, history, *, path, title="STDP: weights over time", ylabel="w (nS)"):
+def weights_over_time(ts, history, *, path=None, title="STDP: weights over time", ylabel="w (nS)"):
     """Individual synaptic weights (thin lines) and their mean (thick) over time;
     `history` has shape `(n_times, n_synapses)`."""
     fig, ax = plt.subplots(figsize=(6, 4))
@@ -116,10 +110,10 @@ def weights_over_time(ts, history, *, path, title="STDP: weights over time", yla
     ax.plot(ts, history.mean(axis=1), color="k", lw=2, label="mean")
     ax.set(xlabel="time (ms)", ylabel=ylabel, title=title)
     ax.legend()
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def typed_raster(spikes: dict, *, t1: float, path, bin_ms: float = 5.0, title=""):
+def typed_raster(spikes: dict, *, t1: float, path=None, bin_ms: float = 5.0, title=""):
     """Raster of several populations stacked (colour per population) above their
     population rates. `spikes` maps a population name to `(times_ms, indices, n)`."""
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
@@ -136,10 +130,10 @@ def typed_raster(spikes: dict, *, t1: float, path, bin_ms: float = 5.0, title=""
     ax1.set(ylabel="neuron", title=title)
     ax1.legend(loc="upper right", fontsize=7, markerscale=4)
     ax2.set(xlabel="time (ms)", ylabel="rate (Hz)")
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def spike_count_histograms(counts: dict, *, path, title="spike counts per neuron"):
+def spike_count_histograms(counts: dict, *, path=None, title="spike counts per neuron"):
     """Histogram of spikes per neuron, one panel per population (`{name: counts}`)."""
     fig, axes = plt.subplots(1, len(counts), figsize=(3.2 * len(counts), 3), squeeze=False)
     for ax, (name, c) in zip(axes[0], counts.items(), strict=True):
@@ -147,10 +141,10 @@ def spike_count_histograms(counts: dict, *, path, title="spike counts per neuron
         ax.set(title=name, xlabel="spikes")
     axes[0, 0].set_ylabel("neurons")
     fig.suptitle(title)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def weight_matrices(before, after, *, path, title="recurrent weights (nS)"):
+def weight_matrices(before, after, *, path=None, title="recurrent weights (nS)"):
     """Dense weight matrices before and after plasticity, and their difference."""
     fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
     vmax = max(np.max(before), np.max(after))
@@ -164,10 +158,10 @@ def weight_matrices(before, after, *, path, title="recurrent weights (nS)"):
         ax.set(title=label, xlabel="post", ylabel="pre")
         fig.colorbar(image, ax=ax)
     fig.suptitle(title)
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def power_spectrum(freqs, power, *, path, bands: dict | None = None,
+def power_spectrum(freqs, power, *, path=None, bands: dict | None = None,
                    title="population rate spectrum"):
     """Power spectral density (log scale) over frequency (Hz), with named bands shaded
     (`{name: (low, high)}`)."""
@@ -179,10 +173,10 @@ def power_spectrum(freqs, power, *, path, bands: dict | None = None,
            xlim=(0, min(150.0, float(np.max(freqs)))))
     if bands:
         ax.legend()
-    return _save(fig, path)
+    return finish(fig, path)
 
 
-def topology_activity(panels: dict, *, path, max_edges: int = 3000,
+def topology_activity(panels: dict, *, path=None, max_edges: int = 3000,
                       title="topologies and their activity"):
     """Network graphs with activity: one panel per `{title: (positions (n, 2), pre, post,
     rates_hz (n,))}`; nodes coloured by firing rate, edges drawn thinly (a random subset of

@@ -5,9 +5,8 @@ from __future__ import annotations
 
 import math
 
+import matplotlib.pyplot as plt
 import numpy as np
-
-from ...plotting.figures import plt
 
 
 def learning_curves(curves: dict, *, path, title: str = ""):

@@ -16,6 +16,7 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
 from ...emulators import (
@@ -27,7 +28,6 @@ from ...emulators import (
     split_by_run,
     train,
 )
-from ...plotting import plt
 from ..output import output_dir, write_rows, write_summary
 
 STAGES = ("dataset", "train", "evaluate", "all", "sweep")

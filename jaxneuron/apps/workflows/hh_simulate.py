@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ...models import HodgkinHuxley
-from ...plotting import plt
 from ...simulate import simulate
 from ...stimuli import StepCurrent
 from ...trace import STATUS_OK, STATUS_SPIKES_OVERFLOWED, status_reason

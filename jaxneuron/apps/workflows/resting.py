@@ -22,12 +22,12 @@ from pathlib import Path
 
 import equinox as eqx
 import jax
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import biophysics as bp
 from ..._fields import batch_axes
 from ...models.resting import RestingMembrane, stack_models
-from ...plotting import plt
 from ...simulate import simulate
 from ...stimuli import StepCurrent
 from ...sweep import sweep

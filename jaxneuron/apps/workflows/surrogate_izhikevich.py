@@ -29,6 +29,7 @@ from __future__ import annotations
 import functools
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ...emulators import (
@@ -46,7 +47,6 @@ from ...emulators import (
     spike_metrics,
 )
 from ...models.izhikevich import Izhikevich
-from ...plotting import plt
 from ..output import write_rows
 from ._surrogate_stages import Pipeline, run_stages
 

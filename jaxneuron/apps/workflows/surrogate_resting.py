@@ -25,6 +25,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ...emulators import (
@@ -37,7 +38,6 @@ from ...emulators import (
     speed_vs_solver,
 )
 from ...models.resting import RestingMembrane
-from ...plotting import plt
 from ..output import write_rows
 from ._surrogate_stages import Pipeline, run_stages
 

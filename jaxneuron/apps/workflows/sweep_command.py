@@ -35,12 +35,12 @@ from pathlib import Path
 
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import models, sampling
 from ..._fields import check_parameter_names, is_parameter_value
 from ...models.base import AbstractNeuron
-from ...plotting import plt
 from ...stimuli import StepCurrent
 from ...sweep import sweep
 from ..output import output_dir, write_summary

@@ -1,0 +1,19 @@
+"""How every figure function ends: save and close it, or hand it back for a notebook."""
+
+from __future__ import annotations
+
+import matplotlib.pyplot as plt
+
+
+def finish(fig, path=None, *, title: str | None = None):
+    """Lay out `fig` (with `title` as its suptitle, if given). With `path`, write it as a
+    PNG (120 dpi), close it and return `path`; without, return the open figure, which a
+    notebook shows inline."""
+    if title:
+        fig.suptitle(title)
+    fig.tight_layout()
+    if path is None:
+        return fig
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
