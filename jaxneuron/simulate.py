@@ -94,6 +94,16 @@ def simulate(
     record = SpikeRecord(max_spikes=max_spikes, threshold=threshold)
     grid = TimeGrid.build(t0, t1, dt, save_every)
     y0 = _initial_state(model, stimulus, y0, t0)
+    return _run(engine, model, stimulus, y0, grid, record, threshold, throw)
+
+
+@eqx.filter_jit
+def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> Trace:
+    """The compiled part of `simulate`: run the engine, flag parameters outside the model's
+    domain, and raise (with `throw`) naming the reason. Compiled once per model structure,
+    engine, grid and record (array parameters are traced), so repeated calls with new
+    parameter values reuse it."""
+    max_spikes = record.max_spikes
     trace = engine.run(model, stimulus, y0, grid, record)
     constraints = {**model.domain(),
                    "threshold must be finite": jnp.isfinite(jnp.asarray(threshold))}
