@@ -174,44 +174,31 @@ def fit(
                 raise ValueError(f"bounds: starting {name}={value} is outside ({low}, {high})")
             transforms.setdefault(name, Bounded(float(low), float(high)))
         transforms.setdefault(name, default_transform(value))
-    optimizer = optax.with_extra_args_support(optax.lbfgs() if optimizer is None else optimizer)
+    optimizer = _DEFAULT_OPTIMIZER if optimizer is None else (
+        optax.with_extra_args_support(optimizer))
     simulate_kwargs.setdefault("throw", False)
     target = check_target(model, stimulus, target, loss, t1, simulate_kwargs)
-
-    def to_values(u):
-        return {k: transforms[k].forward(u[k]) for k in params}
-
-    def objective(u):
-        trace = simulate(replace_parameters(model, to_values(u)), stimulus, t1=t1,
-                         **simulate_kwargs)
-        return loss(trace, target)
-
-    objective_and_grad = value_and_grad(objective, gradient)
-
-    @eqx.filter_jit
-    def update(u, opt_state):
-        value, grad = objective_and_grad(u)
-        updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
-                                              value_fn=objective)
-        return optax.apply_updates(u, updates), opt_state, value
+    problem = _Problem(model, stimulus, jnp.asarray(target), tuple(params),
+                       {k: transforms[k] for k in params}, t1, loss,
+                       simulate_kwargs, gradient)
 
     # Strongly typed from the start (a Python-float field would give weak types, and the
-    # line search's state starts weak too), so `update` compiles once.
+    # line search's state starts weak too), so `_update` compiles once.
     u = {k: jnp.asarray(transforms[k].inverse(getattr(model, k)), dtype=float) for k in params}
     opt_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x,
                              optimizer.init(u))
     losses, history = [], {k: [] for k in params}
     bar = tqdm(range(steps), desc="fit", disable=not progress)
     for step in bar:
-        values = to_values(u)
-        u, opt_state, value = update(u, opt_state)
+        values = problem.to_values(u)
+        u, opt_state, value = _update(problem, optimizer, u, opt_state)
         losses.append(float(value))
         _check_finite_loss(losses[-1], step, values)
         for k in params:
             history[k].append(float(values[k]))
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
-    values = to_values(u)
-    losses.append(float(jax.jit(objective)(u)))
+    values = problem.to_values(u)
+    losses.append(float(_objective(problem, u)))
     _check_finite_loss(losses[-1], steps, values)
     for k in params:
         history[k].append(float(values[k]))
@@ -219,6 +206,51 @@ def fit(
     return FitResult(model=fitted, loss_history=np.asarray(losses),
                      param_history={k: np.asarray(v) for k, v in history.items()})
 
+
+
+_DEFAULT_OPTIMIZER = optax.with_extra_args_support(optax.lbfgs())
+"""`fit`'s default optimiser, built once so that its compiled update is reused."""
+
+
+class _Problem(eqx.Module):
+    """What `fit` minimises, as one PyTree: arrays (the model's and stimulus's fields, the
+    target) are traced, everything else is static, so `_update` compiles once per kind of
+    problem and later `fit` calls with new values reuse it."""
+
+    model: AbstractNeuron
+    stimulus: AbstractStimulus
+    target: jax.Array
+    params: tuple[str, ...] = eqx.field(static=True)
+    transforms: dict[str, AbstractTransform]
+    t1: float = eqx.field(static=True)
+    loss: Callable = eqx.field(static=True)
+    simulate_kwargs: dict  # arrays in it (e.g. `y0`) are traced, options static
+    gradient: str = eqx.field(static=True)
+
+    def to_values(self, u: dict) -> dict:
+        """Parameter values from their unconstrained counterparts `u`."""
+        return {k: self.transforms[k].forward(u[k]) for k in self.params}
+
+    def objective(self, u: dict) -> jax.Array:
+        """The loss of the model with the parameters given by `u`."""
+        trace = simulate(replace_parameters(self.model, self.to_values(u)), self.stimulus,
+                         t1=self.t1, **self.simulate_kwargs)
+        return self.loss(trace, self.target)
+
+
+@eqx.filter_jit
+def _objective(problem: _Problem, u: dict) -> jax.Array:
+    return problem.objective(u)
+
+
+@eqx.filter_jit
+def _update(problem: _Problem, optimizer, u: dict, opt_state):
+    """One optimiser step on `problem` from `u`: returns the new `u`, state and the loss at
+    the old `u`."""
+    value, grad = value_and_grad(problem.objective, problem.gradient)(u)
+    updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
+                                          value_fn=problem.objective)
+    return optax.apply_updates(u, updates), opt_state, value
 
 def _check_finite_loss(value: float, step: int, values: dict) -> None:
     if not np.isfinite(value) or not all(np.isfinite(float(v)) for v in values.values()):
