@@ -12,6 +12,7 @@ import numpy as np
 
 from ._checks import is_concrete
 from .engines import AbstractEngine, SpikeRecord, TimeGrid, build_engine
+from .engines.base import check_precision
 from .engines.terms import neuron_term
 from .models.base import AbstractNeuron, domain_status
 from .spike_surrogates import AbstractSurrogate
@@ -94,6 +95,7 @@ def simulate(
     record = SpikeRecord(max_spikes=max_spikes, threshold=threshold)
     grid = TimeGrid.build(t0, t1, dt, save_every)
     y0 = _initial_state(model, stimulus, y0, t0)
+    check_precision(engine, y0.dtype)
     return _run(engine, model, stimulus, y0, grid, record, threshold, throw)
 
 

@@ -97,3 +97,14 @@ def test_unrolled_step_differentiates_in_both_modes():
     central = (first_spike(0.02 + 1e-6) - first_spike(0.02 - 1e-6)) / 2e-6
     np.testing.assert_allclose(forward, reverse, rtol=1e-10)
     np.testing.assert_allclose(forward, central, rtol=1e-4)
+
+
+@pytest.mark.parametrize("engine", [jn.ExactSpiking(rtol=1e-10, atol=1e-10),
+                                    jn.AdaptiveSteps(rtol=1e-8)])
+def test_a_tolerance_finer_than_float32_resolves_is_a_value_error(engine):
+    from jaxneuron.engines.base import check_precision
+
+    with pytest.raises(ValueError, match=r"rtol=1e-\d+ is below what float32 states resolve"):
+        check_precision(engine, jnp.float32)
+    check_precision(engine, jnp.float64)  # fine in float64
+    check_precision(jn.ExactSpiking(), jnp.float32)  # the default rtol 1e-6 is fine

@@ -12,7 +12,9 @@ import abc
 
 import diffrax
 import equinox as eqx
+import jax.numpy as jnp
 
+from .._checks import is_concrete
 from ..models.base import AbstractNeuron, AbstractSpikingNeuron
 from ..stimuli import AbstractStimulus
 from ..trace import Trace
@@ -60,6 +62,20 @@ def check_tolerances(rtol: float, atol: float, max_steps: int) -> None:
         raise ValueError(f"rtol and atol must be > 0; got rtol={rtol}, atol={atol}")
     if isinstance(max_steps, bool) or not isinstance(max_steps, int) or max_steps < 1:
         raise ValueError(f"max_steps must be a positive int; got {max_steps!r}")
+
+
+def check_precision(engine: AbstractEngine, dtype) -> None:
+    """Raise `ValueError` if `engine` asks for a relative tolerance that states of `dtype`
+    cannot resolve (rtol below 4 machine epsilons, e.g. 4.8e-7 in float32): the step-size
+    controller would shrink the step until the solver fails."""
+    if not isinstance(engine, AbstractAdaptiveEngine) or not is_concrete(engine.rtol):
+        return
+    floor = 4 * float(jnp.finfo(dtype).eps)
+    if float(engine.rtol) < floor:
+        raise ValueError(
+            f"rtol={engine.rtol} is below what {jnp.dtype(dtype).name} states resolve "
+            f"(rtol >= {floor:.1e}); loosen rtol or enable float64 with "
+            "jax.config.update('jax_enable_x64', True)")
 
 
 def require_smooth(engine: AbstractEngine, model: AbstractNeuron,
