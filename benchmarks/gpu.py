@@ -23,14 +23,14 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 
-# name: (script, GPU-size arguments, budget in s). The budgets add up to 450 s (< 8 min).
+# name: (script, arguments, GPU-size arguments, budget in s). The budgets add up to 450 s.
 RUNS = {
-    "spiking_sweep": ("spiking_sweep.py", ["--n", "100000", "--n-check", "10", "--clock-only"],
+    "spiking_sweep": ("spiking_sweep.py", ["--clock-only"], ["--n", "100000", "--n-check", "10"],
                       120),
-    "hh_sweep": ("hh_sweep.py", ["--n", "100000", "--no-jaxley"], 90),
-    "hh_gradient": ("hh_gradient.py", ["--batch", "4096"], 60),
-    "coba_brian2": ("coba_brian2.py", ["--sizes", "4000", "64000"], 120),
-    "sweep_scale": ("sweep_scale.py", ["--sizes", "100000"], 60),
+    "hh_sweep": ("hh_sweep.py", ["--no-jaxley"], ["--n", "100000"], 90),
+    "hh_gradient": ("hh_gradient.py", [], ["--batch", "4096"], 60),
+    "coba_brian2": ("coba_brian2.py", [], ["--sizes", "4000", "64000"], 120),
+    "sweep_scale": ("sweep_scale.py", [], ["--sizes", "100000"], 60),
 }
 
 
@@ -45,9 +45,9 @@ def main() -> None:
     out.mkdir(parents=True, exist_ok=True)
     summary = []
     for name in args.only or RUNS:
-        script, sizes, budget = RUNS[name]
+        script, options, sizes, budget = RUNS[name]
         path = out / f"bench_{name}.json"
-        command = [sys.executable, str(HERE / script), "--json", str(path),
+        command = [sys.executable, str(HERE / script), "--json", str(path), *options,
                    *(["--quick"] if args.quick else sizes)]
         print(f"== {name}: {' '.join(command[1:])}", flush=True)
         start = time.perf_counter()
