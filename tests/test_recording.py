@@ -169,3 +169,19 @@ def test_clock_loop_has_at_most_twice_the_kernels_of_a_minimal_loop():
     ours_k = loop_kernels(jax.vmap(ours), *p)["total"]
     floor_k = loop_kernels(floor, *p)["total"]
     assert ours_k <= 2 * floor_k, (ours_k, floor_k)
+
+
+@pytest.mark.parametrize("record", [SpikeRecord(times=False, stats=True), SpikeRecord()],
+                         ids=["stats", "times"])
+def test_first_spike_time_gradient_through_either_record_is_analytic(record):
+    # LIF from rest under 2 nA x 10 MΩ: first spike at tau_m ln(20 / 5), d/d tau_m = ln 4.
+    def first(tau_m):
+        trace = jn.simulate(jn.LIF(tau_m=tau_m), jn.StepCurrent(2.0), t1=40.0, dt=0.01,
+                            save_every=0, record=record)
+        return trace.spike_stats.first if record.stats else trace.spike_times[0]
+
+    assert float(first(10.0)) == pytest.approx(10.0 * math.log(4.0), abs=1e-3)
+    assert float(jax.grad(first)(10.0)) == pytest.approx(math.log(4.0), rel=1e-3)
+    batched = jax.vmap(first)(jnp.array([10.0, 20.0]))
+    np.testing.assert_allclose(batched, [10.0 * math.log(4.0), 20.0 * math.log(4.0)],
+                               atol=2e-3)
