@@ -1,12 +1,14 @@
 """What a run records (issue 19): online spike statistics, runs without a spike-time list,
 the spike-time list written block by block, and the kernels per step of the clock loop."""
 
+import functools
 import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from helpers import ENGINES, MODELS, RECORDS, supports
 
 import jaxneuron as jn
 from jaxneuron.apps.benchmarking import kernels_in_hlo, loop_kernels
@@ -185,3 +187,38 @@ def test_first_spike_time_gradient_through_either_record_is_analytic(record):
     batched = jax.vmap(first)(jnp.array([10.0, 20.0]))
     np.testing.assert_allclose(batched, [10.0 * math.log(4.0), 20.0 * math.log(4.0)],
                                atol=2e-3)
+
+
+def _record_cases():
+    """Every supported model x engine pair with every record; in `make test` only the
+    clock engine (the online path) with the records that drop the list, the rest slow."""
+    for case in MODELS:
+        for engine in ENGINES:
+            if not supports(case, engine):
+                continue  # tests/test_matrix.py checks that these pairs raise
+            for name, record in RECORDS:
+                quick = engine.id == "ClockSpiking" and name in ("stats", "count")
+                yield pytest.param(case, engine, record, id=f"{case}-{engine}-{name}",
+                                   marks=() if quick else pytest.mark.slow)
+
+
+@pytest.mark.parametrize("case, engine, record", list(_record_cases()))
+def test_every_record_agrees_with_the_full_list_for_every_model_and_engine(case, engine,
+                                                                           record):
+    # smooth models under adaptive steps find spikes on the saved trace: save every dt
+    run = functools.partial(jn.simulate, case.make(), case.stimulus, t1=case.t1, dt=case.dt,
+                            engine=engine.make(), save_every=0 if case.spiking else None)
+    full = run(max_spikes=256)
+    times = np.asarray(full.spike_times)[: int(full.n_spikes)]
+    assert case.spikes[0] <= times.size <= case.spikes[1]
+    trace = run(record=record)
+    assert int(trace.n_spikes) == times.size and int(trace.status) == 0
+    assert trace.spike_times.shape == ((record.max_spikes,) if record.times else (0,))
+    if record.times:
+        np.testing.assert_allclose(np.asarray(trace.spike_times)[: times.size], times,
+                                   rtol=1e-12)
+    assert (trace.spike_stats is not None) == record.stats
+    if record.stats and times.size >= 4:
+        _check(trace.spike_stats, times, rtol=1e-9)
+    elif record.stats:
+        assert int(trace.spike_stats.n_spikes) == times.size
