@@ -3,8 +3,9 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+export NO_MKDOCS_2_WARNING := 1  # MkDocs Material prints an end-of-life banner otherwise
 
-.PHONY: demo test test-slow lint bench clean docs docs-executed docs-serve
+.PHONY: demo test test-slow lint bench bench-gpu bench-gpu-quick clean docs docs-executed docs-serve
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -52,6 +53,17 @@ bench:
 	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json results/bench_spiking_sweep.json
 	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json results/bench_coba_brian2.json
 	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json results/bench_sweep_scale.json
+
+# Every GPU-relevant benchmark at GPU sizes in under 8 minutes, one JSON each in results/gpu
+# (benchmarks/gpu.py); bench-gpu-quick runs the same command at the scripts' --quick sizes.
+# GPU_PYTHON: an environment with jax[cuda] on the GPU machine.
+GPU_PYTHON ?= $(BIN)/python
+
+bench-gpu: $(STAMP)
+	$(GPU_PYTHON) benchmarks/gpu.py --out results/gpu
+
+bench-gpu-quick: $(STAMP)
+	$(GPU_PYTHON) benchmarks/gpu.py --out results/gpu-quick --quick
 
 clean:
 	rm -rf $(VENV) .venv-bench results .pytest_cache

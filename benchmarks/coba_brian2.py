@@ -5,8 +5,11 @@ N conductance-LIF cells (80 % excitatory), p = 0.02, dt = 0.1 ms, 1 s, self-sust
 external drive), initial V ~ N(-65, 5) mV, g_e ~ N(4, 1.5), g_i ~ N(20, 12) leak
 conductances, as in the benchmark's reference code. Reported: wall time per simulated
 second (compile/code generation apart), mean rates of both populations, and the per-neuron
-rate distributions compared (two-sample KS statistic). Also: 16 COBA networks (different
-initial states and weight scales) in one vmapped call vs one network, and a scale curve.
+rate distributions compared (two-sample KS statistic). Next to each: ns per neuron-step and
+kernels per step of the compiled loop, and the same for a minimal hand-written COBA loop
+with gather/scatter propagation (`_floor.py`), measured in the same run. Also: 16 COBA
+networks (different initial states and weight scales) in one vmapped call vs one network,
+and a scale curve.
 
 Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make bench`
 creates `.venv-bench` with `pip install -e '.[dev,bench]'`); without Brian2 only the
@@ -24,8 +27,9 @@ import time
 import jax
 import jax.numpy as jnp
 import numpy as np
+from _floor import coba_floor
 
-from jaxneuron.apps.benchmarking import format_table, write_json
+from jaxneuron.apps.benchmarking import format_table, loop_kernels, ns_per_neuron_step, write_json
 from jaxneuron.apps.networks.coba import coba_network
 from jaxneuron.network import simulate_network
 
@@ -43,7 +47,9 @@ def jaxneuron_run(n: int, seed: int = 0, t1: float = T1, p: float = 0.02) -> dic
     result = jax.block_until_ready(run(network))
     seconds = time.perf_counter() - start
     per_neuron = np.concatenate([np.asarray(result.n_spikes[p]) for p in (0, 1)]) / (t1 / 1e3)
-    return {"seconds": seconds, "compile_s": first - seconds,
+    kernels = loop_kernels(lambda net: simulate_network(net, t1=t1, dt=DT, throw=False),
+                           network)["per_step"]
+    return {"seconds": seconds, "compile_s": first - seconds, "kernels": kernels,
             "rate_exc_hz": float(result.rates(0)), "rate_inh_hz": float(result.rates(1)),
             "per_neuron_hz": per_neuron, "overflow": bool(np.any(result.overflow))}
 
@@ -139,8 +145,14 @@ def main() -> None:
         p = 0.02 if args.indegree is None else args.indegree / n
         ours = jaxneuron_run(n, t1=t1, p=p)
         theirs = brian2_run(n, t1=t1, p=p)
+        floor = coba_floor(n, p, DT, t1)
+        steps = int(round(t1 / DT))
         row = {"case": f"COBA {t1:g} ms, dt {DT}, p {p:.4g}", "n": n,
                "jaxneuron_s": ours["seconds"] * 1000.0 / t1, "compile_s": ours["compile_s"],
+               "ns_per_neuron_step": ns_per_neuron_step(ours["seconds"], n, steps),
+               "kernels_per_step": ours["kernels"], "floor_s": floor["run_s"] * 1000.0 / t1,
+               "floor_ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n, steps),
+               "floor_kernels_per_step": floor["kernels"], "floor_rate_hz": floor["rate_hz"],
                "rate_exc_hz": ours["rate_exc_hz"], "rate_inh_hz": ours["rate_inh_hz"],
                "overflow": ours["overflow"]}
         if theirs is not None:
@@ -163,6 +175,10 @@ def main() -> None:
                      "rate_exc_hz": float(np.mean(batch["rates_exc_hz"]))})
     columns = [("case", "case", "s"), ("n", "N", ",d"),
                ("jaxneuron_s", "jaxneuron s per sim. s", ".2f"), ("compile_s", "compile s", ".1f"),
+               ("ns_per_neuron_step", "ns/neuron-step", ".2f"),
+               ("kernels_per_step", "kernels/step", ".3g"),
+               ("floor_ns_per_neuron_step", "floor ns/neuron-step", ".2f"),
+               ("floor_kernels_per_step", "floor kernels", ".3g"),
                ("baseline", "baseline", "s"), ("baseline_s", "baseline s per sim. s", ".2f"),
                ("speedup", "speedup", ".2f"), ("rate_exc_hz", "exc Hz", ".1f"),
                ("rate_inh_hz", "inh Hz", ".1f"), ("baseline_rate_exc_hz", "baseline exc Hz", ".1f"),

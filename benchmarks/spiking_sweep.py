@@ -13,7 +13,14 @@ Sets whose reference moves by more than 1e-6 ms when the tolerance is loosened t
 and they are left out of the error columns (their number is reported). Spike-count
 mismatches on the well-conditioned sets are counted, not folded into the error.
 
-    python benchmarks/spiking_sweep.py [--n 10000] [--quick] [--json PATH]
+Every clock row also reports ns per neuron-step and the kernels per step of its compiled
+loop body, next to the floor (`_floor.py`: a minimal hand-written loop of the same
+Izhikevich updates counting spikes, and one that also emits the spike raster) measured in
+the same run. `record` says what the clock rows keep: `times` (every spike time, the
+default of `simulate`) or `stats` (online count, first/last spike, ISI moments: the
+default of `sweep`).
+
+    python benchmarks/spiking_sweep.py [--n 10000] [--quick] [--clock-only] [--json PATH]
 """
 
 from __future__ import annotations
@@ -21,20 +28,32 @@ from __future__ import annotations
 import argparse
 import time
 
+import equinox as eqx
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 jax.config.update("jax_enable_x64", True)  # float64 available; each row picks its dtype
 
+from _floor import izhikevich_floor  # noqa: E402
+
 import jaxneuron as jn  # noqa: E402
-from jaxneuron.apps.benchmarking import report, time_vmapped  # noqa: E402
+from jaxneuron.apps.benchmarking import (  # noqa: E402
+    loop_kernels,
+    ns_per_neuron_step,
+    report,
+    time_vmapped,
+)
 from jaxneuron.baselines.scipy_spiking import izhikevich_spikes_scipy  # noqa: E402
+from jaxneuron.engines import SpikeRecord  # noqa: E402
 
 T1 = 1000.0  # ms
 MAX_SPIKES = 512
 COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("jaxneuron_s", "jaxneuron s", ".2f"),
-           ("compile_s", "compile s", ".1f"), ("baseline", "baseline", "s"),
+           ("compile_s", "compile s", ".1f"), ("ns_per_neuron_step", "ns/neuron-step", ".2f"),
+           ("kernels_per_step", "kernels/step", ".3g"),
+           ("floor_ns_per_neuron_step", "floor ns/neuron-step", ".2f"),
+           ("floor_kernels_per_step", "floor kernels", ".3g"), ("baseline", "baseline", "s"),
            ("baseline_s", "baseline s", ".2f"), ("speedup", "speedup", ".2f"),
            ("median_spike_error_ms", "median |Δt| ms", ".1e"),
            ("max_spike_error_ms", "max |Δt| ms", ".1e"),
@@ -56,17 +75,35 @@ def sample_sets(n: int, seed: int = 0) -> dict[str, np.ndarray]:
     }
 
 
-def jaxneuron_batch(sets, dtype, **options) -> dict:
-    """`jit(vmap(simulate))` over the sets; returns spike times, counts, compile and run s."""
+RECORDS = {"times": SpikeRecord(max_spikes=MAX_SPIKES),
+           "stats": SpikeRecord(times=False, stats=True)}
+
+
+def in_dtype(module, dtype):
+    """`module` with every float field in `dtype` (the defaults are float64 under x64)."""
+    return jax.tree.map(lambda x: jnp.asarray(x, dtype) if eqx.is_inexact_array(x) else x,
+                        module)
+
+
+def jaxneuron_batch(sets, dtype, record: str = "times", **options) -> dict:
+    """`jit(vmap(simulate))` over the sets recording `RECORDS[record]`; returns spike times
+    (NaN without the list), counts, compile and run s, and kernels per step."""
 
     def one(a, b, c, d, current):
-        return jn.simulate(jn.Izhikevich(a=a, b=b, c=c, d=d), jn.StepCurrent(current), t1=T1,
-                           save_every=0, max_spikes=MAX_SPIKES, throw=False, **options)
+        model = in_dtype(jn.Izhikevich(a=a, b=b, c=c, d=d), dtype)
+        return jn.simulate(model, in_dtype(jn.StepCurrent(current), dtype), t1=T1,
+                           save_every=0, record=RECORDS[record], throw=False, **options)
 
     args = [jnp.asarray(sets[k], dtype) for k in ("a", "b", "c", "d", "I")]
     trace, compile_s, run_s = time_vmapped(one, args, repeats=1)
-    return {"spike_times": np.asarray(trace.spike_times, np.float64),
-            "n_spikes": np.asarray(trace.n_spikes), "run_s": run_s, "compile_s": compile_s}
+    kernels = None
+    if isinstance(options.get("engine"), jn.ClockSpiking):
+        kernels = loop_kernels(jax.vmap(one), *args)["per_step"]
+    times = np.asarray(trace.spike_times, np.float64)
+    if times.shape[-1] == 0:
+        times = np.full((times.shape[0], MAX_SPIKES), np.nan)
+    return {"spike_times": times, "n_spikes": np.asarray(trace.n_spikes), "run_s": run_s,
+            "compile_s": compile_s, "kernels": kernels}
 
 
 def jaxneuron_balanced(sets, dtype, chunk_size, **options) -> dict:
@@ -171,6 +208,8 @@ def main() -> None:
     parser.add_argument("--n", type=int, default=10_000, help="parameter sets")
     parser.add_argument("--n-check", type=int, default=40, help="sets checked against SciPy")
     parser.add_argument("--quick", action="store_true", help="n=1000, 10 checked sets")
+    parser.add_argument("--clock-only", action="store_true",
+                        help="only the clock rows (no event-driven rows)")
     parser.add_argument("--json", help="write results as JSON to this path")
     args = parser.parse_args()
     if args.quick:
@@ -191,7 +230,11 @@ def main() -> None:
     scipy_err = errors(scipy_times, scipy_counts, reference, well)
 
     brian = {dt: brian2_batch(sets, dt) for dt in (0.1, 0.01)}
+    floors = {dt: izhikevich_floor(sets, jnp.float32, dt, T1) for dt in (0.1, 0.01)}
+    raster = izhikevich_floor(sets, jnp.float32, 0.1, T1, raster=True)
     configs = [
+        ("clock euler dt=0.1 float32, record stats", args.n, "float32", 0.1,
+         dict(engine=jn.ClockSpiking("euler"), dt=0.1, record="stats")),
         ("clock euler dt=0.1 float32", args.n, "float32", 0.1,
          dict(engine=jn.ClockSpiking("euler"), dt=0.1)),
         ("clock heun dt=0.1 float32", args.n, "float32", 0.1,
@@ -209,7 +252,17 @@ def main() -> None:
          dict(engine=jn.ExactSpiking("tsit5", rtol=1e-10, atol=1e-10), dt=0.01,
               balanced=True)),
     ]
+    if args.clock_only:
+        configs = [c for c in configs if c[0].startswith("clock")]
     rows = []
+    floor_rows = [(f"dt={dt} float32, count only", dt, floor) for dt, floor in floors.items()]
+    floor_rows.append(("dt=0.1 float32, + spike raster", 0.1, raster))
+    for label, dt, floor in floor_rows:
+        rows.append({"case": f"floor: hand-written euler loop {label}", "n": args.n,
+                     "jaxneuron_s": floor["run_s"], "baseline": "none (floor)",
+                     "kernels_per_step": floor["kernels"],
+                     "ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], args.n,
+                                                              int(round(T1 / dt)))})
     for case, n, dtype, brian_dt, options in configs:
         subset = {k: v[:n] for k, v in sets.items()}
         print(f"jaxneuron {case}, {n} sets ...", flush=True)
@@ -218,6 +271,17 @@ def main() -> None:
         else:
             out = jaxneuron_batch(subset, dtype, **options)
         err = errors(out["spike_times"][check], out["n_spikes"][check], reference, well)
+        if options.get("record") == "stats":  # no list: the count only
+            err = {"spike_count_mismatches": sum(
+                int(c != r.size) for c, r, ok in zip(out["n_spikes"][check], reference, well,
+                                                     strict=True) if ok)}
+        steps = int(round(T1 / options["dt"]))
+        cost = {"ns_per_neuron_step": ns_per_neuron_step(out["run_s"], n, steps)}
+        if out["kernels"] is not None:
+            floor = floors[options["dt"]]
+            cost.update(kernels_per_step=out["kernels"], floor_kernels_per_step=floor["kernels"],
+                        floor_s=floor["run_s"], floor_ns_per_neuron_step=ns_per_neuron_step(
+                            floor["run_s"], n, steps))
         baselines = []
         if brian[brian_dt] is not None:
             b = brian[brian_dt]
@@ -231,7 +295,7 @@ def main() -> None:
                 "case": case, "n": n, "jaxneuron_s": out["run_s"],
                 "compile_s": out["compile_s"], "baseline": name, "baseline_s": base_s,
                 "baseline_compile_s": base_compile, "speedup": base_s / out["run_s"],
-                "baseline_max_spike_error_ms": base_err["max_spike_error_ms"],
+                **cost, "baseline_max_spike_error_ms": base_err["max_spike_error_ms"],
                 "baseline_median_spike_error_ms": base_err["median_spike_error_ms"],
                 "baseline_spike_count_mismatches": base_err["spike_count_mismatches"],
                 "ill_conditioned_checked_sets": int((~well).sum()),

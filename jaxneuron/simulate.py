@@ -22,6 +22,7 @@ from .trace import (
     STATUS_OUTSIDE_DOMAIN,
     STATUS_REASONS,
     STATUS_SOLVER_FAILED,
+    STATUS_SPIKES_OVERFLOWED,
     Trace,
 )
 
@@ -38,6 +39,7 @@ def simulate(
     y0=None,
     threshold: float = 0.0,
     max_spikes: int = 64,
+    record: SpikeRecord | None = None,
     throw: bool = True,
     solver: str | diffrax.AbstractSolver | None = None,
     stepsize: str | None = None,
@@ -68,6 +70,11 @@ def simulate(
       models; spiking models use their `spike_condition`).
     - `max_spikes`: capacity of `Trace.spike_times`. More spikes than this raise (or, with
       `throw=False`, set `Trace.spikes_overflowed` and `Trace.status` 3).
+    - `record`: what to record of the spikes, a `jaxneuron.engines.SpikeRecord`
+      (`max_spikes`, `threshold`, `times`: the spike-time list, `stats`: online
+      statistics in `Trace.spike_stats`); replaces `threshold` and `max_spikes`. E.g.
+      `SpikeRecord(times=False, stats=True)` keeps count, first/last spike and ISI moments
+      without a list (a sweep's default for `spike_summary`).
     - `throw`: raise if the run blows up, the solver fails, the spike buffer overflows or
       the parameters lie outside the model's domain (`AbstractNeuron.domain`, checked at run
       time, so also for values set inside `jit`/`vmap`), with a message naming the reason;
@@ -90,9 +97,17 @@ def simulate(
     engine = build_engine(model, engine, solver=solver, stepsize=stepsize, spiking=spiking,
                           surrogate=surrogate, rtol=rtol, atol=atol, max_steps=max_steps,
                           adjoint=adjoint)
+    if record is None:
+        record = SpikeRecord(max_spikes=max_spikes, threshold=threshold)
+    elif not isinstance(record, SpikeRecord):
+        raise ValueError(f"record must be a jaxneuron.engines.SpikeRecord; got {record!r}")
+    elif max_spikes != 64 or not (is_concrete(threshold) and threshold == 0.0):
+        raise ValueError("record: pass max_spikes and threshold as fields of "
+                         "SpikeRecord(...), not next to record=")
+    else:
+        threshold = record.threshold
     if is_concrete(threshold) and not (np.ndim(threshold) == 0 and math.isfinite(threshold)):
         raise ValueError(f"threshold must be a finite voltage (mV); got {threshold!r}")
-    record = SpikeRecord(max_spikes=max_spikes, threshold=threshold)
     grid = TimeGrid.build(t0, t1, dt, save_every)
     y0 = _initial_state(model, stimulus, y0, t0)
     check_precision(engine, y0.dtype)
@@ -105,7 +120,6 @@ def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> T
     domain, and raise (with `throw`) naming the reason. Compiled once per model structure,
     engine, grid and record (array parameters are traced), so repeated calls with new
     parameter values reuse it."""
-    max_spikes = record.max_spikes
     trace = engine.run(model, stimulus, y0, grid, record)
     constraints = {**model.domain(),
                    "threshold must be finite": jnp.isfinite(jnp.asarray(threshold))}
@@ -122,8 +136,8 @@ def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> T
              "Trace.ok False and Trace.status 4 instead)" for key in constraints],
         )
         trace = eqx.error_if(
-            trace, trace.spikes_overflowed,
-            f"more spikes than max_spikes = {max_spikes}: pass a larger max_spikes (or "
+            trace, trace.spikes_overflowed | (trace.status == STATUS_SPIKES_OVERFLOWED),
+            f"more spikes than max_spikes = {record.max_spikes}: pass a larger max_spikes (or "
             "throw=False and check Trace.spikes_overflowed)",
         )
         codes = range(max(STATUS_REASONS) + 1)

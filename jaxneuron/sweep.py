@@ -15,7 +15,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from ._fields import check_parameter_names, is_parameter_value, replace_parameters
-from .engines import ENGINE_OPTIONS
+from .engines import ENGINE_OPTIONS, SpikeRecord
 from .engines.spikes import steady_firing_rate
 from .models.base import AbstractNeuron
 from .simulate import simulate
@@ -33,13 +33,18 @@ from .trace import (
 
 def spike_summary(trace: Trace) -> dict[str, jax.Array]:
     """Default per-set summary: spike count, mean and steady firing rate (Hz), first spike
-    time (ms, NaN if none) and the final membrane potential (mV)."""
+    time (ms, NaN if none) and the final membrane potential (mV).
+
+    Taken from `trace.spike_stats` when the run recorded them (`SpikeRecord(stats=True)`,
+    what `sweep` records by default for this summary), else from `trace.spike_times`."""
     duration = trace.ts[-1] - trace.ts[0]
+    stats = trace.spike_stats
     return {
         "n_spikes": trace.n_spikes,
         "rate_hz": 1000.0 * trace.n_spikes / duration,
-        "steady_rate_hz": steady_firing_rate(trace.spike_times),
-        "first_spike_ms": trace.spike_times[0],
+        "steady_rate_hz": (steady_firing_rate(trace.spike_times) if stats is None
+                           else stats.steady_rate()),
+        "first_spike_ms": trace.spike_times[0] if stats is None else stats.first,
         "v_final": trace.v[-1],
     }
 
@@ -159,7 +164,11 @@ def sweep(
       final store equals an uninterrupted run's. Under `jax.distributed`, each process
       runs its share of the chunks into the same store.
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
-      defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
+      defaults to 0 (keep only the ends of each trace) unless `keep_traces`. With the
+      default `summary` and neither `keep_traces`, `max_spikes` nor `record` given, each
+      run records only online spike statistics (`SpikeRecord(times=False, stats=True)`):
+      no spike-time list, so no buffer to overflow, and the clock engine's loop stays
+      elementwise.
 
     **Returns:** a `SweepResult`; with `store`, the store opened as an `xarray.Dataset`
     (`jaxneuron.store.open_sweep`). Failed sets are listed in `result.failed` (the `ok`
@@ -205,6 +214,10 @@ def sweep(
     else:
         columns_in_order = columns
     simulate_kwargs.setdefault("save_every", None if keep_traces else 0)
+    if (summary is spike_summary and not keep_traces
+            and not {"record", "max_spikes"} & set(simulate_kwargs)):
+        simulate_kwargs["record"] = SpikeRecord(
+            threshold=simulate_kwargs.pop("threshold", 0.0), times=False, stats=True)
     simulate_kwargs["throw"] = False
 
     def one_set(model_values, stimulus_values):

@@ -134,3 +134,14 @@ def engine_to_use(model_case: ModelCase) -> str:
     if model_case.spiking:
         return r"ClockSpiking\(\) or engine=ExactSpiking\(\)"
     return r"FixedSteps\(\) or engine=AdaptiveSteps\(\)"
+
+
+# What a run records of its spikes (`simulate(record=...)`): the spike-time list (the
+# default), online statistics without a list (`sweep`'s default for `spike_summary`), both,
+# and the count only. tests/test_recording.py runs every model with every engine and each.
+RECORDS: list[tuple[str, jn.engines.SpikeRecord]] = [
+    ("times", jn.engines.SpikeRecord()),
+    ("stats", jn.engines.SpikeRecord(times=False, stats=True)),
+    ("times+stats", jn.engines.SpikeRecord(stats=True)),
+    ("count", jn.engines.SpikeRecord(times=False)),
+]

@@ -244,3 +244,64 @@ GRADIENT_COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("forward_s", "forwa
                     ("gradient_over_forward", "gradient/forward", ".2f"),
                     ("baseline", "baseline", "s"), ("baseline_s", "baseline s", ".3f"),
                     ("speedup", "speedup", ".1f")]
+
+
+# Ops that move no data: they are not kernels (a tuple of buffers, a view, a literal).
+_NOT_KERNELS = frozenset({"parameter", "get-tuple-element", "tuple", "constant", "bitcast"})
+
+
+def loop_kernels(fn, *args) -> dict[str, float]:
+    """Kernels per step of the hot loop of `jax.jit(fn)(*args)`, from the compiled HLO.
+
+    A kernel is a top-level op of a while-loop body (fusions, copies, scatters, ...; not
+    parameters, tuples, get-tuple-element, constants, bitcasts or nested loops): one kernel
+    launch on a GPU, one pass over its buffers on a CPU. The step loop is the loop body run
+    most often (trip counts multiplied through the nesting).
+
+    **Returns:** the step loop's kernels by op name, `"total"` (their number) and
+    `"per_step"`: the kernels of every loop body weighted by how often it runs, per run of
+    the step loop (so work done once per block of steps counts as a fraction).
+
+    **Raises:** `ValueError` if the compiled function has no while loop.
+    """
+    text = jax.jit(fn).lower(*args).compile().as_text()
+    return kernels_in_hlo(text)
+
+
+def kernels_in_hlo(text: str) -> dict[str, float]:
+    """`loop_kernels` on compiled HLO text (`compiled.as_text()`)."""
+    import re
+
+    computations, entry = {}, None
+    for match in re.finditer(r"^(ENTRY )?%?([\w.\-]+) [^\n]*\{\n(.*?)\n\}", text, re.S | re.M):
+        computations[match.group(2)] = match.group(3)
+        entry = match.group(2) if match.group(1) else entry
+    op = re.compile(r"=\s+(?:\(.*?\)|\S+)\s+([\w\-]+)\((.*)")
+    runs: dict[str, float] = {}
+
+    def visit(name: str, times: float) -> None:
+        for line in computations.get(name, "").splitlines():
+            found = op.search(line)
+            if found and found.group(1) == "while":
+                body = re.search(r"body=%?([\w.\-]+)", found.group(2)).group(1)
+                trips = re.search(r'known_trip_count"?:\{"n":"(\d+)"', found.group(2))
+                runs[body] = runs.get(body, 0.0) + times * (int(trips.group(1)) if trips else 1)
+                visit(body, runs[body])
+
+    visit(entry, 1.0)
+    if not runs:
+        raise ValueError("text: the compiled HLO has no while loop")
+    kernels = {}
+    for body in runs:
+        ops = [m.group(1) for m in map(op.search, computations[body].splitlines()) if m]
+        kernels[body] = [o for o in ops if o not in _NOT_KERNELS and o != "while"]
+    hot = max(runs, key=lambda b: (runs[b], len(kernels[b])))
+    result: dict[str, float] = {o: kernels[hot].count(o) for o in sorted(set(kernels[hot]))}
+    result["total"] = len(kernels[hot])
+    result["per_step"] = sum(len(kernels[b]) * runs[b] for b in runs) / runs[hot]
+    return result
+
+
+def ns_per_neuron_step(seconds: float, n_neurons: int, n_steps: int) -> float:
+    """Wall time per neuron and step (ns): `seconds / (n_neurons * n_steps)`."""
+    return 1e9 * seconds / (n_neurons * n_steps)

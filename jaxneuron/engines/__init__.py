@@ -19,9 +19,9 @@ from .exact import ExactSpiking
 from .fixed import FixedSteps
 from .grid import TimeGrid
 from .options import ENGINE_OPTIONS, build_engine, default_engine, forward_mode, with_engine
-from .spikes import SpikeRecord
+from .spikes import SpikeRecord, SpikeStats
 
 __all__ = ["AbstractAdaptiveEngine", "AbstractEngine", "AdaptiveSteps", "ClockSpiking",
-           "ClockStep", "ExactSpiking", "FixedSteps", "SpikeRecord", "TimeGrid",
+           "ClockStep", "ExactSpiking", "FixedSteps", "SpikeRecord", "SpikeStats", "TimeGrid",
            "ENGINE_OPTIONS", "build_engine", "default_engine", "forward_mode", "solvers",
            "with_engine"]

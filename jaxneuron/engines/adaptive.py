@@ -57,7 +57,7 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
         v = jax.vmap(model.voltage)(states)
         spikes, count = detect_spikes(ts, v, record.threshold, record.max_spikes)
         ok = sol.result == diffrax.RESULTS.successful
-        return assemble_trace(model, ts, states, spikes, count, ok)
+        return assemble_trace(model, ts, states, spikes, count, ok, record=record)
 
 
 def adaptive_controller(stimulus: AbstractStimulus, t0, t1, rtol: float, atol: float):

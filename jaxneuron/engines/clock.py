@@ -30,8 +30,20 @@ from .solvers import (
     check_solver_fits,
     solver_from_name,
 )
-from .solvers.runge_kutta import fixed_step, init_fixed_step
-from .spikes import empty_spike_buffer, record_spike
+from .solvers.runge_kutta import (
+    fixed_step,
+    fixed_step_columns,
+    init_fixed_step,
+    steps_columns,
+)
+from .spikes import (
+    BlockRecord,
+    empty_spike_buffer,
+    record_block,
+    record_step,
+    stats_finish,
+    stats_init,
+)
 from .terms import SpikingVectorField, input_events, local_time_term
 
 
@@ -111,52 +123,126 @@ class ClockSpiking(AbstractEngine):
 
         **Returns:** a `ClockStep`.
         """
+        columns, release, t_cross, spiked, fired = self.step_columns(
+            model, drive, t, dt, _columns(y), release)
+        return ClockStep(jnp.stack(columns), release, t_cross, spiked, fired)
+
+    def step_columns(self, model: AbstractSpikingNeuron, drive, t, dt: float, y: tuple,
+                     release):
+        """`step` on a state held as a tuple of columns (one scalar per state), which is
+        how the loops carry it: the arithmetic on the state is done column by column, so
+        that under `vmap` XLA fuses the step over contiguous `(batch,)` arrays with no
+        stacking, slicing or transposes. The model's functions see `(n_states,)` arrays.
+
+        **Returns:** `(y, release, t_spike, spiked, fired)` as the fields of `ClockStep`,
+        `y` a tuple of columns.
+        """
         solver = self.solver_for(model)
         surrogate = self.surrogate
-        term = diffrax.ODETerm(SpikingVectorField(model, drive, clock=True))
-        c_start = model.spike_condition(y)
+        refractory = jnp.asarray(model.refractory_period, release.dtype)
+        c_start = model.spike_condition(jnp.stack(y))
         kicked = (release == -jnp.inf) & (c_start >= 0)
-        kick = kicked.astype(y.dtype)  # no surrogate here: a crossing's gradient is taken once
-        y = y + kick * (model.reset(y) - y)
-        release = jnp.where(kicked, t + model.refractory_period, release)
+        kick = kicked.astype(y[0].dtype)  # no surrogate here: a crossing's gradient is taken once
+        y = _towards(y, _columns(model.reset(jnp.stack(y))), kick)
+        release = jnp.where(kicked, t + refractory, release)
         pending = release > -jnp.inf
         free = jnp.where(pending, jnp.clip((t + dt - release) / dt, 0.0, 2.0), 1.0)
-        local = local_time_term(term, t)  # a static step size: see LocalTimeVectorField
-        y1, _ = fixed_step(solver, local, dt, y, free, init_fixed_step(solver, local, dt, y, free))
-        c0, c1 = model.spike_condition(y), model.spike_condition(y1)
+        y1 = _advance(solver, model, drive, t, dt, y, free)
+        c0, c1 = model.spike_condition(jnp.stack(y)), model.spike_condition(jnp.stack(y1))
         # A neuron can fire in the step in which its refractory period ends (the clamped
         # states move for the free part of that step), but not before the release time.
         can_fire = (t + dt > release) & (c0 < 0) & ~kicked  # one spike per step at most
         crossed = can_fire & (c1 >= 0)
-        fired = crossed.astype(y.dtype) if surrogate is None else surrogate(c1) * can_fire
+        fired = crossed.astype(c1.dtype) if surrogate is None else surrogate(c1) * can_fire
         frac = jnp.where(crossed, c0 / jnp.where(crossed, c0 - c1, 1.0), 0.0)
         t_cross = jnp.maximum(t + frac * dt, jnp.where(pending & ~kicked, release, t))
         through_reset = surrogate is None or not surrogate.detach_reset
         gate = fired if through_reset else jax.lax.stop_gradient(fired)
-        y1 = y1 + gate * (model.reset(y1) - y1)
+        y1 = _towards(y1, _columns(model.reset(jnp.stack(y1))), gate)
         release = jnp.where(t + dt >= release, -jnp.inf, release)
-        release = jnp.where(crossed, t_cross + model.refractory_period, release)
-        return ClockStep(y1, release, t_cross, crossed | kicked, fired + kick)
+        release = jnp.where(crossed, t_cross + refractory, release)
+        return y1, release, t_cross, crossed | kicked, fired + kick
 
     def run(self, model, stimulus, y0, grid, record):
         self.solver_for(model)  # validates the pairing before tracing the loop
         t0, dt, n_steps = grid.t0, grid.dt, grid.n_steps
-        times, jumps = input_events(stimulus, y0)
-        # Input events in (t_k, t_k + dt] are added at the end of step k.
-        step_of_event = jnp.ceil((times - t0) / dt).astype(jnp.int32) - 1
-        step_of_event = jnp.where(jnp.isfinite(times), jnp.maximum(step_of_event, 0), n_steps)
-        jumps_per_step = jax.ops.segment_sum(jumps, step_of_event, num_segments=n_steps)
+        jumps_per_step = None
+        if stimulus.events() is not None:
+            times, jumps = input_events(stimulus, y0)
+            # Input events in (t_k, t_k + dt] are added at the end of step k.
+            step_of_event = jnp.ceil((times - t0) / dt).astype(jnp.int32) - 1
+            step_of_event = jnp.where(jnp.isfinite(times), jnp.maximum(step_of_event, 0),
+                                      n_steps)
+            jumps_per_step = jax.ops.segment_sum(jumps, step_of_event, num_segments=n_steps)
 
+        # The recording is one step behind: step k records the spike of step k - 1 from
+        # the carry, where it is already in memory. Recording the step's own spike would
+        # make XLA fuse the whole step into every recording output and compute it once per
+        # output (a CPU has no multi-output fusion): with online statistics, 3.5x slower.
         def one_step(carry, x):
-            columns, release, spikes, count = carry
+            columns, release, (t_prev, spiked_prev), spikes = carry
             k, jump = x
-            out = self.step(model, stimulus, t0 + k * dt, dt, jnp.stack(columns), release)
-            spikes, count = record_spike(spikes, count, out.t_spike, out.spiked)
-            return (tuple(out.y + jump), out.release, spikes, count), None
+            spikes, emitted = record_step(spikes, t_prev, spiked_prev)
+            t = t0 + k.astype(y0.dtype) * dt  # in the state's dtype, also under x64
+            columns, release, t_spike, spiked, _ = self.step_columns(
+                model, stimulus, t, dt, columns, release)
+            if jump is not None:
+                columns = tuple(c + jump[i] for i, c in enumerate(columns))
+            return ((columns, release, (t_spike, spiked), spikes),
+                    emitted if record.times else None)
 
-        carry = (tuple(y0), jnp.asarray(-jnp.inf, y0.dtype),
-                 empty_spike_buffer(record.max_spikes, y0.dtype), jnp.asarray(0, jnp.int32))
-        carry, states = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step)
-        spikes, count = carry[2], carry[3]
-        return assemble_trace(model, grid.save_times(y0.dtype), states, spikes[:-1], count,
-                              jnp.asarray(True))
+        def flush(carry, emitted):
+            return (*carry[:3], record_block(carry[3], emitted))
+
+        spikes = BlockRecord(empty_spike_buffer(record.capacity, y0.dtype),
+                             jnp.asarray(0, jnp.int32),
+                             stats_init(y0.dtype) if record.stats else None)
+        nothing = (jnp.asarray(t0, y0.dtype), jnp.asarray(False))
+        carry = (tuple(y0), jnp.asarray(-jnp.inf, y0.dtype), nothing, spikes)
+        carry, states = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
+                                         flush=flush if record.times else None,
+                                         block=RECORD_BLOCK)
+        spikes, emitted = record_step(carry[3], *carry[2])  # the last step's spike
+        if record.times:
+            spikes = record_block(spikes, jax.tree.map(lambda x: x[None], emitted))
+        stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
+        return assemble_trace(model, grid.save_times(y0.dtype), states, spikes.times[:-1],
+                              spikes.count, jnp.asarray(True),
+                              spike_stats=stats,
+                              record=record)
+
+
+# Steps per block of the spike-time list: each step emits its spike's slot and time, and
+# one scatter per block writes them (a scatter per step costs ~10 ns per neuron on a CPU).
+RECORD_BLOCK = 100
+
+
+def _columns(y) -> tuple:
+    """The columns of a state `(n_states,)`, one scalar per state."""
+    return tuple(y[i] for i in range(y.shape[0]))
+
+
+def _towards(y: tuple, target: tuple, s) -> tuple:
+    """`y + s (target - y)` column by column (a reset applied with weight `s`)."""
+    return tuple(a + s * (b - a) for a, b in zip(y, target, strict=True))
+
+
+def _advance(solver, model, drive, t, dt: float, y: tuple, free) -> tuple:
+    """The solver step over `[t, t + dt]` of a state held as columns, the model's
+    `clamped_states` moving for the `free` fraction of the step (see
+    `SpikingVectorField`). Explicit Runge–Kutta solvers and Euler step column by column;
+    the others (exponential solvers) take their own step on the stacked state."""
+    if steps_columns(solver):
+        held = set(model.clamped_states)
+
+        def field(tau, columns):
+            derivative = _columns(model.vector_field(t + tau, jnp.stack(columns),
+                                                     drive(t + tau)))
+            return tuple(d * free if i in held else d for i, d in enumerate(derivative))
+
+        return fixed_step_columns(solver, field, dt, y)
+    term = diffrax.ODETerm(SpikingVectorField(model, drive, clock=True))
+    local = local_time_term(term, t)  # a static step size: see LocalTimeVectorField
+    y = jnp.stack(y)
+    y1, _ = fixed_step(solver, local, dt, y, free, init_fixed_step(solver, local, dt, y, free))
+    return _columns(y1)

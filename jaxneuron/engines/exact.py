@@ -216,4 +216,4 @@ class ExactSpiking(AbstractAdaptiveEngine):
         t, y, spikes, count = final[0], final[1], final[8], final[9]
         states, ok = final[10], final[13]
         return assemble_trace(model, ts, states[:n_save], spikes[:-1], count, ok & (t >= t1),
-                              final_state=y)
+                              final_state=y, record=record)

@@ -60,4 +60,4 @@ class FixedSteps(AbstractEngine):
         carry, states = scan_fixed_steps(one_step, carry, y0, grid)
         _, _, spikes, count = carry
         return assemble_trace(model, grid.save_times(y0.dtype), states, spikes[:-1], count,
-                              jnp.asarray(True))
+                              jnp.asarray(True), record=record)

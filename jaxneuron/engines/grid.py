@@ -62,22 +62,40 @@ def _steps_per_save(save_every, dt: float, n_steps: int) -> int:
     return k
 
 
-def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None):
+def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flush=None,
+                     block: int = 1):
     """Run `one_step(carry, (k, per_step[k]))` for k = 0 .. n_steps - 1 and save the state
     every `grid.steps_per_save` steps.
 
     The carry's first entry is the state as a tuple of columns (scalars): under vmap each
     becomes a contiguous `(batch,)` array, which lets XLA fuse a whole step without copies.
-    `per_step` is an optional array with a leading axis of length `n_steps`.
+    `per_step` is an optional array with a leading axis of length `n_steps`. With `flush`,
+    the steps run in blocks of `block` steps (the last block of a save interval may be
+    shorter) and `flush(carry, outputs)` takes each block's stacked step outputs, e.g. to
+    write a block's spikes with one scatter.
 
     **Returns:** `(carry, states)`, `states` of shape `(n_saves, n_states)` with `y0` first.
     """
     k_save = grid.steps_per_save
+    block = k_save if flush is None else max(1, min(block, k_save))
+    n_blocks, tail = divmod(k_save, block)
+
+    def run_block(carry, first, length):
+        ks = first + jnp.arange(length)
+        carry, outputs = jax.lax.scan(one_step, carry, (ks, None if per_step is None
+                                                        else per_step[ks]))
+        return carry if flush is None else flush(carry, outputs)
 
     def one_save_interval(carry, j):
-        ks = j * k_save + jnp.arange(k_save)
-        xs = (ks, None if per_step is None else per_step[ks])
-        carry, _ = jax.lax.scan(one_step, carry, xs)
+        start = j * k_save
+        if n_blocks == 1:
+            carry = run_block(carry, start, block)
+        else:
+            carry, _ = jax.lax.scan(
+                lambda c, b: (run_block(c, start + b * block, block), None), carry,
+                jnp.arange(n_blocks))
+        if tail:
+            carry = run_block(carry, start + n_blocks * block, tail)
         return carry, jnp.stack(carry[0])
 
     carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(grid.n_steps // k_save))

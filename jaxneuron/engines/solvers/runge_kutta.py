@@ -62,15 +62,7 @@ def fixed_step(solver: diffrax.AbstractSolver, term: diffrax.ODETerm, dt: float,
         y1, _, _, solver_state, _ = solver.step(term, 0.0, dt, y, args, solver_state,
                                                 made_jump=False)
         return y1, solver_state
-    tableau = solver.tableau
-    rows = [()] + [tuple(float(a) for a in row) for row in tableau.a_lower]
-    nodes = [0.0] + [float(c) for c in tableau.c]
-    weights = [float(b) for b in tableau.b_sol]
-    needed = [w != 0.0 for w in weights]
-    for i in reversed(range(len(rows))):
-        if needed[i]:
-            for j, a in enumerate(rows[i]):
-                needed[j] = needed[j] or a != 0.0
+    rows, nodes, weights, needed = _plan(solver)
     stages = []
     for i, (row, c) in enumerate(zip(rows, nodes, strict=True)):
         if not needed[i]:
@@ -81,3 +73,53 @@ def fixed_step(solver: diffrax.AbstractSolver, term: diffrax.ODETerm, dt: float,
         stages.append(term.vf(c * dt, y_stage, args))
     update = [w * k for w, k in zip(weights, stages, strict=True) if w != 0.0]
     return y + dt * sum(update[1:], update[0]), solver_state
+
+
+def _plan(solver: diffrax.AbstractSolver):
+    """The Butcher tableau of `solver` as Python floats: `(rows, nodes, weights, needed)`,
+    `needed[i]` False for stages the solution does not use. Euler is the one-stage tableau."""
+    if isinstance(solver, diffrax.Euler):
+        return [()], [0.0], [1.0], [True]
+    tableau = solver.tableau
+    rows = [()] + [tuple(float(a) for a in row) for row in tableau.a_lower]
+    nodes = [0.0] + [float(c) for c in tableau.c]
+    weights = [float(b) for b in tableau.b_sol]
+    needed = [w != 0.0 for w in weights]
+    for i in reversed(range(len(rows))):
+        if needed[i]:
+            for j, a in enumerate(rows[i]):
+                needed[j] = needed[j] or a != 0.0
+    return rows, nodes, weights, needed
+
+
+def steps_columns(solver: diffrax.AbstractSolver) -> bool:
+    """Whether `fixed_step_columns` can step `solver`: Euler or an unrolled explicit
+    Runge–Kutta method (see `unrolls`)."""
+    return isinstance(solver, diffrax.Euler) or unrolls(solver)
+
+
+def fixed_step_columns(solver: diffrax.AbstractSolver, field, dt: float, y: tuple) -> tuple:
+    """One explicit step of `solver` over the local interval `[0, dt]` on a state held as
+    a tuple of columns (one scalar per state).
+
+    `field(tau, y)` returns the derivative as a tuple of columns at local time `tau`. The
+    arithmetic is the same as `fixed_step`'s, done column by column: under `vmap` each
+    column is a contiguous `(batch,)` array, so XLA fuses the step with no stacking,
+    slicing or transposes between layouts.
+
+    **Returns:** the state at `dt`, a tuple of columns.
+    """
+    rows, nodes, weights, needed = _plan(solver)
+
+    def combine(base, coefficients, stages):
+        terms = [(a, stages[j]) for j, a in enumerate(coefficients) if a != 0.0]
+        if not terms:
+            return base
+        return tuple(
+            b + dt * sum((a * k[i] for a, k in terms[1:]), terms[0][0] * terms[0][1][i])
+            for i, b in enumerate(base))
+
+    stages = []
+    for i, (row, c) in enumerate(zip(rows, nodes, strict=True)):
+        stages.append(field(c * dt, combine(y, row, stages)) if needed[i] else None)
+    return combine(y, weights, stages)

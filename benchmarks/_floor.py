@@ -1,0 +1,112 @@
+"""Floors: minimal hand-written JAX loops doing the work of jaxneuron's clock loop for one
+model, timed in the same process as the benchmark they sit next to.
+
+They know one model each and skip what the engine must keep (interpolated spike times,
+refractoriness resolved inside the step, surrogate gradients, the generic model contract),
+so they bound from below what the generic engine can cost. Originals: the issue 19 floor
+scripts (`izh_floor.py`, `coba_floor.py`).
+"""
+
+from __future__ import annotations
+
+import time
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from jaxneuron.apps.benchmarking import loop_kernels
+
+
+def timed(fn, *args, repeats: int = 2) -> tuple[object, float]:
+    """`(out, run_s)` of `jax.jit(fn)(*args)`: the best of `repeats` calls after a warm-up."""
+    compiled = jax.jit(fn)
+    out = jax.block_until_ready(compiled(*args))
+    best = np.inf
+    for _ in range(repeats):
+        start = time.perf_counter()
+        out = jax.block_until_ready(compiled(*args))
+        best = min(best, time.perf_counter() - start)
+    return out, best
+
+
+def izhikevich_floor(sets: dict, dtype, dt: float, t1: float, raster: bool = False) -> dict:
+    """Euler steps of N Izhikevich neurons (threshold v >= 30 at step ends), counting spikes;
+    with `raster`, every step's spike flags are also emitted as scan output `(steps, N)`.
+
+    **Returns:** `{"run_s", "kernels", "n_spikes"}` (kernels per step of the loop body)."""
+    steps = int(round(t1 / dt))
+    params = jnp.asarray(np.stack([sets[k] for k in ("a", "b", "c", "d", "I")]), dtype)
+
+    def run(params):
+        a, b, c, d, current = params
+
+        def step(carry, _):
+            v, u, count = carry
+            v1 = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + current)
+            u1 = u + dt * a * (b * v - u)
+            spiked = v1 >= 30.0
+            carry = (jnp.where(spiked, c, v1), jnp.where(spiked, u1 + d, u1), count + spiked)
+            return carry, (spiked if raster else None)
+
+        v0 = jnp.full_like(a, -65.0)
+        (_, _, count), flags = jax.lax.scan(step, (v0, b * v0, jnp.zeros(a.shape, jnp.int32)),
+                                            None, length=steps)
+        return count if flags is None else (count, flags)
+
+    out, run_s = timed(run, params)
+    count = out if not raster else out[0]
+    return {"run_s": run_s, "kernels": loop_kernels(run, params)["per_step"],
+            "n_spikes": np.asarray(count)}
+
+
+def coba_floor(n: int, p: float, dt: float, t1: float, propagate: bool = True,
+               buffer: int = 128, seed: int = 0) -> dict:
+    """The COBA network (Brette et al. 2007) as a minimal loop: Euler update of conductance
+    LIF cells with exponential synapses and a 5-ms refractory period; with `propagate`, the
+    step's spikes compacted into a buffer of `buffer` sources (`jnp.nonzero`) and their
+    outgoing synapses added with one gather and two scatter-adds (excitatory, inhibitory).
+
+    **Returns:** `{"run_s", "kernels", "rate_hz"}` (run time of `t1` ms, kernels per step,
+    mean rate over all cells)."""
+    rng = np.random.default_rng(seed)
+    n_exc, steps = int(0.8 * n), int(round(t1 / dt))
+    connected = rng.random((n, n)) < p
+    width = int(connected.sum(1).max())
+    targets = np.full((n + 1, width), n, np.int32)  # row n: the empty source
+    for i in range(n):
+        found = np.flatnonzero(connected[i])
+        targets[i, : found.size] = found
+    targets = jnp.asarray(targets)
+    excitatory = jnp.asarray(np.r_[np.ones(n_exc), np.zeros(n - n_exc + 1)], jnp.float32)
+    tau_e, tau_i, v_th, v_reset, e_l, e_e, e_i = 5.0, 10.0, -50.0, -60.0, -60.0, 0.0, -80.0
+    g_l, c_m, w_e, w_i, t_ref = 10.0, 200.0, 6.0, 67.0, 5.0
+    decay_e, decay_i = float(np.exp(-dt / tau_e)), float(np.exp(-dt / tau_i))
+    init = rng.normal(size=(3, n))
+    y0 = (jnp.asarray(e_l - 5.0 + 5.0 * init[0], jnp.float32),
+          jnp.asarray(10.0 * (4.0 + 1.5 * init[1]), jnp.float32),
+          jnp.asarray(10.0 * (20.0 + 12.0 * init[2]), jnp.float32), jnp.zeros(n, jnp.float32))
+
+    def run(y0):
+        def step(carry, _):
+            v, g_e, g_i, refractory = carry
+            dv = (g_l * (e_l - v) + g_e * (e_e - v) + g_i * (e_i - v)) / c_m
+            v = jnp.where(refractory > 0, v, v + dt * dv)
+            g_e, g_i = g_e * decay_e, g_i * decay_i
+            spiked = v > v_th
+            v = jnp.where(spiked, v_reset, v)
+            refractory = jnp.where(spiked, t_ref, jnp.maximum(refractory - dt, 0.0))
+            if propagate:
+                sources = jnp.nonzero(spiked, size=buffer, fill_value=n)[0]
+                rows = targets[sources]
+                exc = jnp.broadcast_to(excitatory[sources][:, None], rows.shape)
+                g_e = g_e.at[rows].add(w_e * exc, mode="drop")
+                g_i = g_i.at[rows].add(w_i * (sources < n)[:, None] * (1.0 - exc), mode="drop")
+            return (v, g_e, g_i, refractory), jnp.sum(spiked)
+
+        _, counts = jax.lax.scan(step, y0, None, length=steps)
+        return jnp.sum(counts)
+
+    total, run_s = timed(run, y0)
+    return {"run_s": run_s, "kernels": loop_kernels(run, y0)["per_step"],
+            "rate_hz": float(total) / n / (t1 / 1000.0)}
