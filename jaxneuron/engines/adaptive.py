@@ -8,10 +8,9 @@ import jax
 import jax.numpy as jnp
 
 from ..stimuli import AbstractStimulus
-from ..trace import assemble_trace
 from .base import AbstractAdaptiveEngine, require_error_estimate, require_smooth
 from .solvers import check_solver_fits, solver_from_name
-from .spikes import detect_spikes
+from .spikes import assemble_trace, detect_spikes
 from .terms import neuron_term
 
 

@@ -22,7 +22,6 @@ import jax.numpy as jnp
 
 from ..models.base import AbstractGatedNeuron, AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
-from ..trace import assemble_trace
 from .base import AbstractEngine, require_explicit, require_spiking
 from .grid import scan_fixed_steps
 from .solvers import (
@@ -38,6 +37,7 @@ from .solvers.runge_kutta import (
 )
 from .spikes import (
     BlockRecord,
+    assemble_trace,
     empty_spike_buffer,
     record_block,
     record_step,

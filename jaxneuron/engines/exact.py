@@ -21,10 +21,9 @@ import equinox.internal as eqxi
 import jax
 import jax.numpy as jnp
 
-from ..trace import assemble_trace
 from .base import AbstractAdaptiveEngine, require_error_estimate, require_spiking
 from .solvers import check_solver_fits, solver_from_name, with_stage_loop
-from .spikes import empty_spike_buffer, record_spike
+from .spikes import assemble_trace, empty_spike_buffer, record_spike
 from .terms import SpikingVectorField, input_events
 
 SAVES_PER_STEP = 16  # a step is shortened so that at most this many saves fall inside it

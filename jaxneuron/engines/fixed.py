@@ -7,12 +7,11 @@ import equinox as eqx
 import jax.numpy as jnp
 
 from ..models.base import AbstractGatedNeuron
-from ..trace import assemble_trace
 from .base import AbstractEngine, require_explicit, require_smooth
 from .grid import scan_fixed_steps
 from .solvers import StaggeredExponential, check_solver_fits, solver_from_name
 from .solvers.runge_kutta import fixed_step, init_fixed_step
-from .spikes import crossing_time, empty_spike_buffer, record_spike
+from .spikes import assemble_trace, crossing_time, empty_spike_buffer, record_spike
 from .terms import local_time_term, neuron_term
 
 

@@ -14,6 +14,16 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from ..trace import (
+    N_RECENT,
+    STATUS_NONFINITE,
+    STATUS_OK,
+    STATUS_SOLVER_FAILED,
+    STATUS_SPIKES_OVERFLOWED,
+    SpikeStats,
+    Trace,
+)
+
 
 class SpikeRecord(eqx.Module):
     """What a run records of its spikes.
@@ -48,40 +58,6 @@ class SpikeRecord(eqx.Module):
     def capacity(self) -> int:
         """Length of `Trace.spike_times`: `max_spikes`, or 0 when `times` is False."""
         return self.max_spikes if self.times else 0
-
-
-# How many spike times `SpikeStats.recent` keeps (enough for `steady_firing_rate`'s default).
-N_RECENT = 4
-
-
-class SpikeStats(eqx.Module):
-    """Spike statistics of one run, computed online (without a list of spike times).
-
-    Under `vmap` every field gains a leading batch axis.
-
-    **Fields:**
-    - `n_spikes`: number of spikes (int).
-    - `first`, `last`: first and last spike time (ms), NaN without spikes.
-    - `isi_mean`: mean interspike interval (ms), NaN with fewer than 2 spikes.
-    - `isi_var`: sample variance (ddof 1) of the interspike intervals (ms²), NaN with fewer
-      than 3 spikes.
-    - `recent`: the last `N_RECENT` (4) spike times (ms), oldest first, NaN where fewer.
-    """
-
-    n_spikes: Int[Array, ""]
-    first: Float[Array, ""]
-    last: Float[Array, ""]
-    isi_mean: Float[Array, ""]
-    isi_var: Float[Array, ""]
-    recent: Float[Array, " 4"]
-
-    def steady_rate(self, n_last: int = 3) -> Float[Array, ""]:
-        """Steady firing rate (Hz): 1000 / mean of the last `n_last` (1-3) interspike
-        intervals, NaN with fewer than `n_last + 1` spikes (as `steady_firing_rate`)."""
-        if not 1 <= n_last < N_RECENT:
-            raise ValueError(f"n_last must be between 1 and {N_RECENT - 1}; got {n_last!r}")
-        span = self.recent[..., -1] - self.recent[..., -1 - n_last]
-        return jnp.where(self.n_spikes > n_last, 1000.0 * n_last / span, jnp.nan)
 
 
 # Positions in the vector of online statistics of one neuron (`stats_init`).
@@ -264,3 +240,31 @@ def steady_firing_rate(spike_times, n_last: int = 3):
     last = valid & (position > (n_valid - n_last)[..., None])
     mean_isi = jnp.sum(jnp.where(last, isi, 0.0), axis=-1) / n_last
     return jnp.where(n_valid >= n_last, 1000.0 / mean_isi, jnp.nan)
+
+
+def assemble_trace(model, ts, states, spike_times, n_spikes, ok, final_state=None, *,
+                   spike_stats=None, record=None) -> Trace:
+    """A `Trace` of `model` from saved `states` `(n_save, n_states)`; `final_state`
+    defaults to the last saved state, and a non-finite final state clears `ok`. `ok` from
+    the engine is False where its solver failed; `status` says which failure it was.
+
+    `record` (a `SpikeRecord`) says what to keep: without `times` the list is dropped;
+    with `stats` and no online `spike_stats` from the engine, they are computed from the
+    engine's list (`spike_times`, whose overflow is then still flagged)."""
+    final = states[-1] if final_state is None else final_state
+    finite = jnp.all(jnp.isfinite(final))
+    overflowed = n_spikes > spike_times.shape[-1]
+    if record is not None and not record.times:
+        if record.stats and spike_stats is None:  # from the engine's list: overflow counts
+            spike_stats = stats_from_times(spike_times, n_spikes)
+        else:  # online statistics or only the count: nothing can be truncated
+            overflowed = jnp.asarray(False)
+        spike_times = spike_times[..., :0]
+    elif record is not None and record.stats and spike_stats is None:
+        spike_stats = stats_from_times(spike_times, n_spikes)
+    status = jnp.where(~ok, STATUS_SOLVER_FAILED, jnp.where(
+        ~finite, STATUS_NONFINITE, jnp.where(overflowed, STATUS_SPIKES_OVERFLOWED, STATUS_OK)))
+    return Trace(ts=ts, states=states, v=jax.vmap(model.voltage)(states),
+                 spike_times=spike_times, n_spikes=n_spikes, final_state=final,
+                 ok=ok & jnp.all(jnp.isfinite(final)), state_names=tuple(model.state_names),
+                 status=status.astype(jnp.int32), spike_stats=spike_stats)
