@@ -263,21 +263,27 @@ def _cast(tree, dtype):
     return jax.tree.map(lambda x: x.astype(dtype) if eqx.is_inexact_array(x) else x, tree)
 
 
+CHECKPOINT_LEAVES = "surrogate.eqx"
+"""File of a checkpoint folder holding the emulator's arrays (`eqx.tree_serialise_leaves`)."""
+CHECKPOINT_META = "surrogate.json"
+"""File of a checkpoint folder holding its network config, scaler, dtype and training info."""
+
+
 def save_checkpoint(path: str | Path, emulator: Emulator, net_config: NetConfig,
                     config: TrainConfig | None = None, extra: dict | None = None) -> Path:
-    """Write `emulator` into the folder `path`: `emulator.eqx` (the leaves, via
-    `eqx.tree_serialise_leaves`) and `emulator.json` (network config, scaler, dtype,
+    """Write `emulator` into the folder `path`: `surrogate.eqx` (the leaves, via
+    `eqx.tree_serialise_leaves`) and `surrogate.json` (network config, scaler, dtype,
     training config and `extra`). Returns the folder."""
     path = Path(path)
     path.mkdir(parents=True, exist_ok=True)
-    eqx.tree_serialise_leaves(path / "emulator.eqx", emulator)
+    eqx.tree_serialise_leaves(path / CHECKPOINT_LEAVES, emulator)
     info = {"net": dataclasses.asdict(net_config), "scaler": emulator.scaler.to_dict(),
             "dtype": str(emulator.scaler.state_mean.dtype),
             "bounds": None if emulator.bounds is None else np.asarray(
                 emulator.bounds).tolist(),
             "train": None if config is None else dataclasses.asdict(config),
             "extra": extra or {}}
-    (path / "emulator.json").write_text(json.dumps(info, indent=2))
+    (path / CHECKPOINT_META).write_text(json.dumps(info, indent=2))
     return path
 
 
@@ -288,7 +294,7 @@ def load_checkpoint(path: str | Path) -> tuple[Emulator, dict]:
     **Raises:** `ValueError` if the stored dtype is float64 and x64 is off.
     """
     path = Path(path)
-    info = json.loads((path / "emulator.json").read_text())
+    info = json.loads((path / CHECKPOINT_META).read_text())
     dtype = jnp.dtype(info["dtype"])
     if dtype == jnp.float64 and not jax.config.jax_enable_x64:
         raise ValueError("this emulator was saved in float64: enable jax_enable_x64 first")
@@ -296,4 +302,4 @@ def load_checkpoint(path: str | Path) -> tuple[Emulator, dict]:
     bounds = info.get("bounds")
     skeleton = Emulator(net, Standardizer.from_dict(info["scaler"], dtype=dtype),
                          None if bounds is None else jnp.asarray(bounds, dtype))
-    return eqx.tree_deserialise_leaves(path / "emulator.eqx", skeleton), info
+    return eqx.tree_deserialise_leaves(path / CHECKPOINT_LEAVES, skeleton), info

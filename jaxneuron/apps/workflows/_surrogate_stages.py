@@ -28,6 +28,7 @@ from ...emulators import (
     split_by_run,
     train,
 )
+from ...emulators.training import CHECKPOINT_META
 from ..output import output_dir, write_rows, write_summary
 
 STAGES = ("dataset", "train", "evaluate", "all", "sweep")
@@ -124,7 +125,7 @@ def _load_dataset(out: Path, stage: str) -> Dataset:
 
 def _load_checkpoint(out: Path):
     path = out / CHECKPOINT_DIR
-    if not (path / "surrogate.json").exists():
+    if not (path / CHECKPOINT_META).exists():
         raise ValueError(f"stage 'evaluate' needs a checkpoint in {path}: run the 'train' "
                          "stage first")
     return load_checkpoint(path)
