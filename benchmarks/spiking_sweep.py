@@ -17,8 +17,8 @@ Every clock row also reports ns per neuron-step and the kernels per step of its 
 loop body, next to the floor (`_floor.py`: a minimal hand-written loop of the same
 Izhikevich updates counting spikes, and one that also emits the spike raster) measured in
 the same run. `record` says what the clock rows keep: `times` (every spike time, the
-default of `simulate`) or `stats` (online count, first/last spike, ISI moments: the
-default of `sweep`).
+default of `simulate`), `stats` (online count, first/last spike, ISI moments, the last
+four spikes: the default of `sweep`) or `count` (the spike count only).
 
     python benchmarks/spiking_sweep.py [--n 10000] [--quick] [--clock-only] [--json PATH]
 """
@@ -76,7 +76,8 @@ def sample_sets(n: int, seed: int = 0) -> dict[str, np.ndarray]:
 
 
 RECORDS = {"times": SpikeRecord(max_spikes=MAX_SPIKES),
-           "stats": SpikeRecord(times=False, stats=True)}
+           "stats": SpikeRecord(times=False, stats=True),
+           "count": SpikeRecord(times=False)}
 
 
 def in_dtype(module, dtype):
@@ -233,8 +234,12 @@ def main() -> None:
     floors = {dt: izhikevich_floor(sets, jnp.float32, dt, T1) for dt in (0.1, 0.01)}
     raster = izhikevich_floor(sets, jnp.float32, 0.1, T1, raster=True)
     configs = [
+        ("clock euler dt=0.1 float32, record count", args.n, "float32", 0.1,
+         dict(engine=jn.ClockSpiking("euler"), dt=0.1, record="count")),
         ("clock euler dt=0.1 float32, record stats", args.n, "float32", 0.1,
          dict(engine=jn.ClockSpiking("euler"), dt=0.1, record="stats")),
+        ("clock euler dt=0.01 float32, record stats", args.n, "float32", 0.01,
+         dict(engine=jn.ClockSpiking("euler"), dt=0.01, record="stats")),
         ("clock euler dt=0.1 float32", args.n, "float32", 0.1,
          dict(engine=jn.ClockSpiking("euler"), dt=0.1)),
         ("clock heun dt=0.1 float32", args.n, "float32", 0.1,
@@ -271,7 +276,7 @@ def main() -> None:
         else:
             out = jaxneuron_batch(subset, dtype, **options)
         err = errors(out["spike_times"][check], out["n_spikes"][check], reference, well)
-        if options.get("record") == "stats":  # no list: the count only
+        if options.get("record") in ("stats", "count"):  # no list: the count only
             err = {"spike_count_mismatches": sum(
                 int(c != r.size) for c, r, ok in zip(out["n_spikes"][check], reference, well,
                                                      strict=True) if ok)}

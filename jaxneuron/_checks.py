@@ -15,6 +15,14 @@ def as_float_array(x) -> jax.Array:
     return jnp.asarray(x, dtype=float)
 
 
+def as_float(x) -> jax.Array:
+    """`x` as a JAX float array that keeps its precision: a float32 array stays float32,
+    Python numbers stay weakly typed (they take the precision of what they meet), and
+    integers become floats."""
+    x = jnp.asarray(x)
+    return x if jnp.issubdtype(x.dtype, jnp.inexact) else x + 0.0
+
+
 def is_concrete(x) -> bool:
     """True when `x` holds a value known now (not an abstract tracer inside jit/vmap/grad)."""
     return not isinstance(x, jax.core.Tracer)

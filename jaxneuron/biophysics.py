@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, ArrayLike, Float
 
-from ._checks import check_positive, is_concrete
+from ._checks import as_float, check_positive, is_concrete
 
 # Exact SI values since the 2019 redefinition (BIPM, "The International System of Units",
 # 9th ed., 2019; CODATA 2018, Tiesinga et al., Rev. Mod. Phys. 93:025010, 2021).
@@ -64,7 +64,7 @@ def kelvin(temperature_c: ArrayLike) -> Float[Array, "*shape"]:
     **Raises:** `ValueError` if `temperature_c <= -273.15` (concrete values only).
     """
     _check_temperature(temperature_c)
-    return jnp.asarray(temperature_c, dtype=float) + ZERO_CELSIUS
+    return as_float(temperature_c) + ZERO_CELSIUS
 
 
 def thermal_voltage(temperature_c: ArrayLike = 37.0) -> Float[Array, "*shape"]:
@@ -92,8 +92,8 @@ def nernst(c_out: ArrayLike, c_in: ArrayLike, valence: ArrayLike,
     check_positive("c_out", c_out)
     check_positive("c_in", c_in)
     _check_valence("valence", valence)
-    c_out, c_in = jnp.asarray(c_out, dtype=float), jnp.asarray(c_in, dtype=float)
-    return thermal_voltage(temperature_c) / jnp.asarray(valence, dtype=float) * jnp.log(
+    c_out, c_in = as_float(c_out), as_float(c_in)
+    return thermal_voltage(temperature_c) / as_float(valence) * jnp.log(
         c_out / c_in)
 
 
@@ -130,9 +130,9 @@ def ghk_voltage(permeabilities: ArrayLike, c_out: ArrayLike, c_in: ArrayLike,
             np.sum(np.asarray(permeabilities, dtype=float), axis=-1) <= 0):
         raise ValueError(f"permeabilities must include at least one value > 0; "
                          f"got {permeabilities!r}")
-    p = jnp.asarray(permeabilities, dtype=float)
-    c_out, c_in = jnp.asarray(c_out, dtype=float), jnp.asarray(c_in, dtype=float)
-    cation = jnp.asarray(valences, dtype=float) > 0
+    p = as_float(permeabilities)
+    c_out, c_in = as_float(c_out), as_float(c_in)
+    cation = as_float(valences) > 0
     numerator = jnp.sum(p * jnp.where(cation, c_out, c_in), axis=-1)
     denominator = jnp.sum(p * jnp.where(cation, c_in, c_out), axis=-1)
     return thermal_voltage(temperature_c) * jnp.log(numerator / denominator)
@@ -210,11 +210,11 @@ def ghk_current(voltage: ArrayLike, permeability: ArrayLike, c_out: ArrayLike, c
     check_positive("c_in", c_in, allow_zero=True)
     check_positive("permeability", permeability, allow_zero=True)
     _check_valence("valence", valence)
-    z = jnp.asarray(valence, dtype=float)
-    c_out, c_in = jnp.asarray(c_out, dtype=float), jnp.asarray(c_in, dtype=float)
-    u = z * jnp.asarray(voltage, dtype=float) / thermal_voltage(temperature_c)
+    z = as_float(valence)
+    c_out, c_in = as_float(c_out), as_float(c_in)
+    u = z * as_float(voltage) / thermal_voltage(temperature_c)
     flux = (c_in - c_out) * x_over_one_minus_exp(u) + c_out * u
-    return jnp.asarray(permeability, dtype=float) * z * FARADAY * flux
+    return as_float(permeability) * z * FARADAY * flux
 
 
 @dataclasses.dataclass(frozen=True)

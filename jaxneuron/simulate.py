@@ -152,7 +152,7 @@ def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> T
 
 def _initial_state(model: AbstractNeuron, stimulus: AbstractStimulus, y0, t0: float):
     """`y0` (or the model's initial state) as a float array of shape `(n_states,)`, checked
-    against the model's vector field."""
+    against the model's vector field, in the precision the vector field computes in."""
     expected = (len(model.state_names),)
     batch_hint = ("Parameters with a batch axis need jax.vmap (see jaxneuron.batch_axes) or "
                   "jaxneuron.sweep.")
@@ -166,7 +166,9 @@ def _initial_state(model: AbstractNeuron, stimulus: AbstractStimulus, y0, t0: fl
         if values.dtype.kind in "USO" or not np.all(np.isfinite(values.astype(float))):
             raise ValueError(f"y0 must be finite numbers (the initial state, "
                              f"{', '.join(model.state_names)}); got {y0!r}")
-    y0 = jnp.asarray(y0, dtype=float)
+    y0 = jnp.asarray(y0)
+    if not jnp.issubdtype(y0.dtype, jnp.inexact):
+        y0 = y0.astype(float)
     if y0.shape != expected:
         raise ValueError(
             f"the initial state must have shape {expected} ({', '.join(model.state_names)}); "
@@ -179,4 +181,6 @@ def _initial_state(model: AbstractNeuron, stimulus: AbstractStimulus, y0, t0: fl
     if out.shape != expected:
         raise ValueError(f"the vector field returned shape {out.shape}, expected {expected}. "
                          f"{batch_hint}")
-    return y0
+    # The run's precision is the model's and the stimulus's: float32 parameters step a
+    # float32 state also under jax_enable_x64, unless the vector field promotes it.
+    return y0.astype(jnp.result_type(y0.dtype, out.dtype))

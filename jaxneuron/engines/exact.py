@@ -113,7 +113,7 @@ class ExactSpiking(AbstractAdaptiveEngine):
         controller = diffrax.PIDController(rtol=self.rtol, atol=self.atol)
         error_order = solver.error_order(terms)
         stop_times, stop_jumps = _merged_stops(stimulus, y0, t0, t1)
-        t_ref = model.refractory_period
+        t_ref = jnp.asarray(model.refractory_period, y0.dtype)
         dtype = y0.dtype
         t0, t1 = jnp.asarray(t0, dtype), jnp.asarray(t1, dtype)
         root_tolerance = (1e-12 if dtype == jnp.float64 else 1e-6) * jnp.maximum(jnp.abs(t1),

@@ -9,6 +9,8 @@ depend on no analysis module; `jaxneuron.analysis.spikes` re-exports them.
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import equinox as eqx
 import jax
 import jax.numpy as jnp
@@ -60,85 +62,71 @@ class SpikeRecord(eqx.Module):
         return self.max_spikes if self.times else 0
 
 
-# Positions in the vector of online statistics of one neuron (`stats_init`).
-_FIRST, _LAST, _SHIFT, _S1, _S2, _RING = 0, 1, 2, 3, 4, 5
+class OnlineStats(NamedTuple):
+    """The online spike statistics of one neuron, each a scalar, so that a loop carries them
+    as separate arrays (under `vmap`, one contiguous `(batch,)` array each: no stacking).
+
+    The ISI mean needs no sum of its own (it is `(last - first) / (n - 1)`); the squared
+    ISIs are summed shifted by the first ISI (the shifted-data algorithm), so the variance
+    of regular spike trains keeps its precision in float32. `recent` is a shift register
+    of the last `N_RECENT` spike times, oldest first, NaN where fewer; its last entry is
+    the last spike. (A ring indexed by `count mod N_RECENT` costs twice as much on a CPU:
+    integer remainders do not vectorise.)"""
+
+    first: Float[Array, ""]
+    shift: Float[Array, ""]
+    sum_sq: Float[Array, ""]
+    recent: tuple
 
 
-def stats_init(dtype) -> Float[Array, " 9"]:
-    """The online statistics before the first spike: a vector of first and last spike, the
-    shift (first ISI), the sums of shifted ISIs and of their squares, and a ring of the last
-    `N_RECENT` spike times (see `block_stats`)."""
-    nan = jnp.nan
-    return jnp.asarray([nan, nan, nan, 0.0, 0.0] + [nan] * N_RECENT, dtype)
+def stats_init(dtype) -> OnlineStats:
+    """The online statistics before the first spike."""
+    nan = jnp.full((), jnp.nan, dtype)
+    return OnlineStats(nan, nan, jnp.zeros((), dtype), (nan,) * N_RECENT)
 
 
-def stats_finish(m: Float[Array, " 9"], count: Int[Array, ""]) -> SpikeStats:
+def stats_update(m: OnlineStats, count: Int[Array, ""], t_spike, spiked) -> OnlineStats:
+    """Add the spike at `t_spike` (ms) where `spiked`, after `count` spikes: elementwise, no
+    scatter."""
+    isi = t_spike - m.recent[-1]
+    has_isi = spiked & (count >= 1)
+    shift = jnp.where(has_isi & (count == 1), isi, m.shift)
+    d = jnp.where(has_isi, isi - shift, 0.0)
+    recent = tuple(jnp.where(spiked, new, old)
+                   for old, new in zip(m.recent, (*m.recent[1:], t_spike), strict=True))
+    return OnlineStats(jnp.where(spiked & (count == 0), t_spike, m.first), shift,
+                       m.sum_sq + d * d, recent)
+
+
+def stats_finish(m: OnlineStats, count: Int[Array, ""]) -> SpikeStats:
     """The `SpikeStats` of the online statistics after `count` spikes."""
-    n_isi = (count - 1).astype(m.dtype)
-    mean_d = m[_S1] / jnp.maximum(n_isi, 1.0)
-    var = (m[_S2] - n_isi * mean_d * mean_d) / jnp.maximum(n_isi - 1.0, 1.0)
-    ring = m[_RING:]
-    recent = jnp.stack([ring[(count + j) % N_RECENT] for j in range(N_RECENT)])
+    last = m.recent[-1]
+    n_isi = (count - 1).astype(last.dtype)
+    isi_mean = (last - m.first) / jnp.maximum(n_isi, 1.0)
+    mean_d = isi_mean - m.shift
+    var = (m.sum_sq - n_isi * mean_d * mean_d) / jnp.maximum(n_isi - 1.0, 1.0)
     return SpikeStats(
-        n_spikes=count, first=m[_FIRST], last=m[_LAST],
-        isi_mean=jnp.where(count >= 2, (m[_LAST] - m[_FIRST]) / jnp.maximum(n_isi, 1.0),
-                           jnp.nan),
-        isi_var=jnp.where(count >= 3, jnp.maximum(var, 0.0), jnp.nan), recent=recent)
+        n_spikes=count, first=m.first, last=last,
+        isi_mean=jnp.where(count >= 2, isi_mean, jnp.nan),
+        isi_var=jnp.where(count >= 3, jnp.maximum(var, 0.0), jnp.nan),
+        recent=jnp.stack(m.recent))
 
 
 def stats_from_times(spike_times: Float[Array, " k"], n_spikes: Int[Array, ""]) -> SpikeStats:
     """`SpikeStats` of a NaN-padded list of spike times (for engines that record the list;
     exact when the list holds every spike)."""
     listed = jnp.sum(~jnp.isnan(spike_times), dtype=jnp.int32)
-    m = block_stats(stats_init(spike_times.dtype), jnp.asarray(0, jnp.int32), spike_times)
+    m = stats_init(spike_times.dtype)
+    if spike_times.shape[-1]:
+        shift = (spike_times[1] if spike_times.shape[-1] > 1 else jnp.nan) - spike_times[0]
+        isi = jnp.diff(spike_times)
+        d = jnp.where(jnp.isnan(isi), 0.0, isi - shift)
+        padded = jnp.concatenate([jnp.full((N_RECENT,), jnp.nan, spike_times.dtype),
+                                  spike_times])
+        recent = jax.lax.dynamic_slice(padded, (listed,), (N_RECENT,))
+        m = OnlineStats(spike_times[0], shift, jnp.sum(d * d), tuple(recent))
     return eqx.tree_at(lambda s: s.n_spikes, stats_finish(m, listed),
                        n_spikes.astype(jnp.int32))
-
-
-def block_stats(m: Float[Array, " 9"], count: Int[Array, ""],
-                times: Float[Array, " block"]) -> Float[Array, " 9"]:
-    """Add a block of steps to the online statistics `m`: `times` holds each step's spike time
-    (ms), NaN for steps without a spike, `count` the spikes before the block.
-
-    Vectorised over the block (a cumulative sum and maximum, and reductions), so the
-    stepping loop only emits one number per step and the statistics cost a few passes
-    over each block instead of kernels in every step."""
-    spiked = ~jnp.isnan(times)
-    index = count + jnp.cumsum(spiked) - 1  # the run's spike number of each step's spike
-    seen = jax.lax.cummax(jnp.where(spiked, times, -jnp.inf))
-    previous = jnp.concatenate([jnp.full((1,), -jnp.inf, times.dtype), seen[:-1]])
-    previous = jnp.where(previous == -jnp.inf, m[_LAST], previous)
-    isi = times - previous
-    has_isi = spiked & (index >= 1)
-
-    def pick(where_, old):  # the latest spike time where `where_`, else `old`
-        return jnp.where(jnp.any(where_), jnp.max(jnp.where(where_, times, -jnp.inf)), old)
-
-    first_isi = has_isi & (index == 1)
-    shift = jnp.where(jnp.any(first_isi), jnp.sum(jnp.where(first_isi, isi, 0.0)),
-                      m[_SHIFT])
-    d = jnp.where(has_isi, isi - shift, 0.0)
-    ring = [pick(spiked & (index % N_RECENT == i), m[_RING + i]) for i in range(N_RECENT)]
-    return jnp.stack([pick(spiked & (index == 0), m[_FIRST]), pick(spiked, m[_LAST]), shift,
-                      m[_S1] + jnp.sum(d), m[_S2] + jnp.sum(d * d), *ring])
-
-
-def stats_update(m: Float[Array, " 9"], count: Int[Array, ""], t_spike, spiked):
-    """Add the spike at `t_spike` (ms) where `spiked`, after `count` spikes: elementwise, no
-    scatter. Returns the updated vector (`stats_init`).
-
-    The ISI sums are shifted by the first ISI (the shifted-data algorithm), so the variance
-    of regular spike trains keeps its precision in float32. The recent spike times are a
-    ring written at slot `count mod N_RECENT`, so every entry depends on itself only."""
-    isi = t_spike - m[_LAST]
-    has_isi = spiked & (count >= 1)
-    shift = jnp.where(has_isi & (count == 1), isi, m[_SHIFT])
-    d = jnp.where(has_isi, isi - shift, 0.0)
-    slot = count % N_RECENT
-    ring = [jnp.where(spiked & (slot == i), t_spike, m[_RING + i]) for i in range(N_RECENT)]
-    return jnp.stack([jnp.where(spiked & (count == 0), t_spike, m[_FIRST]),
-                      jnp.where(spiked, t_spike, m[_LAST]), shift, m[_S1] + d,
-                      m[_S2] + d * d, *ring])
 
 
 class BlockRecord(eqx.Module):
@@ -149,11 +137,11 @@ class BlockRecord(eqx.Module):
 
     **Fields:** `times`: `(max_spikes + 1,)` with a trailing discard slot (`(1,)` without a
     list); `count`: spikes so far, also beyond capacity; `stats`: the online statistics
-    vector (`stats_init`), or None."""
+    (`OnlineStats`), or None."""
 
     times: Float[Array, " max_spikes+1"]
     count: Int[Array, ""]
-    stats: Float[Array, " 9"] | None = None
+    stats: OnlineStats | None = None
 
 
 def record_step(record: BlockRecord, t_spike, spiked):

@@ -51,18 +51,19 @@ class SpikingVectorField(eqx.Module):
     stimulus: eqx.Module
     clock: bool = eqx.field(static=True, default=False)
 
-    def _free(self, t, args):
+    def _free(self, t, y, args):
         held = jnp.asarray(self.model.clamped_states, dtype=int)
         factor = args if self.clock else jnp.where(t < args, 0.0, 1.0)
-        return jnp.ones(len(self.model.state_names)).at[held].set(factor)
+        ones = jnp.ones(len(self.model.state_names), y.dtype)
+        return ones.at[held].set(jnp.asarray(factor, y.dtype))
 
     def __call__(self, t, y, args):
-        return self.model.vector_field(t, y, self.stimulus(t)) * self._free(t, args)
+        return self.model.vector_field(t, y, self.stimulus(t)) * self._free(t, y, args)
 
     def split(self, t, y, args):
         """`(rate, target)` for exponential solvers; held states get rate 0."""
         rate, target = self.model.exponential_split(t, y, self.stimulus(t))
-        return rate * self._free(t, args), target
+        return rate * self._free(t, y, args), target
 
 
 class LocalTimeVectorField(eqx.Module):
