@@ -164,7 +164,9 @@ def sweep(
       final store equals an uninterrupted run's. Under `jax.distributed`, each process
       runs its share of the chunks into the same store.
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
-      defaults to 0 (keep only the ends of each trace) unless `keep_traces`. With the
+      defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
+      `save_states` chooses the states each kept trace holds (e.g. `()`: only `traces.v`,
+      the cheapest way to keep voltage traces of many sets; `None`, the default: all). With the
       default `summary` and neither `keep_traces`, `max_spikes` nor `record` given, each
       run records only online spike statistics (`SpikeRecord(times=False, stats=True)`):
       no spike-time list, so no buffer to overflow, and the clock engine's loop stays
