@@ -80,6 +80,7 @@ class Trace(eqx.Module):
       shape `(max_spikes,)`, NaN after the last one; shape `(0,)` when the run was asked
       not to record them (`SpikeRecord(times=False)`).
     - `n_spikes`: total number of crossings (may exceed `max_spikes`; see `spikes_overflowed`).
+    - `state_names`: the names of the columns of `states` (static).
     - `final_state`: the full state at `t1`, shape `(n_states,)` (every state, whatever
       `save_states` chose).
     - `ok`: False if the run blew up (non-finite state), the solver failed (e.g.

@@ -53,7 +53,7 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
             else self.adjoint,
             throw=False,
         )
-        saved, final = sol.ys
+        saved, final = sol.ys  # (columns, v) at ts; the full state at t1
         spikes, count = detect_spikes(ts, saved[1], record.threshold, record.max_spikes)
         ok = sol.result == diffrax.RESULTS.successful
         return assemble_trace(model, ts, saved, spikes, count, ok, final[-1], save=grid.save,

@@ -68,7 +68,6 @@ class SaveSpec(eqx.Module):
         return columns, model.voltage(y)
 
 
-
 class TimeGrid(eqx.Module):
     """A run from `t0` to `t1` (ms) in `n_steps` steps of `dt` (ms), saving every
     `steps_per_save` steps (`steps_per_save == n_steps`: only the two ends) what `save`
