@@ -2,7 +2,9 @@
 
 N sets of (g_Na, g_K, step amplitude), 100 ms each. Accuracy is the max spike-time error
 against SciPy DOP853 at rtol=atol=1e-10 on a checked subset. SciPy is timed on that subset
-and extrapolated per simulation. Compile time is reported apart.
+and extrapolated per simulation. Compile time is reported apart. Two rows record a trace
+at every step, all states (`save_states=None`) and V only (`save_states=()`, what a Jaxley
+user records): the Jaxley row compares with the V-only one.
 
     python benchmarks/hh_sweep.py [--n 10000] [--quick] [--json PATH]
 """
@@ -59,9 +61,13 @@ def main() -> None:
     parser.add_argument("--no-jaxley", action="store_true")
     args = parser.parse_args()
     n, n_ref = (1000, 5) if args.quick else (args.n, 20)
-    rows = hh_sweep_rows(n, n_reference=n_ref)
+    f32 = dict(solver="staggered", dt=0.025, dtype="float32")
+    configs = [dict(f32, shard=False), dict(f32, shard=True),
+               dict(solver="staggered", dt=0.025, dtype="float64", shard=False),
+               dict(f32, shard=False, saves="all"), dict(f32, shard=False, saves="v")]
+    rows = hh_sweep_rows(n, n_reference=n_ref, configs=configs)
     if not args.no_jaxley:
-        for base in (rows[0], rows[1]):
+        for base in (rows[0], rows[1], rows[4]):
             row = jaxley_row(n, n_ref, base)
             if row:
                 rows.append(row)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import diffrax
 import equinox as eqx
@@ -11,7 +12,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ._checks import is_concrete
-from .engines import AbstractEngine, SpikeRecord, TimeGrid, build_engine
+from .engines import AbstractEngine, SaveSpec, SpikeRecord, TimeGrid, build_engine
 from .engines.base import check_precision
 from .engines.terms import neuron_term
 from .models.base import AbstractNeuron, domain_status
@@ -36,6 +37,7 @@ def simulate(
     dt: float = 0.025,
     engine: AbstractEngine | None = None,
     save_every: float | None = None,
+    save_states: Sequence[str] | None = None,
     y0=None,
     threshold: float = 0.0,
     max_spikes: int = 64,
@@ -65,6 +67,12 @@ def simulate(
       `FixedSteps()` otherwise.
     - `save_every`: spacing (ms) of saved states, a multiple of `dt`; defaults to `dt`.
       `0` or a negative value saves only `t0` and `t1` (cheapest, for sweeps).
+    - `save_states`: which states to save at the save times, names from
+      `model.state_names`, e.g. `("V",)`; `None` (default) saves every state, `()` none.
+      `Trace.v` (from `model.voltage` of the full state) is saved at every save time
+      whatever this says, and `Trace.final_state` is always the full final state; only
+      `Trace.states` (`(n_save, len(save_states))`) and `Trace.state_names` shrink. With
+      `save_states=()` a sweep that keeps traces stores only the voltage.
     - `y0`: initial state, shape `(n_states,)`; default `model.initial_state()`.
     - `threshold`: voltage (mV, finite) whose upward crossing counts as a spike (smooth
       models; spiking models use their `spike_condition`).
@@ -85,8 +93,9 @@ def simulate(
 
     **Returns:** a `Trace`.
 
-    **Raises:** `ValueError` for invalid times, options, shapes, solver names, a non-finite
-    `threshold` or `y0`, or an engine that cannot run the model.
+    **Raises:** `ValueError` for invalid times, options, shapes, solver names, unknown or
+    repeated `save_states`, a non-finite `threshold` or `y0`, or an engine that cannot run
+    the model.
     """
     if not isinstance(model, AbstractNeuron):
         raise ValueError(f"model must be a jaxneuron AbstractNeuron; got {type(model).__name__}")
@@ -108,7 +117,8 @@ def simulate(
         threshold = record.threshold
     if is_concrete(threshold) and not (np.ndim(threshold) == 0 and math.isfinite(threshold)):
         raise ValueError(f"threshold must be a finite voltage (mV); got {threshold!r}")
-    grid = TimeGrid.build(t0, t1, dt, save_every)
+    grid = TimeGrid.build(t0, t1, dt, save_every, SaveSpec.build(model.state_names,
+                                                                  save_states))
     y0 = _initial_state(model, stimulus, y0, t0)
     check_precision(engine, y0.dtype)
     return _run(engine, model, stimulus, y0, grid, record, threshold, throw)

@@ -158,13 +158,16 @@ def sweep(
       mixed batch. Results come back in the original order either way.
     - `store`: a folder to stream the results into, chunk by chunk (a Zarr store, see
       `jaxneuron.store`): parameters, summaries, `ok`, and with `keep_traces` the voltage
-      on the `save_every` grid, plus the model, stimulus, options and jaxneuron version.
+      on the `save_every` grid (the runs then save V only, `save_states=()`), plus the
+      model, stimulus, options and jaxneuron version.
       Memory then stays flat however many sets there are. A run that was killed resumes
       when called again with the same arguments: finished chunks are skipped, and the
       final store equals an uninterrupted run's. Under `jax.distributed`, each process
       runs its share of the chunks into the same store.
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
-      defaults to 0 (keep only the ends of each trace) unless `keep_traces`. With the
+      defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
+      `save_states` chooses the states each kept trace holds (e.g. `()`: only `traces.v`,
+      the cheapest way to keep voltage traces of many sets; `None`, the default: all). With the
       default `summary` and neither `keep_traces`, `max_spikes` nor `record` given, each
       run records only online spike statistics (`SpikeRecord(times=False, stats=True)`):
       no spike-time list, so no buffer to overflow, and the clock engine's loop stays
@@ -219,11 +222,16 @@ def sweep(
         simulate_kwargs["record"] = SpikeRecord(
             threshold=simulate_kwargs.pop("threshold", 0.0), times=False, stats=True)
     simulate_kwargs["throw"] = False
+    run_kwargs = simulate_kwargs
+    if store is not None and keep_traces and "save_states" not in simulate_kwargs:
+        # a store keeps only the voltage of each trace: the runs save no state column (the
+        # store's options, and so its fingerprint, stay those of the call)
+        run_kwargs = {**simulate_kwargs, "save_states": ()}
 
     def one_set(model_values, stimulus_values):
         m = replace_parameters(model, model_values)
         s = replace_parameters(stimulus, stimulus_values)
-        trace = simulate(m, s, **simulate_kwargs)
+        trace = simulate(m, s, **run_kwargs)
         out = {k: jnp.asarray(v) for k, v in summary(trace).items()}
         out["status"] = trace.status  # 0 only with ok and a complete spike list
         return out, trace.status == STATUS_OK, (trace if keep_traces else None)

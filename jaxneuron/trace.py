@@ -71,13 +71,18 @@ class Trace(eqx.Module):
 
     **Fields:**
     - `ts`: save times (ms), shape `(n_save,)`.
-    - `states`: saved states, shape `(n_save, n_states)`, columns named by `state_names`.
-    - `v`: membrane potential (mV) at the save times, shape `(n_save,)`.
+    - `states`: saved states, shape `(n_save, n_saved)`, columns named by `state_names`:
+      every state by default, those chosen with `simulate(..., save_states=...)` otherwise
+      (`(n_save, 0)` for `save_states=()`).
+    - `v`: membrane potential (mV) at the save times, shape `(n_save,)`, saved whatever
+      `save_states` chose.
     - `spike_times`: upward threshold crossings (ms), interpolated inside the step,
       shape `(max_spikes,)`, NaN after the last one; shape `(0,)` when the run was asked
       not to record them (`SpikeRecord(times=False)`).
     - `n_spikes`: total number of crossings (may exceed `max_spikes`; see `spikes_overflowed`).
-    - `final_state`: state at `t1`, shape `(n_states,)`.
+    - `state_names`: the names of the columns of `states` (static).
+    - `final_state`: the full state at `t1`, shape `(n_states,)` (every state, whatever
+      `save_states` chose).
     - `ok`: False if the run blew up (non-finite state), the solver failed (e.g.
       max_steps) or the parameters lie outside the model's domain (`AbstractNeuron.domain`).
       A run whose spike buffer overflowed keeps `ok` (its states and `n_spikes` are right)
@@ -95,7 +100,7 @@ class Trace(eqx.Module):
     """
 
     ts: Float[Array, " n_save"]
-    states: Float[Array, "n_save n_states"]
+    states: Float[Array, "n_save n_saved"]
     v: Float[Array, " n_save"]
     spike_times: Float[Array, " max_spikes"]
     n_spikes: Int[Array, ""]
@@ -113,7 +118,8 @@ class Trace(eqx.Module):
         return (self.n_spikes > capacity) & (capacity > 0)
 
     def state(self, name: str) -> Float[Array, " n_save"]:
-        """The saved trajectory of the state called `name`."""
+        """The saved trajectory of the state called `name` (one of `state_names`, the saved
+        states)."""
         if name not in self.state_names:
             raise ValueError(f"name must be one of {self.state_names}; got {name!r}")
         return self.states[..., self.state_names.index(name)]

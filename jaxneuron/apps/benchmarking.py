@@ -89,16 +89,25 @@ def spike_error(spike_times, n_spikes, reference) -> tuple[float, int]:
     return worst, mismatched
 
 
-def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", shard=False):
-    """Run every set as one jit(vmap(simulate)) call. Returns (spike_times, n_spikes,
-    compile_s, run_s): compile_s is the first call minus a warm call."""
+# What a benchmark run saves besides its spikes (`jaxneuron_hh_batch(saves=...)`): the two
+# ends only; every state at every step; V only at every step (what a Jaxley user records).
+SAVES = {"ends": dict(save_every=0), "all": dict(save_every=None),
+         "v": dict(save_every=None, save_states=())}
+
+
+def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", shard=False,
+                       saves="ends"):
+    """Run every set as one jit(vmap(simulate)) call, saving what `saves` says (a key of
+    `SAVES`: `"ends"`, `"all"` states every step, `"v"` only V every step); the saved
+    trace is an output of the call, so it is computed and written. Returns (spike_times,
+    n_spikes, compile_s, run_s): compile_s is the first call minus a warm call."""
     jax.config.update("jax_enable_x64", dtype == "float64")
     jdtype = jnp.float64 if dtype == "float64" else jnp.float32
 
     def run(g_na, g_k, amp):
         trace = simulate(HodgkinHuxley(g_Na=g_na, g_K=g_k), StepCurrent(amp), t1=T1, dt=dt,
-                         solver=solver, save_every=0, max_spikes=MAX_SPIKES, throw=False)
-        return trace.spike_times, trace.n_spikes
+                         solver=solver, max_spikes=MAX_SPIKES, throw=False, **SAVES[saves])
+        return trace.spike_times, trace.n_spikes, trace.v, trace.states
 
     args = [jnp.asarray(sets[k], dtype=jdtype) for k in ("g_Na", "g_K", "amplitude")]
     out, compile_s, run_s = time_vmapped(run, args, shard=shard)
@@ -134,7 +143,8 @@ def time_vmapped(fn, args, *, shard: bool = False, repeats: int = 2):
 
 def hh_sweep_rows(n: int, *, n_reference: int = 20, configs=None, progress=print) -> list[dict]:
     """The HH sweep benchmark: jaxneuron configurations vs SciPy RK45 (rtol = atol = 1e-6)
-    on the same n sets. SciPy is timed on `n_reference` sets and extrapolated per set."""
+    on the same n sets. SciPy is timed on `n_reference` sets and extrapolated per set.
+    A configuration holds the keywords of `jaxneuron_hh_batch` (`saves` optional)."""
     configs = configs or [dict(solver="staggered", dt=0.025, dtype="float32", shard=False),
                           dict(solver="staggered", dt=0.025, dtype="float32", shard=True),
                           dict(solver="staggered", dt=0.025, dtype="float64", shard=False)]
@@ -154,8 +164,11 @@ def hh_sweep_rows(n: int, *, n_reference: int = 20, configs=None, progress=print
         err, bad = spike_error(spikes[check], counts[check], reference)
         n_run = counts.shape[0]
         devices = len(jax.devices()) if cfg["shard"] else 1
+        saved = {"ends": "", "all": ", all states every step",
+                 "v": ", V only every step"}[cfg.get("saves", "ends")]
         rows.append({
-            "case": f"{cfg['solver']} dt={cfg['dt']} {cfg['dtype']} {devices} device(s)",
+            "case": f"{cfg['solver']} dt={cfg['dt']} {cfg['dtype']} {devices} device(s)"
+                    f"{saved}",
             "n": int(n_run), "jaxneuron_s": run_s, "compile_s": compile_s,
             "jaxneuron_ms_per_set": 1e3 * run_s / n_run,
             "baseline": "scipy RK45 rtol=atol=1e-6 (python loop, extrapolated)",

@@ -17,11 +17,11 @@ from .base import AbstractAdaptiveEngine, AbstractEngine
 from .clock import ClockSpiking, ClockStep
 from .exact import ExactSpiking
 from .fixed import FixedSteps
-from .grid import TimeGrid
+from .grid import SaveSpec, TimeGrid
 from .options import ENGINE_OPTIONS, build_engine, default_engine, forward_mode, with_engine
 from .spikes import SpikeRecord, SpikeStats
 
 __all__ = ["AbstractAdaptiveEngine", "AbstractEngine", "AdaptiveSteps", "ClockSpiking",
-           "ClockStep", "ExactSpiking", "FixedSteps", "SpikeRecord", "SpikeStats", "TimeGrid",
-           "ENGINE_OPTIONS", "build_engine", "default_engine", "forward_mode", "solvers",
-           "with_engine"]
+           "ClockStep", "ExactSpiking", "FixedSteps", "SaveSpec", "SpikeRecord", "SpikeStats",
+           "TimeGrid", "ENGINE_OPTIONS", "build_engine", "default_engine", "forward_mode",
+           "solvers", "with_engine"]

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import diffrax
 import equinox as eqx
-import jax
 import jax.numpy as jnp
 
 from ..stimuli import AbstractStimulus
@@ -44,7 +43,9 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
         ts = grid.save_times(y0.dtype)
         sol = diffrax.diffeqsolve(
             term, solver, grid.t0, grid.t1, grid.dt, y0,
-            saveat=diffrax.SaveAt(ts=ts),
+            saveat=diffrax.SaveAt(subs=(
+                diffrax.SubSaveAt(ts=ts, fn=lambda t, y, args: grid.save(model, y)),
+                diffrax.SubSaveAt(t1=True))),
             stepsize_controller=adaptive_controller(stimulus, grid.t0, grid.t1, self.rtol,
                                                     self.atol),
             max_steps=self.max_steps,
@@ -52,11 +53,11 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
             else self.adjoint,
             throw=False,
         )
-        states = sol.ys
-        v = jax.vmap(model.voltage)(states)
-        spikes, count = detect_spikes(ts, v, record.threshold, record.max_spikes)
+        saved, final = sol.ys  # (columns, v) at ts; the full state at t1
+        spikes, count = detect_spikes(ts, saved[1], record.threshold, record.max_spikes)
         ok = sol.result == diffrax.RESULTS.successful
-        return assemble_trace(model, ts, states, spikes, count, ok, record=record)
+        return assemble_trace(model, ts, saved, spikes, count, ok, final[-1], save=grid.save,
+                              record=record)
 
 
 def adaptive_controller(stimulus: AbstractStimulus, t0, t1, rtol: float, atol: float):

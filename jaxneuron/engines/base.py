@@ -30,7 +30,9 @@ class AbstractEngine(eqx.Module):
     def run(self, model: AbstractNeuron, stimulus: AbstractStimulus, y0, grid: TimeGrid,
             record: SpikeRecord) -> Trace:
         """Integrate `model` under `stimulus` from the state `y0` (`(n_states,)`) over
-        `grid`, recording spikes as `record` says.
+        `grid`, saving at the grid's save times what `grid.save` (a `SaveSpec`) says (the
+        chosen state columns and V, `model.voltage` of the full state) and the full final
+        state, and recording spikes as `record` says.
 
         **Returns:** a `Trace` (`ok` False where the run blew up or the solver failed).
 

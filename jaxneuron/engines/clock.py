@@ -222,17 +222,16 @@ class ClockSpiking(AbstractEngine):
             columns, release, spiked_at_t0, _ = self.kick(model, jnp.asarray(t0, y0.dtype),
                                                           columns, release)
         carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0), spikes)
-        carry, states = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
-                                         flush=flush if record.times else None,
-                                         block=RECORD_BLOCK)
+        carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
+                                        flush=flush if record.times else None,
+                                        block=RECORD_BLOCK, save=lambda y: grid.save(model, y))
         spikes, emitted = record_step(carry[3], *carry[2])  # the last step's spike
         if record.times:
             spikes = record_block(spikes, jax.tree.map(lambda x: x[None], emitted))
         stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
-        return assemble_trace(model, grid.save_times(y0.dtype), states, spikes.times[:-1],
-                              spikes.count, jnp.asarray(True),
-                              spike_stats=stats,
-                              record=record)
+        return assemble_trace(model, grid.save_times(y0.dtype), saved, spikes.times[:-1],
+                              spikes.count, jnp.asarray(True), jnp.stack(carry[0]),
+                              save=grid.save, spike_stats=stats, record=record)
 
 
 # Steps per block of the spike-time list: each step emits its spike's slot and time, and

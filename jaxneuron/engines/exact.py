@@ -126,9 +126,11 @@ class ExactSpiking(AbstractAdaptiveEngine):
         # entries starting at any index stays in bounds.
         n_save, window = ts.shape[0], min(SAVES_PER_STEP, ts.shape[0])
         ts_padded = jnp.concatenate([ts, jnp.full((window,), jnp.inf, dtype)])
-        states = jnp.full((n_save + window, y0.shape[0]), jnp.nan, dtype)
         at_start = ts_padded <= t0
-        states = jnp.where(at_start[:, None], y0, states)
+        states = jax.tree.map(
+            lambda x: jnp.where(at_start.reshape((-1,) + (1,) * x.ndim), x,
+                                jnp.full((n_save + window, *x.shape), jnp.nan, dtype)),
+            grid.save(model, y0))  # (columns, v) as the grid's SaveSpec chose them
         i_save = jnp.sum(at_start, dtype=jnp.int32)
 
         def condition(y, t, refractory_until):
@@ -186,9 +188,15 @@ class ExactSpiking(AbstractAdaptiveEngine):
             due = keep & (save_t <= t_new)
             values = jax.vmap(interpolation.evaluate)(jnp.minimum(save_t, t_end))
             values = jnp.where((save_t == t_new)[:, None], y_new, values)
-            old = jax.lax.dynamic_slice_in_dim(states, i_save, window)
-            states = jax.lax.dynamic_update_slice_in_dim(
-                states, jnp.where(due[:, None], values, old), i_save, axis=0)
+            values = jax.vmap(lambda y: grid.save(model, y))(values)
+
+            def write(buffer, new):
+                old = jax.lax.dynamic_slice_in_dim(buffer, i_save, window)
+                due_ = due.reshape((-1,) + (1,) * (new.ndim - 1))
+                return jax.lax.dynamic_update_slice_in_dim(
+                    buffer, jnp.where(due_, new, old), i_save, axis=0)
+
+            states = jax.tree.map(write, states, values)
             i_save = i_save + jnp.sum(due, dtype=i_save.dtype)
 
             made_jump = jnp.where(keep, crossed | hit_stop | (t_end == refractory_until),
@@ -214,5 +222,6 @@ class ExactSpiking(AbstractAdaptiveEngine):
         final = eqxi.while_loop(running, step, init, max_steps=max_steps, kind=loop_kind)
         t, y, spikes, count = final[0], final[1], final[8], final[9]
         states, ok = final[10], final[13]
-        return assemble_trace(model, ts, states[:n_save], spikes[:-1], count, ok & (t >= t1),
-                              final_state=y, record=record)
+        return assemble_trace(model, ts, jax.tree.map(lambda x: x[:n_save], states),
+                              spikes[:-1], count, ok & (t >= t1), y, save=grid.save,
+                              record=record)

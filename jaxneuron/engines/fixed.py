@@ -56,7 +56,9 @@ class FixedSteps(AbstractEngine):
         solver_state = init_fixed_step(solver, local_time_term(term, t0), dt, y0, None)
         spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
         carry = (tuple(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
-        carry, states = scan_fixed_steps(one_step, carry, y0, grid)
-        _, _, spikes, count = carry
-        return assemble_trace(model, grid.save_times(y0.dtype), states, spikes[:-1], count,
-                              jnp.asarray(True), record=record)
+        carry, saved = scan_fixed_steps(one_step, carry, y0, grid,
+                                        save=lambda y: grid.save(model, y))
+        columns, _, spikes, count = carry
+        return assemble_trace(model, grid.save_times(y0.dtype), saved, spikes[:-1], count,
+                              jnp.asarray(True), jnp.stack(columns), save=grid.save,
+                              record=record)

@@ -1,18 +1,77 @@
-"""`TimeGrid`: the time grid of a run (start, end, step, save spacing), and the nested scan
-that the fixed-step engines run over it."""
+"""`TimeGrid`: the time grid of a run (start, end, step, save spacing) and what is saved on
+it (`SaveSpec`), and the nested scan that the fixed-step engines run over it."""
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+from jaxtyping import Array, Float
 
 from .._checks import check_time_grid
 
 
+class SaveSpec(eqx.Module):
+    """Which state columns a run saves at its save times. The membrane potential
+    (`model.voltage` of the full state) is always saved besides them, and the full final
+    state is always kept, so a run that saves no column still has `Trace.v` and can
+    detect a blow-up.
+
+    Build it with `SaveSpec.build`, which checks the names against the model's.
+
+    **Fields:**
+    - `states`: indices of the saved columns in the model's state (static, in the order
+      asked for), or None for every column (the default).
+    """
+
+    states: tuple[int, ...] | None = eqx.field(static=True, default=None)
+
+    @classmethod
+    def build(cls, state_names: Sequence[str], save_states=None) -> SaveSpec:
+        """The spec saving the states called `save_states` (names from `state_names`, the
+        model's), `None` for all, `()` for none.
+
+        **Raises:** `ValueError` naming `save_states` and the allowed names for an unknown
+        or repeated name, an entry that is not a string, or a lone string (pass a tuple).
+        """
+        if save_states is None:
+            return cls()
+        names = tuple(state_names)
+        allowed = f"a tuple of distinct names from {names} (or None for all, () for none)"
+        if isinstance(save_states, str) or not isinstance(save_states, Sequence):
+            raise ValueError(f"save_states must be {allowed}; got {save_states!r}")
+        for name in save_states:
+            if not isinstance(name, str) or name not in names:
+                raise ValueError(f"save_states must be {allowed}; {name!r} is not a state of "
+                                 "the model")
+        if len(set(save_states)) != len(save_states):
+            raise ValueError(f"save_states must be {allowed}; got {tuple(save_states)!r} "
+                             "(a name twice)")
+        return cls(tuple(names.index(name) for name in save_states))
+
+    def names(self, state_names: Sequence[str]) -> tuple[str, ...]:
+        """The names of the saved columns, from the model's `state_names`."""
+        names = tuple(state_names)
+        return names if self.states is None else tuple(names[i] for i in self.states)
+
+    def __call__(self, model, y: Float[Array, " n_states"]) -> tuple[Array, Array]:
+        """What is saved of the state `y` of `model`: `(columns, v)`, the saved columns
+        `(n_saved,)` and the membrane potential (mV, scalar)."""
+        if self.states is None:
+            columns = y
+        elif self.states:
+            columns = jnp.stack([y[i] for i in self.states])
+        else:
+            columns = jnp.zeros((0,), y.dtype)
+        return columns, model.voltage(y)
+
+
 class TimeGrid(eqx.Module):
-    """A run from `t0` to `t1` (ms) in `n_steps` steps of `dt` (ms), states saved every
-    `steps_per_save` steps (`steps_per_save == n_steps`: only the two ends).
+    """A run from `t0` to `t1` (ms) in `n_steps` steps of `dt` (ms), saving every
+    `steps_per_save` steps (`steps_per_save == n_steps`: only the two ends) what `save`
+    says: the chosen state columns and the membrane potential.
 
     Build it with `TimeGrid.build`, which validates the numbers. All fields are static
     Python numbers: a grid fixes the shapes of a run.
@@ -23,19 +82,26 @@ class TimeGrid(eqx.Module):
     dt: float = eqx.field(static=True)
     n_steps: int = eqx.field(static=True)
     steps_per_save: int = eqx.field(static=True)
+    save: SaveSpec = eqx.field(default_factory=SaveSpec)
 
     @classmethod
-    def build(cls, t0: float, t1: float, dt: float, save_every: float | None = None) -> TimeGrid:
+    def build(cls, t0: float, t1: float, dt: float, save_every: float | None = None,
+              save: SaveSpec | None = None) -> TimeGrid:
         """The grid for `[t0, t1]` (ms) with step `dt` (ms), saving every `save_every` ms:
         a whole multiple of `dt` dividing `t1 - t0`; `None` saves every step; `0` or a
-        negative value saves only `t0` and `t1`.
+        negative value saves only `t0` and `t1`. `save` (a `SaveSpec`, default every state)
+        says which state columns are saved.
 
         **Raises:** `ValueError` naming the argument for non-finite times, `dt <= 0`,
         `t1 <= t0`, a span that is not whole steps, or a `save_every` off the step grid.
         """
         n_steps = check_time_grid(t0, t1, dt)
+        if save is None:
+            save = SaveSpec()
+        elif not isinstance(save, SaveSpec):
+            raise ValueError(f"save must be a SaveSpec; got {save!r}")
         return cls(float(t0), float(t1), float(dt), n_steps,
-                   _steps_per_save(save_every, dt, n_steps))
+                   _steps_per_save(save_every, dt, n_steps), save)
 
     @property
     def n_saves(self) -> int:
@@ -63,9 +129,11 @@ def _steps_per_save(save_every, dt: float, n_steps: int) -> int:
 
 
 def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flush=None,
-                     block: int = 1):
-    """Run `one_step(carry, (k, per_step[k]))` for k = 0 .. n_steps - 1 and save the state
-    every `grid.steps_per_save` steps.
+                     block: int = 1, save: Callable | None = None):
+    """Run `one_step(carry, (k, per_step[k]))` for k = 0 .. n_steps - 1 and save
+    `save(y)` of the state `y` (`(n_states,)`) every `grid.steps_per_save` steps (default:
+    the whole state; e.g. `lambda y: grid.save(model, y)` keeps only the chosen columns
+    and V, so the loop materialises nothing else).
 
     The carry's first entry is the state as a tuple of columns (scalars): under vmap each
     becomes a contiguous `(batch,)` array, which lets XLA fuse a whole step without copies.
@@ -74,8 +142,13 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     shorter) and `flush(carry, outputs)` takes each block's stacked step outputs, e.g. to
     write a block's spikes with one scatter.
 
-    **Returns:** `(carry, states)`, `states` of shape `(n_saves, n_states)` with `y0` first.
+    **Returns:** `(carry, saved)`: `saved` is `save`'s output stacked over the save times,
+    `y0`'s first (by default `(n_saves, n_states)`).
     """
+    if save is None:
+        def save(y):
+            return y
+
     k_save = grid.steps_per_save
     block = k_save if flush is None else max(1, min(block, k_save))
     n_blocks, tail = divmod(k_save, block)
@@ -96,7 +169,8 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
                 jnp.arange(n_blocks))
         if tail:
             carry = run_block(carry, start + n_blocks * block, tail)
-        return carry, jnp.stack(carry[0])
+        return carry, save(jnp.stack(carry[0]))
 
     carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(grid.n_steps // k_save))
-    return carry, jnp.concatenate([y0[None], saved], axis=0)
+    return carry, jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest], axis=0),
+                               save(y0), saved)

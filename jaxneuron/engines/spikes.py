@@ -230,17 +230,19 @@ def steady_firing_rate(spike_times, n_last: int = 3):
     return jnp.where(n_valid >= n_last, 1000.0 / mean_isi, jnp.nan)
 
 
-def assemble_trace(model, ts, states, spike_times, n_spikes, ok, final_state=None, *,
+def assemble_trace(model, ts, saved, spike_times, n_spikes, ok, final_state, *, save,
                    spike_stats=None, record=None) -> Trace:
-    """A `Trace` of `model` from saved `states` `(n_save, n_states)`; `final_state`
-    defaults to the last saved state, and a non-finite final state clears `ok`. `ok` from
-    the engine is False where its solver failed; `status` says which failure it was.
+    """A `Trace` of `model` from what the engine saved, `saved = (states, v)`: the saved
+    columns `(n_save, n_saved)` and the membrane potential `(n_save,)`, as `save` (the
+    grid's `SaveSpec`) chose them. `final_state` is the full state at the end of the run
+    `(n_states,)`; a non-finite final state clears `ok`. `ok` from the engine is False where
+    its solver failed; `status` says which failure it was.
 
     `record` (a `SpikeRecord`) says what to keep: without `times` the list is dropped;
     with `stats` and no online `spike_stats` from the engine, they are computed from the
     engine's list (`spike_times`, whose overflow is then still flagged)."""
-    final = states[-1] if final_state is None else final_state
-    finite = jnp.all(jnp.isfinite(final))
+    states, v = saved
+    finite = jnp.all(jnp.isfinite(final_state))
     overflowed = n_spikes > spike_times.shape[-1]
     if record is not None and not record.times:
         if record.stats and spike_stats is None:  # from the engine's list: overflow counts
@@ -252,7 +254,7 @@ def assemble_trace(model, ts, states, spike_times, n_spikes, ok, final_state=Non
         spike_stats = stats_from_times(spike_times, n_spikes)
     status = jnp.where(~ok, STATUS_SOLVER_FAILED, jnp.where(
         ~finite, STATUS_NONFINITE, jnp.where(overflowed, STATUS_SPIKES_OVERFLOWED, STATUS_OK)))
-    return Trace(ts=ts, states=states, v=jax.vmap(model.voltage)(states),
-                 spike_times=spike_times, n_spikes=n_spikes, final_state=final,
-                 ok=ok & jnp.all(jnp.isfinite(final)), state_names=tuple(model.state_names),
+    return Trace(ts=ts, states=states, v=v, spike_times=spike_times, n_spikes=n_spikes,
+                 final_state=final_state, ok=ok & finite,
+                 state_names=save.names(model.state_names),
                  status=status.astype(jnp.int32), spike_stats=spike_stats)
