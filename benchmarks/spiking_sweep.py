@@ -282,7 +282,7 @@ def main() -> None:
                                                      strict=True) if ok)}
         steps = int(round(T1 / options["dt"]))
         cost = {"ns_per_neuron_step": ns_per_neuron_step(out["run_s"], n, steps)}
-        if out["kernels"] is not None:
+        if out.get("kernels") is not None:
             floor = floors[options["dt"]]
             cost.update(kernels_per_step=out["kernels"], floor_kernels_per_step=floor["kernels"],
                         floor_s=floor["run_s"], floor_ns_per_neuron_step=ns_per_neuron_step(
