@@ -402,7 +402,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
             pop.model, y, release, bias, states)
 
     def one_step(carry, k):
-        ys, releases, syn_states, buffers, peaks, weights, traces = carry
+        ys, releases, syn_states, buffers, weights, traces = carry
         t = t0 + k * dt
         step_key = jax.random.fold_in(key, k)
         new_ys, new_rel, crossed, fired = [], [], [], []
@@ -452,8 +452,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                 traces[j], weights[j], synapse_pre[j], proj.connectivity.targets,
                 fired[proj.pre], fired[proj.post], dt)
         packed = tuple(jnp.packbits(c, bitorder="little") for c in crossed)
-        peaks = tuple(jnp.maximum(a, b) for a, b in zip(peaks, counts, strict=True))
-        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf), peaks,
+        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf),
                  tuple(new_w), tuple(new_tr))
         return carry, (packed, tuple(counts))
 
@@ -462,7 +461,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         carry, per_step = jax.lax.scan(one_step, carry, ks)
         saved = tuple(jnp.stack([c[idx] for c in carry[0][p]], axis=-1)
                       for p, idx in rec_index.items())
-        saved_w = tuple(carry[5][j] for j in record_weights)
+        saved_w = tuple(carry[4][j] for j in record_weights)
         return carry, (per_step, saved, saved_w)
 
     ys = tuple(tuple(pop.y0.T) for pop in pops)  # a tuple of columns (n,) per population
@@ -471,12 +470,11 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                                                                         strict=True))
     buffers = tuple(jnp.zeros((s.synapse.delay, pops[q].n), dtype) if s.synapse.delay
                     else jnp.zeros((0,), dtype) for s, q in zip(sources, post_of, strict=True))
-    peaks = tuple(jnp.asarray(0, jnp.int32) for _ in pops)
     weights0 = tuple(proj.connectivity.weights for proj in projections)
     traces = tuple(proj.plasticity.init(proj.connectivity.n_pre, proj.connectivity.n_post,
                                         dtype) if proj.plasticity is not None else ()
                    for proj in projections)
-    carry = (ys, releases, syn_states, buffers, peaks, weights0, traces)
+    carry = (ys, releases, syn_states, buffers, weights0, traces)
     n_save = n_steps // steps_per_save
     carry, ((packed, counts), saved, saved_w) = jax.lax.scan(one_save, carry,
                                                              jnp.arange(n_save))
@@ -485,7 +483,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
                    for (p, idx), s in zip(rec_index.items(), saved, strict=True))
     final = tuple(jnp.stack(y, axis=-1) for y in carry[0])
-    peaks = carry[4]
+    peaks = tuple(jnp.max(c, initial=0) for c in counts)  # the most spikes in one step
     overflow = tuple((pk > pop.max_events) & (not every_synapse)
                      for pk, pop in zip(peaks, pops, strict=True))
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
@@ -495,7 +493,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                        for x, pop in zip(packed, pops, strict=True)),
         peak_events=peaks, overflow=overflow,
         ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
-        states=states, final=final, ok=ok, weights=carry[5],
+        states=states, final=final, ok=ok, weights=carry[4],
         weight_history=tuple(jnp.concatenate([weights0[j][None], w], axis=0)
                              for j, w in zip(record_weights, saved_w, strict=True)),
         t0=float(t0), dt=float(dt),
@@ -534,10 +532,11 @@ def _propagate_events(rows: tuple, n_posts: tuple[int, ...], gains, crossed, cou
     small, large = pop.small_events, pop.max_events
 
     def through(size, rows, gains, spiking, f):
+        # `f` is 1 at every spiking source (the event path runs without a surrogate, so
+        # it carries no derivative either): only the compacted sources are read.
         events = compact(spiking, size)  # padded with n_pre: the empty row
-        f = jnp.concatenate([f, jnp.zeros((1,), f.dtype)])[events][:, None]
         return tuple(jnp.zeros((n_post,), weights.dtype).at[targets[events]].add(
-                     weights[events] * f, mode="drop") * gain
+                     weights[events] * gain, mode="drop")
                      for (targets, weights), gain, n_post in zip(rows, gains, n_posts,
                                                                  strict=True))
 
