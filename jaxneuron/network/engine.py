@@ -1,13 +1,15 @@
 """Populations, projections and inputs as one PyTree, simulated clock-driven in one scan.
 
 Each step of `dt`: every population advances all its neurons with the step of the clock
-engine (`jaxneuron.engines.ClockSpiking.step`: the model's own vector field, spike
-condition, reset and refractory period, vmapped over the neurons); the indices of the
-neurons that spiked go into a fixed-size event buffer; for each projection only the
-outgoing synapses of those neurons are gathered (CSR rows) and their weights summed per
-target; after `delay` steps the sums are delivered by the synapse model at the end of the
-step (a conductance jump into the target's state, or a jump of a current synapse). Spikes
-are recorded as a packed raster.
+engine (`jaxneuron.engines.ClockSpiking.step_columns`: the model's own vector field, spike
+condition, reset and refractory period, vmapped over the neurons, the states carried as
+one `(n,)` column per state); the indices of the neurons that spiked are compacted once
+per population into a fixed-size event buffer (`compact`); each projection from that
+population reads the padded rows of their outgoing synapses (`SynapseRows`) and sums the
+weights per target with one scatter-add; after `delay` steps the sums are delivered by
+the synapse model at the end of the step (a conductance jump into the target's state, or
+a jump of a current synapse). Spikes are recorded as a packed raster, from which the
+per-step counts are read after the loop.
 """
 
 from __future__ import annotations
@@ -454,7 +456,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         packed = tuple(jnp.packbits(c, bitorder="little") for c in crossed)
         carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf),
                  tuple(new_w), tuple(new_tr))
-        return carry, (packed, tuple(counts))
+        return carry, packed  # the counts are read off the raster after the loop
 
     def one_save(carry, j):
         ks = j * steps_per_save + jnp.arange(steps_per_save)
@@ -476,10 +478,11 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                    for proj in projections)
     carry = (ys, releases, syn_states, buffers, weights0, traces)
     n_save = n_steps // steps_per_save
-    carry, ((packed, counts), saved, saved_w) = jax.lax.scan(one_save, carry,
+    carry, (packed, saved, saved_w) = jax.lax.scan(one_save, carry,
                                                              jnp.arange(n_save))
     packed = tuple(x.reshape(n_steps, -1) for x in packed)
-    counts = tuple(x.reshape(n_steps) for x in counts)
+    bits = tuple(network_raster_bits(x, pop.n) for x, pop in zip(packed, pops, strict=True))
+    counts = tuple(jnp.sum(b, axis=-1, dtype=jnp.int32) for b in bits)
     states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
                    for (p, idx), s in zip(rec_index.items(), saved, strict=True))
     final = tuple(jnp.stack(y, axis=-1) for y in carry[0])
@@ -489,8 +492,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
     result = NetworkResult(
         spikes=packed, counts=counts,
-        n_spikes=tuple(jnp.sum(network_raster_bits(x, pop.n), axis=0, dtype=jnp.int32)
-                       for x, pop in zip(packed, pops, strict=True)),
+        n_spikes=tuple(jnp.sum(b, axis=-2, dtype=jnp.int32) for b in bits),
         peak_events=peaks, overflow=overflow,
         ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
         states=states, final=final, ok=ok, weights=carry[4],
