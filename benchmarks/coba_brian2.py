@@ -16,12 +16,13 @@ creates `.venv-bench` with `pip install -e '.[dev,bench]'`); without Brian2 only
 jaxneuron rows are printed.
 
     python benchmarks/coba_brian2.py [--sizes 4000 16000 64000] [--indegree 80] [--quick]
-                                     [--json PATH]
+                                     [--pin CORE] [--json PATH]
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import time
 
 import jax
@@ -131,10 +132,16 @@ def main() -> None:
     parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 16000, 64000])
     parser.add_argument("--quick", action="store_true", help="N = 4000, 200 ms, no batch")
     parser.add_argument("--json", help="write results as JSON to this path")
+    parser.add_argument("--pin", type=int, default=None, metavar="CORE",
+                        help="run everything (jaxneuron, the floor, Brian2) on this one CPU "
+                             "core, as `taskset -c CORE` does: XLA's CPU thread pool then has "
+                             "one thread (Brian2 runs on one anyway)")
     parser.add_argument("--indegree", type=int, default=None,
                         help="connect with p = INDEGREE / N instead of p = 0.02, so every "
                              "size keeps the benchmark's ~80 inputs per cell (scale curve)")
     args = parser.parse_args()
+    if args.pin is not None:  # before the first JAX computation creates the thread pool
+        os.sched_setaffinity(0, {args.pin})
     from scipy.stats import ks_2samp
 
     sizes = [4000] if args.quick else args.sizes
@@ -185,6 +192,9 @@ def main() -> None:
                ("baseline_rate_inh_hz", "baseline inh Hz", ".1f"),
                ("rate_ks_statistic", "KS rates", ".3f"),
                ("batch_over_single", "batch / single", ".2f")]
+    if args.pin is not None:
+        for row in rows:
+            row["pinned_core"] = args.pin
     print(format_table(rows, columns))
     if args.json:
         write_json(args.json, "coba_brian2", rows)

@@ -486,3 +486,83 @@ def test_topology_examples_draw_with_activity(tmp_path):
     ring_xy = next(iter(panels.values()))[0]
     np.testing.assert_allclose(np.hypot(ring_xy[:, 0], ring_xy[:, 1]), 1.0)
     assert topology_activity(panels, path=tmp_path / "t.png").stat().st_size > 0
+
+
+# ---------------------------------------------------------------- event propagation
+
+
+@pytest.mark.parametrize("n", [5, 97, 3200])
+@pytest.mark.parametrize("size", [1, 20, 160])
+def test_compaction_equals_numpy_nonzero(n, size):
+    from jaxneuron.network.engine import compact
+
+    rng = np.random.default_rng(n * 1000 + size)
+    for density in (0.0, 0.002, 0.02, 0.3, 1.0):
+        flags = rng.random(n) < density
+        expected = np.full(size, n)
+        found = np.flatnonzero(flags)[:size]
+        expected[: found.size] = found
+        np.testing.assert_array_equal(np.asarray(compact(jnp.asarray(flags), size)), expected)
+    # Under vmap: rows of different counts, each its own first `size` indices.
+    batch = rng.random((6, n)) < np.linspace(0.0, 0.5, 6)[:, None]
+    out = np.asarray(jax.vmap(lambda f: compact(f, size))(jnp.asarray(batch)))
+    for row, flags in zip(out, batch, strict=True):
+        found = np.flatnonzero(flags)[:size]
+        np.testing.assert_array_equal(row[: found.size], found)
+        assert np.all(row[found.size:] == n)
+
+
+def test_synapse_rows_hold_every_synapse_of_its_source_once():
+    from jaxneuron.network.engine import SynapseRows
+
+    conn = fixed_probability(120, 70, 0.1, 1.0, seed=2)
+    conn = eqx.tree_at(lambda c: c.weights, conn,
+                       jnp.asarray(np.random.default_rng(0).uniform(0.1, 1.0, conn.n_synapses)))
+    rows = SynapseRows.build(conn, plastic=False)
+    targets, weights = np.asarray(rows.targets), np.asarray(rows.weights)
+    assert targets.shape == weights.shape == (121, conn.max_degree)
+    dense = np.zeros((121, 71))
+    np.add.at(dense, (np.repeat(np.arange(121), conn.max_degree), targets.ravel()),
+              weights.ravel())
+    np.testing.assert_allclose(dense[:120, :70], conn.to_dense(), rtol=1e-12)
+    assert np.all(dense[120] == 0) and np.all(dense[:, 70] == 0)  # padding adds nothing
+    plastic = SynapseRows.build(conn, plastic=True)
+    np.testing.assert_array_equal(np.asarray(plastic.weight_table(conn.weights)), weights)
+
+
+def _ei_network(n=200, drive=22.0, max_events=None):
+    """A small COBA-like network: 80 % excitatory, four sparse projections, constant drive."""
+    n_exc = int(0.8 * n)
+    sizes = (n_exc, n - n_exc)
+    rng = np.random.default_rng(5)
+    pops = [Population(jn.ConductanceLIF(), m, max_events=max_events,
+                       y0=jnp.stack([rng.uniform(-70.0, -50.0, m), jnp.zeros(m), jnp.zeros(m)],
+                                    axis=1)) for m in sizes]
+    projections = [Projection(pre, post, fixed_probability(sizes[pre], sizes[post], 0.1, w,
+                                                           seed=10 * pre + post),
+                              StateJump(target))
+                   for pre, (target, w) in enumerate((("g_e", 3.0), ("g_i", 20.0)))
+                   for post in range(2)]
+    inputs = [CurrentInput(p, drive * 10.0) for p in range(2)]
+    return Network(pops, projections, inputs)
+
+
+def test_shared_event_compaction_equals_every_synapse_propagation():
+    # Two populations, each feeding two projections from one compaction per step: spike for
+    # spike the same run as propagating through every synapse (segment sums, no buffer).
+    net = _ei_network()
+    events = simulate_network(net, 80.0, 0.1)
+    every = simulate_network(net, 80.0, 0.1, surrogate=jn.FastSigmoid(0.5))
+    assert int(events.counts[0].sum()) > 50 and int(events.counts[1].sum()) > 10
+    for p in range(2):
+        np.testing.assert_array_equal(events.raster(p), every.raster(p))
+        np.testing.assert_allclose(events.final[p], every.final[p], rtol=1e-9, atol=1e-9)
+    assert not any(bool(o) for o in events.overflow)
+
+
+def test_event_buffer_overflow_of_a_sparse_projection_is_flagged_and_raises():
+    net = _ei_network(drive=40.0, max_events=2)  # every cell fires in the first steps
+    result = simulate_network(net, 20.0, 0.1, throw=False)
+    assert bool(result.overflow[0]) and int(result.peak_events[0]) > 2
+    with pytest.raises(Exception, match="event buffer overflow"):
+        jax.block_until_ready(simulate_network(net, 20.0, 0.1))

@@ -222,3 +222,17 @@ def test_every_record_agrees_with_the_full_list_for_every_model_and_engine(case,
         _check(trace.spike_stats, times, rtol=1e-9)
     elif record.stats:
         assert int(trace.spike_stats.n_spikes) == times.size
+
+
+def test_kernel_counter_counts_the_kernels_of_the_largest_branch_of_a_conditional():
+    def loop(x):
+        def body(c, k):
+            small = lambda c: c + 1.0  # noqa: E731
+            large = lambda c: jnp.sort(jnp.sin(c) * 2.0) + jnp.cumsum(jnp.sort(c))  # noqa: E731
+            return jax.lax.cond(k % 2 == 0, small, large, c), None
+        return jax.lax.scan(body, x, jnp.arange(5))[0]
+
+    kernels = loop_kernels(loop, jnp.linspace(1.0, 0.0, 64))
+    assert kernels.get("conditional", 0) == 1 and kernels["total"] >= 4
+    assert kernels["total"] == sum(v for k, v in kernels.items() if k not in ("total",
+                                                                             "per_step"))

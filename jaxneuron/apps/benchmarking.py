@@ -268,7 +268,8 @@ def loop_kernels(fn, *args) -> dict[str, float]:
 
     A kernel is a top-level op of a while-loop body (fusions, copies, scatters, ...; not
     parameters, tuples, get-tuple-element, constants, bitcasts or nested loops): one kernel
-    launch on a GPU, one pass over its buffers on a CPU. The step loop is the loop body run
+    launch on a GPU, one pass over its buffers on a CPU. A `conditional` counts as one plus
+    the kernels of its largest branch (the work it may run). The step loop is the loop body run
     most often (trip counts multiplied through the nesting).
 
     **Returns:** the step loop's kernels by op name, `"total"` (their number) and
@@ -304,10 +305,22 @@ def kernels_in_hlo(text: str) -> dict[str, float]:
     visit(entry, 1.0)
     if not runs:
         raise ValueError("text: the compiled HLO has no while loop")
-    kernels = {}
-    for body in runs:
-        ops = [m.group(1) for m in map(op.search, computations[body].splitlines()) if m]
-        kernels[body] = [o for o in ops if o not in _NOT_KERNELS and o != "while"]
+    def ops_of(name: str) -> list[str]:
+        found = []
+        for line in computations.get(name, "").splitlines():
+            m = op.search(line)
+            if not m or m.group(1) in _NOT_KERNELS or m.group(1) == "while":
+                continue
+            found.append(m.group(1))
+            if m.group(1) == "conditional":  # plus the kernels of its largest branch
+                branches = re.search(r"branch_computations=\{([^}]*)\}", m.group(2))
+                names = (branches.group(1).split(",") if branches else
+                         re.findall(r"(?:true|false)_computation=(%?[\w.\-]+)", m.group(2)))
+                found += max((ops_of(b.strip().lstrip("%")) for b in names), key=len,
+                             default=[])
+        return found
+
+    kernels = {body: ops_of(body) for body in runs}
     hot = max(runs, key=lambda b: (runs[b], len(kernels[b])))
     result: dict[str, float] = {o: kernels[hot].count(o) for o in sorted(set(kernels[hot]))}
     result["total"] = len(kernels[hot])

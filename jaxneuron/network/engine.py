@@ -1,13 +1,15 @@
 """Populations, projections and inputs as one PyTree, simulated clock-driven in one scan.
 
 Each step of `dt`: every population advances all its neurons with the step of the clock
-engine (`jaxneuron.engines.ClockSpiking.step`: the model's own vector field, spike
-condition, reset and refractory period, vmapped over the neurons); the indices of the
-neurons that spiked go into a fixed-size event buffer; for each projection only the
-outgoing synapses of those neurons are gathered (CSR rows) and their weights summed per
-target; after `delay` steps the sums are delivered by the synapse model at the end of the
-step (a conductance jump into the target's state, or a jump of a current synapse). Spikes
-are recorded as a packed raster.
+engine (`jaxneuron.engines.ClockSpiking.step_columns`: the model's own vector field, spike
+condition, reset and refractory period, vmapped over the neurons, the states carried as
+one `(n,)` column per state); the indices of the neurons that spiked are compacted once
+per population into a fixed-size event buffer (`compact`); each projection from that
+population reads the padded rows of their outgoing synapses (`SynapseRows`) and sums the
+weights per target with one scatter-add; after `delay` steps the sums are delivered by
+the synapse model at the end of the step (a conductance jump into the target's state, or
+a jump of a current synapse). Spikes are recorded as a packed raster, from which the
+per-step counts are read after the loop.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from jaxtyping import Array, Bool, Float, Int, UInt8
 from .._checks import as_float_array, is_concrete
 from .._fields import batch_axes
 from .._keys import check_key
-from ..engines import ClockSpiking, ClockStep, TimeGrid
+from ..engines import ClockSpiking, TimeGrid
 from ..models.base import AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
 from ..stimuli import AbstractStimulus
@@ -371,6 +373,11 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     # With a surrogate every synapse carries its source's spike (0 or 1 in value, with a
     # surrogate derivative also where no spike was emitted), so no event buffer is used.
     every_synapse = engine.surrogate is not None
+    event_driven = [j for j, proj in enumerate(projections)
+                    if not (proj.connectivity.complete or every_synapse)]
+    # Outgoing synapses of every source as padded rows, built once per run (see SynapseRows).
+    rows = {j: SynapseRows.build(projections[j].connectivity, plastic=j in plastic)
+            for j in event_driven}
     synapse_pre = {j: synapse_sources(proj.connectivity.indptr, proj.connectivity.n_synapses)
                    for j, proj in enumerate(projections) if every_synapse or j in plastic}
 
@@ -387,16 +394,17 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
 
         def one(model, y_i, release_i, bias_i, states_i):
             drive = _StepDrive(bias_i, tuple(stimuli), synapses, states_i, t)
-            return engine.step(model, drive, t, dt, y_i, release_i)
+            y_i, release_i, _, spiked, fired = engine.step_columns(model, drive, t, dt, y_i,
+                                                                   release_i)
+            return y_i, release_i, spiked, fired
 
         states = tuple(_per_neuron(syn_states[j], pop.n) for j in into)
         state_axes = tuple(0 if s.ndim else None for s in states)
-        out = jax.vmap(one, in_axes=(batch_axes(pop.model), 1, 0, 0, state_axes),
-                       out_axes=ClockStep(1, 0, 0, 0, 0))(pop.model, y, release, bias, states)
-        return out.y, out.release, out.spiked, out.fired
+        return jax.vmap(one, in_axes=(batch_axes(pop.model), 0, 0, 0, state_axes))(
+            pop.model, y, release, bias, states)
 
     def one_step(carry, k):
-        ys, releases, syn_states, buffers, peaks, weights, traces = carry
+        ys, releases, syn_states, buffers, weights, traces = carry
         t = t0 + k * dt
         step_key = jax.random.fold_in(key, k)
         new_ys, new_rel, crossed, fired = [], [], [], []
@@ -408,6 +416,17 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
             fired.append(f)
         counts = [jnp.sum(c, dtype=jnp.int32) for c in crossed]
         new_syn, new_buf = list(syn_states), list(buffers)
+        # Event-driven projections: the spikes of each population are compacted once and
+        # shared by all its outgoing projections.
+        by_events = {}
+        for p in range(len(pops)):
+            out = [j for j in event_driven if projections[j].pre == p]
+            if out:
+                deltas = _propagate_events(
+                    tuple(_rows(rows[j], weights[j]) for j in out),
+                    tuple(rows[j].n_post for j in out), tuple(projections[j].gain for j in out),
+                    crossed[p], counts[p], fired[p], pops[p])
+                by_events.update(zip(out, deltas, strict=True))
         for j, source in enumerate(sources):
             post = pops[post_of[j]]
             if isinstance(source, Projection):
@@ -417,9 +436,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                     delta = _propagate_all(source, weights[j], synapse_pre[j],
                                            fired[source.pre])
                 else:
-                    delta = _propagate_events(source, weights[j], crossed[source.pre],
-                                              counts[source.pre], fired[source.pre],
-                                              pops[source.pre])
+                    delta = by_events[j]
             else:
                 delta = source.delta(jax.random.fold_in(step_key, j), dt, post.n)
             delay = source.synapse.delay
@@ -437,49 +454,48 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                 traces[j], weights[j], synapse_pre[j], proj.connectivity.targets,
                 fired[proj.pre], fired[proj.post], dt)
         packed = tuple(jnp.packbits(c, bitorder="little") for c in crossed)
-        peaks = tuple(jnp.maximum(a, b) for a, b in zip(peaks, counts, strict=True))
-        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf), peaks,
+        carry = (tuple(new_ys), tuple(new_rel), tuple(new_syn), tuple(new_buf),
                  tuple(new_w), tuple(new_tr))
-        return carry, (packed, tuple(counts))
+        return carry, packed  # the counts are read off the raster after the loop
 
     def one_save(carry, j):
         ks = j * steps_per_save + jnp.arange(steps_per_save)
         carry, per_step = jax.lax.scan(one_step, carry, ks)
-        saved = tuple(carry[0][p][:, idx].T for p, idx in rec_index.items())
-        saved_w = tuple(carry[5][j] for j in record_weights)
+        saved = tuple(jnp.stack([c[idx] for c in carry[0][p]], axis=-1)
+                      for p, idx in rec_index.items())
+        saved_w = tuple(carry[4][j] for j in record_weights)
         return carry, (per_step, saved, saved_w)
 
-    ys = tuple(pop.y0.T for pop in pops)  # columns: (n_states, n)
+    ys = tuple(tuple(pop.y0.T) for pop in pops)  # a tuple of columns (n,) per population
     releases = tuple(jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops)
     syn_states = tuple(s.synapse.init(pops[q].n, dtype) for s, q in zip(sources, post_of,
                                                                         strict=True))
     buffers = tuple(jnp.zeros((s.synapse.delay, pops[q].n), dtype) if s.synapse.delay
                     else jnp.zeros((0,), dtype) for s, q in zip(sources, post_of, strict=True))
-    peaks = tuple(jnp.asarray(0, jnp.int32) for _ in pops)
     weights0 = tuple(proj.connectivity.weights for proj in projections)
     traces = tuple(proj.plasticity.init(proj.connectivity.n_pre, proj.connectivity.n_post,
                                         dtype) if proj.plasticity is not None else ()
                    for proj in projections)
-    carry = (ys, releases, syn_states, buffers, peaks, weights0, traces)
+    carry = (ys, releases, syn_states, buffers, weights0, traces)
     n_save = n_steps // steps_per_save
-    carry, ((packed, counts), saved, saved_w) = jax.lax.scan(one_save, carry,
+    carry, (packed, saved, saved_w) = jax.lax.scan(one_save, carry,
                                                              jnp.arange(n_save))
     packed = tuple(x.reshape(n_steps, -1) for x in packed)
-    counts = tuple(x.reshape(n_steps) for x in counts)
+    bits = tuple(network_raster_bits(x, pop.n) for x, pop in zip(packed, pops, strict=True))
+    counts = tuple(jnp.sum(b, axis=-1, dtype=jnp.int32) for b in bits)
     states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
                    for (p, idx), s in zip(rec_index.items(), saved, strict=True))
-    final = tuple(y.T for y in carry[0])
-    peaks = carry[4]
+    final = tuple(jnp.stack(y, axis=-1) for y in carry[0])
+    peaks = tuple(jnp.max(c, initial=0) for c in counts)  # the most spikes in one step
     overflow = tuple((pk > pop.max_events) & (not every_synapse)
                      for pk, pop in zip(peaks, pops, strict=True))
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
     result = NetworkResult(
         spikes=packed, counts=counts,
-        n_spikes=tuple(jnp.sum(network_raster_bits(x, pop.n), axis=0, dtype=jnp.int32)
-                       for x, pop in zip(packed, pops, strict=True)),
+        n_spikes=tuple(jnp.sum(b, axis=-2, dtype=jnp.int32) for b in bits),
         peak_events=peaks, overflow=overflow,
         ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
-        states=states, final=final, ok=ok, weights=carry[5],
+        states=states, final=final, ok=ok, weights=carry[4],
         weight_history=tuple(jnp.concatenate([weights0[j][None], w], axis=0)
                              for j, w in zip(record_weights, saved_w, strict=True)),
         t0=float(t0), dt=float(dt),
@@ -502,71 +518,147 @@ def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
     return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
 
 
-def _propagate_events(projection: Projection, weights, crossed, count, fired,
-                      pop: Population):
-    """`_propagate` of the step's spiking sources (`crossed`, `(n_pre,)` bool, `count` of
-    them): through a buffer of `pop.small_events` when they fit, else of `pop.max_events`
-    (spikes beyond it are dropped here and flagged by the caller).
+def _propagate_events(rows: tuple, n_posts: tuple[int, ...], gains, crossed, count, fired,
+                      pop: Population) -> tuple:
+    """The input `(n_post,)` of each event-driven projection of population `pop` (`rows`,
+    `(targets, weights)` tables of `SynapseRows`, their `n_posts` and `gains`, one per
+    projection) from the
+    step's spiking sources (`crossed`, `(n_pre,)` bool, `count` of them, `fired` their
+    spikes as floats): the sources are compacted once, into a buffer of `pop.small_events`
+    when they fit, else of `pop.max_events` (spikes beyond it are dropped here and flagged
+    by the caller), and each projection adds the rows of those sources.
 
     Under `vmap` (networks in a batch) the choice is made once for the whole batch, by its
     largest `count`, so only one path runs (a plain `lax.cond` would run both). The
     derivative is that of the large path (the same values)."""
     small, large = pop.small_events, pop.max_events
 
-    def through(size, conn, gain, w, spiking, f):
-        events = jnp.nonzero(spiking, size=size, fill_value=pop.n)[0]
-        return _propagate(conn, gain, w, events, f)
+    def through(size, rows, gains, spiking, f):
+        # `f` is 1 at every spiking source (the event path runs without a surrogate, so
+        # it carries no derivative either): only the compacted sources are read.
+        events = compact(spiking, size)  # padded with n_pre: the empty row
+        return tuple(jnp.zeros((n_post,), weights.dtype).at[targets[events]].add(
+                     weights[events] * gain, mode="drop")
+                     for (targets, weights), gain, n_post in zip(rows, gains, n_posts,
+                                                                 strict=True))
 
-    conn, gain = projection.connectivity, projection.gain
     if small == large:
-        return through(large, conn, gain, weights, crossed, fired)
+        return through(large, rows, gains, crossed, fired)
 
     @jax.custom_jvp
     @custom_vmap
-    def bucketed(conn, gain, w, spiking, n_spiking, f):
+    def bucketed(rows, gains, spiking, n_spiking, f):
         return jax.lax.cond(n_spiking <= small, functools.partial(through, small),
-                            functools.partial(through, large), conn, gain, w, spiking, f)
+                            functools.partial(through, large), rows, gains, spiking, f)
 
     @bucketed.def_vmap
-    def _(axis_size, in_batched, conn, gain, w, spiking, n_spiking, f):
+    def _(axis_size, in_batched, rows, gains, spiking, n_spiking, f):
         axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
-        worst = jnp.max(n_spiking) if in_batched[4] else n_spiking
+        worst = jnp.max(n_spiking) if in_batched[3] else n_spiking
 
         def batched(size):
             return jax.vmap(functools.partial(through, size), axis_size=axis_size,
-                            in_axes=(axes[0], axes[1], axes[2], axes[3], axes[5]))
+                            in_axes=(axes[0], axes[1], axes[2], axes[4]))
 
-        out = jax.lax.cond(worst <= small, batched(small), batched(large), conn, gain, w,
+        out = jax.lax.cond(worst <= small, batched(small), batched(large), rows, gains,
                            spiking, f)
-        return out, True
+        return out, jax.tree.map(lambda _: True, out)
 
     @bucketed.defjvp
     def _(primals, tangents):
-        conn, gain, w, spiking, n_spiking, f = primals
-        d_conn, d_gain, d_w, _, _, d_f = tangents
-        tangent = jax.jvp(lambda c_, g_, w_, f_: through(large, c_, g_, w_, spiking, f_),
-                          (conn, gain, w, f), (d_conn, d_gain, d_w, d_f))[1]
-        return bucketed(conn, gain, w, spiking, n_spiking, f), tangent
+        rows, gains, spiking, n_spiking, f = primals
+        d_rows, d_gains, _, _, d_f = tangents
+        tangent = jax.jvp(lambda r_, g_, f_: through(large, r_, g_, spiking, f_),
+                          (rows, gains, f), (d_rows, d_gains, d_f))[1]
+        return bucketed(rows, gains, spiking, n_spiking, f), tangent
 
-    return bucketed(conn, gain, weights, crossed, count, fired)
+    return bucketed(rows, gains, crossed, count, fired)
 
 
-def _propagate(conn: Connectivity, gain, weights, events, fired):
-    """Summed `weights` per target `(n_post,)` of the synapses of `conn` from the spiking
-    sources `events` (`(max_events,)`, padded with `n_pre`), each scaled by its spike
-    `fired`, times `gain`."""
-    valid = events < conn.n_pre
-    source = jnp.where(valid, events, 0)
-    start = conn.indptr[source]
-    degree = jnp.where(valid, conn.indptr[source + 1] - start, 0)
-    offsets = jnp.arange(conn.max_degree)
-    mask = offsets[None, :] < degree[:, None]
-    synapse = jnp.where(mask, start[:, None] + offsets[None, :], 0)
-    targets = jnp.where(mask, conn.targets[synapse], conn.n_post)
-    weights = jnp.where(mask, weights[synapse] * fired[source][:, None], 0.0)
-    delta = jnp.zeros((conn.n_post + 1,), weights.dtype).at[targets.ravel()].add(
-        weights.ravel())
-    return delta[:-1] * gain
+class SynapseRows(eqx.Module):
+    """The synapses of a `Connectivity` as padded rows, one per source: `targets`
+    `(n_pre + 1, max_degree)` (padding and the extra last row, the empty source, point at
+    `n_post`, which the scatter drops) and `slots` where each synapse's weight goes in the
+    flattened table (`row * max_degree + column`, `(n_synapses,)`).
+
+    The event path reads the rows of the step's spiking sources as contiguous slices: one
+    row gather of targets and one of weights (a CSR gather of the same synapses costs 1.5-2x
+    as much on a CPU). Built once per run, in O(n_pre * max_degree) memory; the weights
+    table is rebuilt from the weights (differentiably) once per run, or every step for a
+    plastic projection (whose rule already costs O(n_synapses) per step)."""
+
+    targets: Int[Array, "n_pre+1 max_degree"]
+    slots: Int[Array, " n_synapses"]
+    n_post: int = eqx.field(static=True)
+    plastic: bool = eqx.field(static=True)
+    weights: Float[Array, "n_pre+1 max_degree"] | None = None
+
+    @staticmethod
+    def build(conn: Connectivity, plastic: bool) -> SynapseRows:
+        degree = max(conn.max_degree, 1)
+        pre = synapse_sources(conn.indptr, conn.n_synapses)
+        column = jnp.arange(conn.n_synapses) - conn.indptr[pre]
+        slots = pre * degree + column
+        targets = jnp.full(((conn.n_pre + 1) * degree,), conn.n_post, conn.targets.dtype)
+        targets = targets.at[slots].set(conn.targets, unique_indices=True)
+        table = SynapseRows(targets.reshape(conn.n_pre + 1, degree), slots, conn.n_post,
+                            plastic)
+        if plastic:
+            return table
+        return SynapseRows(table.targets, slots, conn.n_post, plastic,
+                           table.weight_table(conn.weights))
+
+    def weight_table(self, weights) -> Float[Array, "n_pre+1 max_degree"]:
+        """The weights `(n_synapses,)` laid out as `targets` (0 in the padding)."""
+        table = jnp.zeros((self.targets.size,), weights.dtype)
+        return table.at[self.slots].set(weights, unique_indices=True).reshape(
+            self.targets.shape)
+
+
+def _rows(rows: SynapseRows, weights) -> tuple:
+    """`(targets, weights)` tables of an event-driven projection in this step."""
+    table = rows.weight_table(weights) if rows.plastic else rows.weights
+    return rows.targets, table
+
+
+# Spiking neurons are compacted block by block: a block of this many neurons that holds a
+# spike is found first, then the spikes inside the found blocks.
+COMPACT_BLOCK = 32
+
+
+def compact(flags: Bool[Array, " n"], size: int) -> Int[Array, " size"]:
+    """The indices of the first `size` True entries of `flags`, in ascending order, padded
+    with `n` (what `jnp.nonzero(flags, size=size, fill_value=n)[0]` returns).
+
+    Two `lax.top_k` on float keys (a partial sort, one pass on a CPU) instead of the
+    cumulative sums of `jnp.nonzero` (~7x faster for 3,200 flags on a CPU): the blocks of
+    `COMPACT_BLOCK` flags that hold a True, then the Trues inside the first `size` of them.
+    Works under `vmap` (over leading axes of `flags`)."""
+    n = flags.shape[-1]
+    if n >= 2**24:  # the float32 keys count exactly up to 2^24
+        return jnp.nonzero(flags, size=size, fill_value=n)[0]
+    block = COMPACT_BLOCK
+    n_blocks = -(-n // block)
+    if n_blocks <= size:  # as many blocks as slots: one top_k over all flags
+        found, index = _first_true(flags, size)
+        return jnp.where(found, index, n)
+    padded = jnp.pad(flags, (0, n_blocks * block - n)).reshape(n_blocks, block)
+    any_found, blocks = _first_true(jnp.any(padded, axis=1), size)
+    inside = (padded[blocks] & any_found[:, None]).reshape(-1)  # (size * block,)
+    found, index = _first_true(inside, size)
+    return jnp.where(found, blocks[index // block] * block + index % block, n)
+
+
+def _first_true(flags, k: int):
+    """`(found, index)` of the first `k` True entries of `flags` `(m,)` (ascending; `found`
+    False where there are fewer than `k`)."""
+    m = flags.shape[-1]
+    keys = jnp.where(flags, jnp.arange(m, 0, -1, dtype=jnp.float32), 0.0)
+    values, index = jax.lax.top_k(keys, min(k, m))
+    if k > m:
+        values = jnp.pad(values, (0, k - m))
+        index = jnp.pad(index, (0, k - m))
+    return values > 0, index
 
 
 def _propagate_all(projection: Projection, weights, synapse_pre, fired):

@@ -47,10 +47,11 @@ class AbstractSynapse(eqx.Module):
         state at the start (0 for synapses that act on the target's own state)."""
 
     @abc.abstractmethod
-    def deliver(self, state, y_post: Float[Array, "n_states n_post"], delta, dt,
+    def deliver(self, state, y_post: tuple[Float[Array, " n_post"], ...], delta, dt,
                 post: AbstractSpikingNeuron):
         """Advance the synapse by one step of `dt` ms and add the arriving `delta`
-        `(n_post,)`. `y_post` holds the target states as columns. **Returns:**
+        `(n_post,)`. `y_post` holds the target states as a tuple of columns, one `(n_post,)`
+        array per state of `post` (in `post.state_names` order). **Returns:**
         `(state, y_post)`."""
 
 
@@ -84,7 +85,9 @@ class StateJump(AbstractSynapse):
 
     def deliver(self, state, y_post, delta, dt, post):
         index = post.state_names.index(self.target)
-        return state, y_post.at[index].add(delta)
+        columns = list(y_post)
+        columns[index] = columns[index] + delta
+        return state, tuple(columns)
 
 
 class ExponentialCurrent(AbstractSynapse):
