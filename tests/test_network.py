@@ -547,6 +547,7 @@ def _ei_network(n=200, drive=22.0, max_events=None):
     return Network(pops, projections, inputs)
 
 
+@pytest.mark.slow  # 15-18 s of compiling
 def test_shared_event_compaction_equals_every_synapse_propagation():
     # Two populations, each feeding two projections from one compaction per step: spike for
     # spike the same run as propagating through every synapse (segment sums, no buffer).
@@ -560,6 +561,7 @@ def test_shared_event_compaction_equals_every_synapse_propagation():
     assert not any(bool(o) for o in events.overflow)
 
 
+@pytest.mark.slow  # 15-18 s of compiling
 def test_event_buffer_overflow_of_a_sparse_projection_is_flagged_and_raises():
     net = _ei_network(drive=40.0, max_events=2)  # every cell fires in the first steps
     result = simulate_network(net, 20.0, 0.1, throw=False)
