@@ -236,3 +236,20 @@ def test_kernel_counter_counts_the_kernels_of_the_largest_branch_of_a_conditiona
     assert kernels.get("conditional", 0) == 1 and kernels["total"] >= 4
     assert kernels["total"] == sum(v for k, v in kernels.items() if k not in ("total",
                                                                              "per_step"))
+
+
+def test_a_run_starting_above_threshold_spikes_at_t0_without_input_jumps():
+    # With no input events the clock loop takes the initial kick before its first step
+    # (`step_columns(kicks=False)`): one spike at t0 exactly, then the reset state is held
+    # for t_ref and relaxes to rest, V(t) = V_rest + (V_reset - V_rest) exp(-(t - t_ref) /
+    # tau_m), with no further spike.
+    model = jn.LIF(V_reset=-70.0)
+    trace = jn.simulate(model, jn.StepCurrent(0.0), t1=30.0, dt=0.01, y0=[-40.0],
+                        engine=jn.ClockSpiking("exp_euler"), save_every=1.0)
+    assert int(trace.n_spikes) == 1 and float(trace.spike_times[0]) == 0.0
+    t_ref, tau = float(model.t_ref), float(model.tau_m)
+    ts = np.asarray(trace.ts)
+    later = ts >= t_ref + 1.0
+    expected = float(model.V_rest) + (float(model.V_reset) - float(model.V_rest)) * np.exp(
+        -(ts[later] - t_ref) / tau)
+    np.testing.assert_allclose(np.asarray(trace.v)[later], expected, atol=1e-6)
