@@ -96,11 +96,14 @@ SAVES = {"ends": dict(save_every=0), "all": dict(save_every=None),
 
 
 def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", shard=False,
-                       saves="ends"):
+                       saves="ends") -> dict:
     """Run every set as one jit(vmap(simulate)) call, saving what `saves` says (a key of
     `SAVES`: `"ends"`, `"all"` states every step, `"v"` only V every step); the saved
-    trace is an output of the call, so it is computed and written. Returns (spike_times,
-    n_spikes, compile_s, run_s): compile_s is the first call minus a warm call."""
+    trace is an output of the call, so it is computed and written.
+
+    **Returns:** a dict with `spike_times` `(n, MAX_SPIKES)` and `n_spikes` `(n,)` (NumPy),
+    `compile_s` (the first call minus a warm call), `run_s`, `steps` (solver steps per set)
+    and `kernels` (kernels per step of the compiled loop, `loop_kernels`)."""
     jax.config.update("jax_enable_x64", dtype == "float64")
     jdtype = jnp.float64 if dtype == "float64" else jnp.float32
 
@@ -111,7 +114,9 @@ def jaxneuron_hh_batch(sets, *, solver="staggered", dt=0.025, dtype="float32", s
 
     args = [jnp.asarray(sets[k], dtype=jdtype) for k in ("g_Na", "g_K", "amplitude")]
     out, compile_s, run_s = time_vmapped(run, args, shard=shard)
-    return np.asarray(out[0], dtype=float), np.asarray(out[1]), compile_s, run_s
+    return {"spike_times": np.asarray(out[0], dtype=float), "n_spikes": np.asarray(out[1]),
+            "compile_s": compile_s, "run_s": run_s, "steps": int(round(T1 / dt)),
+            "kernels": loop_kernels(jax.vmap(run), *args)["per_step"]}
 
 
 def time_vmapped(fn, args, *, shard: bool = False, repeats: int = 2):
@@ -160,8 +165,9 @@ def hh_sweep_rows(n: int, *, n_reference: int = 20, configs=None, progress=print
     rows = []
     for cfg in configs:
         progress(f"jaxneuron {cfg} on {n} sets")
-        spikes, counts, compile_s, run_s = jaxneuron_hh_batch(sets, **cfg)
-        err, bad = spike_error(spikes[check], counts[check], reference)
+        out = jaxneuron_hh_batch(sets, **cfg)
+        counts, run_s = out["n_spikes"], out["run_s"]
+        err, bad = spike_error(out["spike_times"][check], counts[check], reference)
         n_run = counts.shape[0]
         devices = len(jax.devices()) if cfg["shard"] else 1
         saved = {"ends": "", "all": ", all states every step",
@@ -169,8 +175,10 @@ def hh_sweep_rows(n: int, *, n_reference: int = 20, configs=None, progress=print
         rows.append({
             "case": f"{cfg['solver']} dt={cfg['dt']} {cfg['dtype']} {devices} device(s)"
                     f"{saved}",
-            "n": int(n_run), "jaxneuron_s": run_s, "compile_s": compile_s,
+            "n": int(n_run), "jaxneuron_s": run_s, "compile_s": out["compile_s"],
             "jaxneuron_ms_per_set": 1e3 * run_s / n_run,
+            "ns_per_neuron_step": ns_per_neuron_step(run_s, n_run, out["steps"]),
+            "kernels_per_step": out["kernels"],
             "baseline": "scipy RK45 rtol=atol=1e-6 (python loop, extrapolated)",
             "baseline_s": scipy_per_set * n_run, "baseline_ms_per_set": 1e3 * scipy_per_set,
             "speedup": scipy_per_set * n_run / run_s,
@@ -194,6 +202,8 @@ def format_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> str:
 
 SWEEP_COLUMNS = [("case", "case", "s"), ("n", "n", "d"),
                  ("jaxneuron_ms_per_set", "ms/set", ".4f"), ("compile_s", "compile s", ".2f"),
+                 ("ns_per_neuron_step", "ns/neuron-step", ".2f"),
+                 ("kernels_per_step", "kernels/step", ".3g"),
                  ("baseline", "baseline", "s"), ("baseline_ms_per_set", "baseline ms/set", ".4f"),
                  ("speedup", "speedup", ".0f"), ("max_spike_error_ms", "max |Δt| ms", ".4f"),
                  ("baseline_max_spike_error_ms", "baseline max |Δt| ms", ".4f"),
