@@ -12,6 +12,8 @@ and the pump's maximal current ~ U[0.5, 1.5] x 1.974 µA/cm² (GHK leaks, 37 °C
 Accuracy: the final state of a checked subset against SciPy at rtol = atol = 1e-12 (DOP853
 for `relax`) or 1e-11 (Radau for `dynamics`), for both tools. SciPy is timed on that subset
 and extrapolated per set. Compile time is reported apart (first call minus a warm call).
+Each jaxneuron row also gives the kernels per step of its compiled adaptive loop (no ns per
+neuron-step: the number of adaptive steps differs from set to set).
 
     python benchmarks/resting_sweep.py [--n 10000] [--quick] [--json PATH]
 """
@@ -30,7 +32,7 @@ import jax.numpy as jnp  # noqa: E402
 import numpy as np  # noqa: E402
 
 from jaxneuron import RestingMembrane, StepCurrent, simulate  # noqa: E402
-from jaxneuron.apps.benchmarking import report, time_vmapped  # noqa: E402
+from jaxneuron.apps.benchmarking import loop_kernels, report, time_vmapped  # noqa: E402
 from jaxneuron.baselines.scipy_resting import (  # noqa: E402
     resting_initial_state,
     simulate_resting_scipy,
@@ -48,7 +50,8 @@ CASES = {
 TOL = 1e-6
 
 COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("jaxneuron_ms_per_set", "ms/set", ".4f"),
-           ("compile_s", "compile s", ".2f"), ("baseline", "baseline", "s"),
+           ("compile_s", "compile s", ".2f"), ("kernels_per_step", "kernels/step", ".3g"),
+           ("baseline", "baseline", "s"),
            ("baseline_ms_per_set", "baseline ms/set", ".3f"), ("speedup", "speedup", ".0f"),
            ("max_v_error_mv", "max |ΔV| mV", ".1e"),
            ("baseline_max_v_error_mv", "baseline max |ΔV| mV", ".1e"),
@@ -82,7 +85,7 @@ def scipy_batch(sets, indices, case: dict, method: str, tol: float):
 
 def jaxneuron_batch(sets, case: dict, *, dtype: str = "float64", shard: bool = False):
     """All sets as one `jit(vmap(simulate))` call. Returns (final states, ok, compile_s,
-    run_s)."""
+    run_s, kernels per step of the compiled adaptive loop)."""
     jax.config.update("jax_enable_x64", dtype == "float64")
     jdtype = jnp.float64 if dtype == "float64" else jnp.float32
 
@@ -95,7 +98,8 @@ def jaxneuron_batch(sets, case: dict, *, dtype: str = "float64", shard: bool = F
 
     args = [jnp.asarray(sets[k], dtype=jdtype) for k in PARAMETERS]
     out, compile_s, run_s = time_vmapped(run, args, shard=shard)
-    return np.asarray(out[0], dtype=float), np.asarray(out[1]), compile_s, run_s
+    kernels = loop_kernels(jax.vmap(run), *args)["per_step"]
+    return np.asarray(out[0], dtype=float), np.asarray(out[1]), compile_s, run_s, kernels
 
 
 def errors(finals, reference) -> tuple[float, float | None]:
@@ -118,7 +122,7 @@ def rows_for(name: str, n: int, n_reference: int, configs, progress=print) -> li
     rows = []
     for cfg in configs:
         progress(f"{name}: jaxneuron {cfg} on {n} sets")
-        finals, ok, compile_s, run_s = jaxneuron_batch(sets, case, **cfg)
+        finals, ok, compile_s, run_s, kernels = jaxneuron_batch(sets, case, **cfg)
         dv, dc = errors(finals[check], reference)
         n_run = finals.shape[0]
         devices = len(jax.devices()) if cfg.get("shard") else 1
@@ -126,7 +130,7 @@ def rows_for(name: str, n: int, n_reference: int, configs, progress=print) -> li
         rows.append({
             "case": f"{name}: {solver} rtol=atol={TOL:g} {cfg['dtype']} {devices} device(s)",
             "n": int(n_run), "jaxneuron_s": run_s, "compile_s": compile_s,
-            "jaxneuron_ms_per_set": 1e3 * run_s / n_run,
+            "jaxneuron_ms_per_set": 1e3 * run_s / n_run, "kernels_per_step": kernels,
             "baseline": f"scipy {case['baseline']} rtol=atol={TOL:g} (python loop, "
                         "extrapolated)",
             "baseline_s": base_per_set * n_run, "baseline_ms_per_set": 1e3 * base_per_set,
