@@ -36,13 +36,12 @@ from .solvers.runge_kutta import (
     steps_columns,
 )
 from .spikes import (
-    BlockRecord,
+    RECORD_BLOCK,
     assemble_trace,
-    empty_spike_buffer,
-    record_block,
+    finish_record,
+    flush_record,
     record_step,
-    stats_finish,
-    stats_init,
+    start_record,
 )
 from .terms import SpikingVectorField, input_events, local_time_term
 
@@ -210,33 +209,20 @@ class ClockSpiking(AbstractEngine):
             return ((columns, release, (t_spike, spiked), spikes),
                     emitted if record.times else None)
 
-        def flush(carry, emitted):
-            return (*carry[:3], record_block(carry[3], emitted))
-
-        spikes = BlockRecord(empty_spike_buffer(record.capacity, y0.dtype),
-                             jnp.asarray(0, jnp.int32),
-                             stats_init(y0.dtype) if record.stats else None)
         release = jnp.asarray(-jnp.inf, y0.dtype)
         columns, spiked_at_t0 = tuple(y0), jnp.asarray(False)
         if not kicks:  # the first step's kick, taken here
             columns, release, spiked_at_t0, _ = self.kick(model, jnp.asarray(t0, y0.dtype),
                                                           columns, release)
-        carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0), spikes)
+        carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0),
+                 start_record(record, y0.dtype))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
-                                        flush=flush if record.times else None,
+                                        flush=flush_record if record.times else None,
                                         block=RECORD_BLOCK, save=lambda y: grid.save(model, y))
-        spikes, emitted = record_step(carry[3], *carry[2])  # the last step's spike
-        if record.times:
-            spikes = record_block(spikes, jax.tree.map(lambda x: x[None], emitted))
-        stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
-        return assemble_trace(model, grid.save_times(y0.dtype), saved, spikes.times[:-1],
-                              spikes.count, jnp.asarray(True), jnp.stack(carry[0]),
-                              save=grid.save, spike_stats=stats, record=record)
-
-
-# Steps per block of the spike-time list: each step emits its spike's slot and time, and
-# one scatter per block writes them (a scatter per step costs ~10 ns per neuron on a CPU).
-RECORD_BLOCK = 100
+        times, count, stats = finish_record(carry[3], carry[2], record)
+        return assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
+                              jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
+                              spike_stats=stats, record=record)
 
 
 def _columns(y) -> tuple:

@@ -129,11 +129,17 @@ def stats_from_times(spike_times: Float[Array, " k"], n_spikes: Int[Array, ""]) 
                        n_spikes.astype(jnp.int32))
 
 
+# Steps per block of the spike-time list: each step emits its spike time (NaN without a
+# spike) and the block's spikes are written at its end (`record_block`).
+RECORD_BLOCK = 20
+
+
 class BlockRecord(eqx.Module):
     """The spikes of a run as the clock loop records them: each step updates the count and
-    the online statistics elementwise and emits where its spike goes in the list
-    (`record_step`); after a block of steps one scatter writes the block's spikes
-    (`record_block`), instead of a scatter per step.
+    the online statistics elementwise and emits its spike time (`record_step`); after a
+    block of steps the block's spikes are written into the list (`record_block`, which
+    under `vmap` writes only as many ranks as the busiest neuron spiked), instead of a
+    scatter of every neuron at every step.
 
     **Fields:** `times`: `(max_spikes + 1,)` with a trailing discard slot (`(1,)` without a
     list); `count`: spikes so far, also beyond capacity; `stats`: the online statistics
@@ -145,22 +151,109 @@ class BlockRecord(eqx.Module):
 
 
 def record_step(record: BlockRecord, t_spike, spiked):
-    """`(record, (slot, t_spike))`: the spike at `t_spike` (ms) where `spiked` counted and
-    added to the statistics, and its slot in the list (the discard slot without a spike or
-    past capacity), to emit as a scan output for `record_block`."""
-    discard = record.times.shape[-1] - 1
-    slot = jnp.where(spiked, jnp.minimum(record.count, discard), discard)
+    """`(record, emitted)`: the spike at `t_spike` (ms) where `spiked` counted and added to
+    the statistics, and `emitted`, its time or NaN without a spike, for the loop to stack
+    over a block of steps and hand to `record_block`."""
     stats = (None if record.stats is None
              else stats_update(record.stats, record.count, t_spike, spiked))
     count = record.count + spiked.astype(record.count.dtype)
-    return BlockRecord(record.times, count, stats), (slot, t_spike)
+    return BlockRecord(record.times, count, stats), jnp.where(spiked, t_spike, jnp.nan)
 
 
 def record_block(record: BlockRecord, emitted) -> BlockRecord:
-    """Write a block's emitted `(slots, t_spikes)` (each `(block,)`) into the list."""
-    slots, t_spikes = emitted
-    times = record.times.at[slots].set(t_spikes, mode="promise_in_bounds")
-    return BlockRecord(times, record.count, record.stats)
+    """Write a block's emitted spike times (`(block,)`, NaN without a spike; the record's
+    count already includes them) into the list."""
+    first = record.count - jnp.sum(~jnp.isnan(emitted), dtype=record.count.dtype)
+    return BlockRecord(write_spikes(record.times, first, emitted), record.count, record.stats)
+
+
+@jax.custom_jvp
+def write_spikes(times: Float[Array, " k"], first: Int[Array, ""],
+                 emitted: Float[Array, " block"]) -> Float[Array, " k"]:
+    """`times` with the spikes of `emitted` (spike times in step order, NaN without a spike)
+    written from slot `first` on; slots past the last (the discard slot) take the overflow.
+
+    Under `vmap` the spikes are written one rank at a time across the whole batch, as
+    many times as the busiest neuron spiked in the block, each a scatter of one spike per
+    neuron (`_write_batch`): a block of steps costs a few batch-wide operations instead of
+    a scatter of every step of every neuron. Differentiable in forward and reverse mode
+    (the tangents are written with one scatter)."""
+    return _write_spikes_vmappable(times, first, emitted)
+
+
+@write_spikes.defjvp
+def _write_spikes_jvp(primals, tangents):
+    times, first, emitted = primals
+    d_times, _, d_emitted = tangents
+    discard = times.shape[-1] - 1
+    spiked = ~jnp.isnan(emitted)
+    rank = jnp.cumsum(spiked) - 1
+    slots = jnp.where(spiked, jnp.minimum(first + rank, discard), discard)
+    # Written as a mask and a scatter-add, which transpose (reverse mode) with the repeated
+    # discard slot, where a scatter-set of the tangents would not.
+    kept = jnp.ones(times.shape, bool).at[slots].set(False)
+    d_written = jnp.zeros_like(times).at[slots].add(jnp.where(spiked, d_emitted, 0.0))
+    return write_spikes(times, first, emitted), jnp.where(kept, d_times, 0.0) + d_written
+
+
+@jax.custom_batching.custom_vmap
+def _write_spikes_vmappable(times, first, emitted):
+    return _write_batch(times[None], first[None], emitted[:, None])[0]
+
+
+@_write_spikes_vmappable.def_vmap
+def _write_spikes_rule(axis_size, in_batched, times, first, emitted):
+    times, first, emitted = (x if batched else jnp.broadcast_to(x, (axis_size, *x.shape))
+                             for x, batched in zip((times, first, emitted), in_batched,
+                                                   strict=True))
+    return _write_batch(times, first, jnp.moveaxis(emitted, 0, 1)), True
+
+
+def _write_batch(times, first, emitted):
+    """`write_spikes` of a batch: `times` `(batch, k)`, `first` `(batch,)`, `emitted`
+    `(block, batch)` (steps by neurons, the layout in which the loop stacked them)."""
+    block, batch = emitted.shape
+    discard = times.shape[-1] - 1
+    spiked = ~jnp.isnan(emitted)
+    steps = jnp.arange(block)[:, None]
+    rows = jnp.arange(batch)
+
+    def next_step(after):  # the step of each neuron's next spike after `after` (block: none)
+        return jnp.min(jnp.where(spiked & (steps > after), steps, block), axis=0)
+
+    def write_rank(rank, carry):
+        times, step = carry
+        t = emitted[jnp.minimum(step, block - 1), rows]
+        slot = jnp.where(step < block, jnp.minimum(first + rank, discard), discard)
+        return times.at[rows, slot].set(t, mode="promise_in_bounds"), next_step(step)
+
+    busiest = jnp.max(jnp.sum(spiked, axis=0))
+    times, _ = jax.lax.fori_loop(0, busiest, write_rank, (times, next_step(-1)))
+    return times
+
+
+def start_record(record: SpikeRecord, dtype) -> BlockRecord:
+    """The `BlockRecord` of a fixed-step loop before its first step, keeping what `record`
+    asks for (the list of spike times, the online statistics)."""
+    return BlockRecord(empty_spike_buffer(record.capacity, dtype), jnp.asarray(0, jnp.int32),
+                       stats_init(dtype) if record.stats else None)
+
+
+def flush_record(carry, emitted):
+    """`scan_fixed_steps`' `flush` for loops whose carry ends with a `BlockRecord`: write a
+    block's emitted spikes into the list (`record_block`)."""
+    return (*carry[:-1], record_block(carry[-1], emitted))
+
+
+def finish_record(spikes: BlockRecord, last, record: SpikeRecord):
+    """`(spike_times, n_spikes, spike_stats)` of a fixed-step loop's record once the spike of
+    the last step, `last = (t_spike, spiked)` (ms, bool), is added: the list without its
+    discard slot and the `SpikeStats` (None unless `record.stats`)."""
+    spikes, emitted = record_step(spikes, *last)
+    if record.times:
+        spikes = record_block(spikes, emitted[None])
+    stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
+    return spikes.times[:-1], spikes.count, stats
 
 
 def crossing_time(t_prev, v_prev, t_next, v_next, threshold):
