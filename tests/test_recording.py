@@ -1,5 +1,6 @@
 """What a run records (issue 19): online spike statistics, runs without a spike-time list,
-the spike-time list written block by block, and the kernels per step of the clock loop."""
+the spike-time list written block by block (by spike rank under vmap), and the kernels per
+step of the clock loop."""
 
 import functools
 import math
@@ -253,3 +254,81 @@ def test_a_run_starting_above_threshold_spikes_at_t0_without_input_jumps():
     expected = float(model.V_rest) + (float(model.V_reset) - float(model.V_rest)) * np.exp(
         -(ts[later] - t_ref) / tau)
     np.testing.assert_allclose(np.asarray(trace.v)[later], expected, atol=1e-6)
+
+
+def _block_by_hand(record: SpikeRecord):
+    """Three neurons through one 5-step block, recorded as the clock loop does (counted by
+    `emit` step by step, added by `record_block`), with a list of 3 slots: neuron 0 had a
+    spike at 0.5 ms before the block and spikes at 1.5, 3.5 and 4.5 ms in it (the last
+    overflows), neuron 1 is silent, neuron 2 spikes once at 0.2 ms."""
+    from jaxneuron.engines.spikes import (
+        emit,
+        record_block,
+        record_step,
+        start_record,
+        stats_finish,
+    )
+
+    spiked = np.array([[0, 1, 0, 1, 1], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]], bool)
+    times = np.array([[0.1, 1.5, 2.1, 3.5, 4.5], [0.1, 1.1, 2.1, 3.1, 4.1],
+                      [0.2, 1.1, 2.1, 3.1, 4.1]])
+
+    def one(t_block, spiked_block, before):
+        rec = record_step(start_record(record, jnp.float64), jnp.asarray(0.5), before)
+        emitted = []
+        for t, s in zip(t_block, spiked_block, strict=True):
+            rec, e = emit(rec, t, s)
+            emitted.append(e)
+        rec = record_block(rec, jnp.stack(emitted))
+        return rec.times[:-1], rec.count, rec.stats and stats_finish(rec.stats, rec.count)
+
+    return one, jnp.asarray(times), jnp.asarray(spiked), jnp.array([True, False, False])
+
+
+@pytest.mark.parametrize("record", [
+    pytest.param(SpikeRecord(max_spikes=3, stats=True), marks=pytest.mark.slow),  # 10 s
+    SpikeRecord(max_spikes=3)], ids=["times+stats", "times"])
+def test_a_block_is_written_by_rank_as_written_by_hand_batched_nested_and_alone(record):
+    one, t, spiked, before = _block_by_hand(record)
+    nan = np.nan
+    expected = np.array([[0.5, 1.5, 3.5], [nan, nan, nan], [0.2, nan, nan]])
+    for lists, counts, stats in (
+            jax.jit(jax.vmap(one))(t, spiked, before),
+            jax.vmap(jax.vmap(one))(t[None].repeat(2, 0), spiked[None].repeat(2, 0),
+                                    before[None].repeat(2, 0))):
+        lists, counts = np.asarray(lists).reshape(-1, 3, 3), np.asarray(counts)
+        for batch in lists:
+            np.testing.assert_array_equal(batch, expected)
+        assert counts.reshape(-1, 3).tolist()[0] == [4, 0, 1]
+        if record.stats:  # neuron 0: 0.5, 1.5, 3.5, 4.5 ms; ISIs 1, 2, 1 ms
+            got = {k: np.asarray(getattr(stats, k)).reshape(-1, 3)[0]
+                   for k in ("first", "last", "isi_mean", "isi_var")}
+            np.testing.assert_array_equal(got["first"], [0.5, nan, 0.2])
+            np.testing.assert_array_equal(got["last"], [4.5, nan, 0.2])
+            np.testing.assert_allclose(got["isi_mean"], [4 / 3, nan, nan], rtol=1e-12)
+            np.testing.assert_allclose(got["isi_var"], [1 / 3, nan, nan], rtol=1e-12)
+            np.testing.assert_array_equal(np.asarray(stats.recent).reshape(-1, 3, 4)[0, 0],
+                                          [0.5, 1.5, 3.5, 4.5])
+    alone = one(t[0], spiked[0], before[0])  # without vmap: a batch of one
+    np.testing.assert_array_equal(alone[0], expected[0])
+
+
+@pytest.mark.slow  # 13 s; make test covers gradients of listed spike times through runs
+def test_a_block_written_by_rank_differentiates_in_both_modes():
+    # d(sum of the list) / d(emitted times) is 1 where a spike got a slot, 0 elsewhere
+    # (neuron 0's spike at 4.5 ms overflows); d(first spike) / d(t) is 1 at the first.
+    one, t, spiked, before = _block_by_hand(SpikeRecord(max_spikes=3, stats=True))
+
+    def listed(t):
+        return jnp.nansum(jax.vmap(one)(t, spiked, before)[0])
+
+    def first_of_2(t):
+        return jax.vmap(one)(t, spiked, before)[2].first[2]
+
+    placed = np.array([[0, 1, 0, 1, 0], [0, 0, 0, 0, 0], [1, 0, 0, 0, 0]], float)
+    np.testing.assert_array_equal(jax.grad(listed)(t), placed)
+    np.testing.assert_array_equal(jax.jacfwd(listed)(t), placed)
+    onehot = np.zeros((3, 5))
+    onehot[2, 0] = 1.0
+    np.testing.assert_array_equal(jax.grad(first_of_2)(t), onehot)
+    np.testing.assert_array_equal(jax.jacfwd(first_of_2)(t), onehot)

@@ -38,6 +38,7 @@ from .solvers.runge_kutta import (
 from .spikes import (
     RECORD_BLOCK,
     assemble_trace,
+    emit,
     finish_record,
     flush_record,
     record_step,
@@ -197,17 +198,23 @@ class ClockSpiking(AbstractEngine):
         # output (a CPU has no multi-output fusion): with online statistics, 3.5x slower.
         kicks = jumps_per_step is not None  # without input jumps only y0 can start above
 
+        # A run that keeps only the count adds every step's spike; one that keeps the list
+        # or the statistics emits them and adds them once per block (`record_block`).
+        blocks = record.times or record.stats
+
         def one_step(carry, x):
             columns, release, (t_prev, spiked_prev), spikes = carry
             k, jump = x
-            spikes, emitted = record_step(spikes, t_prev, spiked_prev)
+            if blocks:
+                spikes, emitted = emit(spikes, t_prev, spiked_prev)
+            else:
+                spikes, emitted = record_step(spikes, t_prev, spiked_prev), None
             t = t0 + k.astype(y0.dtype) * dt  # in the state's dtype, also under x64
             columns, release, t_spike, spiked, _ = self.step_columns(
                 model, stimulus, t, dt, columns, release, kicks=kicks)
             if jump is not None:
                 columns = tuple(c + jump[i] for i, c in enumerate(columns))
-            return ((columns, release, (t_spike, spiked), spikes),
-                    emitted if record.times else None)
+            return (columns, release, (t_spike, spiked), spikes), emitted
 
         release = jnp.asarray(-jnp.inf, y0.dtype)
         columns, spiked_at_t0 = tuple(y0), jnp.asarray(False)
@@ -217,9 +224,9 @@ class ClockSpiking(AbstractEngine):
         carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0),
                  start_record(record, y0.dtype))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
-                                        flush=flush_record if record.times else None,
+                                        flush=flush_record if blocks else None,
                                         block=RECORD_BLOCK, save=lambda y: grid.save(model, y))
-        times, count, stats = finish_record(carry[3], carry[2], record)
+        times, count, stats = finish_record(carry[3], carry[2], record, blocks)
         return assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
                               jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
                               spike_stats=stats, record=record)

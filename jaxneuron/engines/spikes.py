@@ -129,107 +129,26 @@ def stats_from_times(spike_times: Float[Array, " k"], n_spikes: Int[Array, ""]) 
                        n_spikes.astype(jnp.int32))
 
 
-# Steps per block of the spike-time list: each step emits its spike time (NaN without a
-# spike) and the block's spikes are written at its end (`record_block`).
+# Steps per block of the recording: each step emits its spike time (NaN without a spike)
+# and `record_block` adds the block's spikes to the list and the statistics at its end.
 RECORD_BLOCK = 20
 
 
 class BlockRecord(eqx.Module):
-    """The spikes of a run as the clock loop records them: each step updates the count and
-    the online statistics elementwise and emits its spike time (`record_step`); after a
-    block of steps the block's spikes are written into the list (`record_block`, which
-    under `vmap` writes only as many ranks as the busiest neuron spiked), instead of a
-    scatter of every neuron at every step.
+    """The spikes of a run as the fixed-step loops record them. A loop that keeps only the
+    count adds each step's spike (`record_step`). A loop that keeps the list or the
+    statistics emits each step's spike time (`emit`) and adds a block of steps at a time
+    (`record_block`): under `vmap` that costs a few batch-wide operations per spike rank
+    of the busiest neuron, instead of a scatter of every neuron and a statistics update at
+    every step.
 
     **Fields:** `times`: `(max_spikes + 1,)` with a trailing discard slot (`(1,)` without a
-    list); `count`: spikes so far, also beyond capacity; `stats`: the online statistics
-    (`OnlineStats`), or None."""
+    list); `count`: spikes so far, also beyond capacity (between blocks, also those not
+    yet added to the list); `stats`: the online statistics (`OnlineStats`), or None."""
 
     times: Float[Array, " max_spikes+1"]
     count: Int[Array, ""]
     stats: OnlineStats | None = None
-
-
-def record_step(record: BlockRecord, t_spike, spiked):
-    """`(record, emitted)`: the spike at `t_spike` (ms) where `spiked` counted and added to
-    the statistics, and `emitted`, its time or NaN without a spike, for the loop to stack
-    over a block of steps and hand to `record_block`."""
-    stats = (None if record.stats is None
-             else stats_update(record.stats, record.count, t_spike, spiked))
-    count = record.count + spiked.astype(record.count.dtype)
-    return BlockRecord(record.times, count, stats), jnp.where(spiked, t_spike, jnp.nan)
-
-
-def record_block(record: BlockRecord, emitted) -> BlockRecord:
-    """Write a block's emitted spike times (`(block,)`, NaN without a spike; the record's
-    count already includes them) into the list."""
-    first = record.count - jnp.sum(~jnp.isnan(emitted), dtype=record.count.dtype)
-    return BlockRecord(write_spikes(record.times, first, emitted), record.count, record.stats)
-
-
-@jax.custom_jvp
-def write_spikes(times: Float[Array, " k"], first: Int[Array, ""],
-                 emitted: Float[Array, " block"]) -> Float[Array, " k"]:
-    """`times` with the spikes of `emitted` (spike times in step order, NaN without a spike)
-    written from slot `first` on; slots past the last (the discard slot) take the overflow.
-
-    Under `vmap` the spikes are written one rank at a time across the whole batch, as
-    many times as the busiest neuron spiked in the block, each a scatter of one spike per
-    neuron (`_write_batch`): a block of steps costs a few batch-wide operations instead of
-    a scatter of every step of every neuron. Differentiable in forward and reverse mode
-    (the tangents are written with one scatter)."""
-    return _write_spikes_vmappable(times, first, emitted)
-
-
-@write_spikes.defjvp
-def _write_spikes_jvp(primals, tangents):
-    times, first, emitted = primals
-    d_times, _, d_emitted = tangents
-    discard = times.shape[-1] - 1
-    spiked = ~jnp.isnan(emitted)
-    rank = jnp.cumsum(spiked) - 1
-    slots = jnp.where(spiked, jnp.minimum(first + rank, discard), discard)
-    # Written as a mask and a scatter-add, which transpose (reverse mode) with the repeated
-    # discard slot, where a scatter-set of the tangents would not.
-    kept = jnp.ones(times.shape, bool).at[slots].set(False)
-    d_written = jnp.zeros_like(times).at[slots].add(jnp.where(spiked, d_emitted, 0.0))
-    return write_spikes(times, first, emitted), jnp.where(kept, d_times, 0.0) + d_written
-
-
-@jax.custom_batching.custom_vmap
-def _write_spikes_vmappable(times, first, emitted):
-    return _write_batch(times[None], first[None], emitted[:, None])[0]
-
-
-@_write_spikes_vmappable.def_vmap
-def _write_spikes_rule(axis_size, in_batched, times, first, emitted):
-    times, first, emitted = (x if batched else jnp.broadcast_to(x, (axis_size, *x.shape))
-                             for x, batched in zip((times, first, emitted), in_batched,
-                                                   strict=True))
-    return _write_batch(times, first, jnp.moveaxis(emitted, 0, 1)), True
-
-
-def _write_batch(times, first, emitted):
-    """`write_spikes` of a batch: `times` `(batch, k)`, `first` `(batch,)`, `emitted`
-    `(block, batch)` (steps by neurons, the layout in which the loop stacked them)."""
-    block, batch = emitted.shape
-    discard = times.shape[-1] - 1
-    spiked = ~jnp.isnan(emitted)
-    steps = jnp.arange(block)[:, None]
-    rows = jnp.arange(batch)
-
-    def next_step(after):  # the step of each neuron's next spike after `after` (block: none)
-        return jnp.min(jnp.where(spiked & (steps > after), steps, block), axis=0)
-
-    def write_rank(rank, carry):
-        times, step = carry
-        t = emitted[jnp.minimum(step, block - 1), rows]
-        slot = jnp.where(step < block, jnp.minimum(first + rank, discard), discard)
-        return times.at[rows, slot].set(t, mode="promise_in_bounds"), next_step(step)
-
-    busiest = jnp.max(jnp.sum(spiked, axis=0))
-    times, _ = jax.lax.fori_loop(0, busiest, write_rank, (times, next_step(-1)))
-    return times
 
 
 def start_record(record: SpikeRecord, dtype) -> BlockRecord:
@@ -239,19 +158,120 @@ def start_record(record: SpikeRecord, dtype) -> BlockRecord:
                        stats_init(dtype) if record.stats else None)
 
 
+def record_step(record: BlockRecord, t_spike, spiked) -> BlockRecord:
+    """The record with the spike at `t_spike` (ms) added where `spiked`: the list, the
+    statistics and the count (a loop that keeps only the count calls it every step)."""
+    discard = record.times.shape[-1] - 1
+    times = record.times
+    if discard:
+        slot = jnp.where(spiked, jnp.minimum(record.count, discard), discard)
+        times = times.at[slot].set(t_spike, mode="promise_in_bounds", unique_indices=True)
+    stats = (None if record.stats is None
+             else stats_update(record.stats, record.count, t_spike, spiked))
+    return BlockRecord(times, record.count + spiked.astype(record.count.dtype), stats)
+
+
+def emit(record: BlockRecord, t_spike, spiked) -> tuple[BlockRecord, Array]:
+    """`(record, emitted)`: the spike at `t_spike` (ms) where `spiked` counted (only
+    counted: `record_block` adds it to the list and the statistics), and what the step
+    emits for `record_block`, its spike time or NaN without a spike."""
+    count = record.count + spiked.astype(record.count.dtype)
+    return BlockRecord(record.times, count, record.stats), jnp.where(spiked, t_spike, jnp.nan)
+
+
+def record_block(record: BlockRecord, emitted: Float[Array, " block"]) -> BlockRecord:
+    """The record with a block's emitted spike times (`(block,)`, in step order, NaN
+    without a spike; `emit` has counted them) added to the list and the statistics."""
+    count = record.count - jnp.sum(~jnp.isnan(emitted), dtype=record.count.dtype)
+    added = add_block(BlockRecord(record.times, count, record.stats), emitted)
+    # the count from `emit`, not from `add_block` (the same number): a run whose list and
+    # statistics go unused then compiles to the count-only loop
+    return BlockRecord(added.times, record.count, added.stats)
+
+
+@jax.custom_jvp
+def add_block(record: BlockRecord, emitted: Float[Array, " block"]) -> BlockRecord:
+    """`record_step` of each step of a block in turn (`emitted` as in `record_block`),
+    computed by spike rank.
+
+    Under `vmap` (`_record_ranks`) the k-th spike of every neuron in the block is added
+    in one batch-wide step, for k up to the busiest neuron's count: spikes are sparse, so a
+    block of 20 steps takes one or two such steps. Differentiable in forward and reverse
+    mode: the tangents are those of `record_step` step by step (`_record_steps`)."""
+    leaves, treedef = jax.tree.flatten(record)
+    return treedef.unflatten(_record_ranks_vmappable(treedef, emitted, *leaves))
+
+
+@add_block.defjvp
+def _add_block_jvp(primals, tangents):
+    _, d_record = jax.jvp(_record_steps, primals, tangents)
+    return add_block(*primals), d_record
+
+
+def _record_steps(record: BlockRecord, emitted) -> BlockRecord:
+    """`add_block` step by step (the reference whose tangents `add_block` takes)."""
+    def one(record, t):
+        return record_step(record, t, ~jnp.isnan(t)), None
+
+    return jax.lax.scan(one, record, emitted)[0]
+
+
+def _record_ranks_vmappable(treedef, emitted, *leaves):
+    @jax.custom_batching.custom_vmap
+    def ranks(emitted, *leaves):
+        batched = [x[None] for x in leaves]
+        return [x[0] for x in _record_ranks(treedef, emitted[:, None], batched)]
+
+    @ranks.def_vmap
+    def rule(axis_size, in_batched, emitted, *leaves):
+        emitted, *leaves = (
+            x if batched else jnp.broadcast_to(x, (axis_size, *x.shape))
+            for x, batched in zip((emitted, *leaves), in_batched, strict=True))
+        out = _record_ranks(treedef, jnp.moveaxis(emitted, 0, 1), leaves)
+        return out, [True] * len(out)
+
+    return ranks(emitted, *leaves)
+
+
+def _record_ranks(treedef, emitted, leaves):
+    """`add_block` of a batch by spike rank: `emitted` `(block, batch)` (steps by
+    neurons, the layout in which the loop stacked them), `leaves` those of a batched
+    `BlockRecord`. Returns the new leaves."""
+    block, batch = emitted.shape
+    spiked = ~jnp.isnan(emitted)
+    steps = jnp.arange(block)[:, None]
+    rows = jnp.arange(batch)
+
+    def next_step(after):  # the step of each neuron's next spike after `after` (block: none)
+        return jnp.min(jnp.where(spiked & (steps > after), steps, block), axis=0)
+
+    def add_rank(_, carry):
+        leaves, step = carry
+        t_spike = emitted[jnp.minimum(step, block - 1), rows]
+        record = jax.vmap(record_step)(treedef.unflatten(leaves), t_spike, step < block)
+        return jax.tree.leaves(record), next_step(step)
+
+    busiest = jnp.max(jnp.sum(spiked, axis=0))
+    leaves, _ = jax.lax.fori_loop(0, busiest, add_rank, (list(leaves), next_step(-1)))
+    return leaves
+
+
 def flush_record(carry, emitted):
-    """`scan_fixed_steps`' `flush` for loops whose carry ends with a `BlockRecord`: write a
-    block's emitted spikes into the list (`record_block`)."""
+    """`scan_fixed_steps`' `flush` for loops whose carry ends with a `BlockRecord`: add a
+    block's emitted spikes (`record_block`)."""
     return (*carry[:-1], record_block(carry[-1], emitted))
 
 
-def finish_record(spikes: BlockRecord, last, record: SpikeRecord):
+def finish_record(spikes: BlockRecord, last, record: SpikeRecord, blocks: bool):
     """`(spike_times, n_spikes, spike_stats)` of a fixed-step loop's record once the spike of
-    the last step, `last = (t_spike, spiked)` (ms, bool), is added: the list without its
-    discard slot and the `SpikeStats` (None unless `record.stats`)."""
-    spikes, emitted = record_step(spikes, *last)
-    if record.times:
+    the last step, `last = (t_spike, spiked)` (ms, bool), is added (by `record_block` if
+    the loop records by `blocks`): the list without its discard slot and the `SpikeStats`
+    (None unless `record.stats`)."""
+    if blocks:
+        spikes, emitted = emit(spikes, *last)
         spikes = record_block(spikes, emitted[None])
+    else:
+        spikes = record_step(spikes, *last)
     stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
     return spikes.times[:-1], spikes.count, stats
 
