@@ -1,9 +1,13 @@
 """`value_and_grad` that picks forward or reverse mode by the number of parameters.
 
-A neuron fit has few parameters and thousands of solver steps. Reverse mode stores (or
-recomputes) every step's intermediates and walks back through them; forward mode carries
-one tangent per parameter alongside the state and needs no storage, which on CPU makes
-it 3-4x cheaper for up to a dozen or so parameters (see benchmarks/README.md).
+A neuron fit has few parameters and thousands of solver steps. Reverse mode stores each
+step's state and walks back through the steps, recomputing each one (the fixed-step loops
+checkpoint every step); its cost does not grow with the number of parameters. Forward mode
+carries one tangent per parameter alongside the state and stores nothing; its cost grows
+with the number of parameters. On CPU, for an HH voltage-trace loss (benchmarks/README.md,
+hh_gradient.py), forward mode is the cheaper of the two up to 16 parameters in a batch of
+32 and up to about 10 in a batch of 256, where at 7 parameters the two cost about the same;
+hence forward mode for up to `FORWARD_MODE_MAX_PARAMETERS` scalars.
 """
 
 from __future__ import annotations

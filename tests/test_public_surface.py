@@ -83,7 +83,7 @@ def test_no_library_module_imports_the_applications():
 
 
 LAYERS = (
-    {"_checks", "_fields", "_keys", "biophysics", "gradients", "spike_surrogates",
+    {"_arrays", "_checks", "_fields", "_keys", "biophysics", "gradients", "spike_surrogates",
      "transforms"},
     {"models"},
     {"stimuli"},

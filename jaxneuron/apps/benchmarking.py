@@ -216,7 +216,12 @@ HH_PARAMETERS = ("C_m", "g_Na", "g_K", "g_L", "E_Na", "E_K", "E_L")
 def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -> list[dict]:
     """Cost of the gradient (forward and reverse mode) of a voltage-trace loss w.r.t. all 7 HH
     parameters, per set in a vmapped batch, relative to one forward simulation and to central
-    finite differences (14 forward simulations), float64."""
+    finite differences (14 forward simulations), float64.
+
+    Times are the best of 5 warm calls, wall (`jaxneuron_s`, `forward_s`) and CPU seconds of
+    this process (`gradient_cpu_s`, `forward_cpu_s`: less disturbed by other jobs on a shared
+    machine); kernels per step are `loop_kernels`' `per_step` of each compiled loop (for
+    reverse mode, the forward and the backward loop together)."""
     jax.config.update("jax_enable_x64", True)
     sets = sample_hh_sets(batch, seed=1)
     stim_amp = jnp.asarray(sets["amplitude"])
@@ -230,26 +235,28 @@ def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -
         trace = simulate(model, StepCurrent(amp), t1=t1, dt=dt, save_every=0.1, throw=False)
         return jnp.mean((trace.v - target) ** 2)
 
-    forward = jax.jit(jax.vmap(loss))
+    forward = jax.vmap(loss)
 
     def timed(fn, *args):
         start = time.perf_counter()
         jax.block_until_ready(fn(*args))
         first = time.perf_counter() - start
-        best = np.inf
-        for _ in range(3):
-            start = time.perf_counter()
+        best, best_cpu = np.inf, np.inf
+        for _ in range(5):
+            start, start_cpu = time.perf_counter(), time.process_time()
             jax.block_until_ready(fn(*args))
             best = min(best, time.perf_counter() - start)
-        return first - best, best
+            best_cpu = min(best_cpu, time.process_time() - start_cpu)
+        return first - best, best, best_cpu
 
-    fwd_compile, fwd_s = timed(forward, params, stim_amp)
+    fwd_compile, fwd_s, fwd_cpu = timed(jax.jit(forward), params, stim_amp)
+    fwd_kernels = loop_kernels(forward, params, stim_amp)["per_step"]
     fd_s = 2 * len(HH_PARAMETERS) * fwd_s
     rows = []
     for mode in ("forward", "reverse"):
-        gradient = jax.jit(jax.vmap(
-            lambda p, amp, mode=mode: value_and_grad(lambda q: loss(q, amp), mode)(p)))
-        grad_compile, grad_s = timed(gradient, params, stim_amp)
+        gradient = jax.vmap(
+            lambda p, amp, mode=mode: value_and_grad(lambda q: loss(q, amp), mode)(p))
+        grad_compile, grad_s, grad_cpu = timed(jax.jit(gradient), params, stim_amp)
         rows.append({
             "case": f"grad of trace loss w.r.t. 7 HH params ({mode} mode), staggered dt={dt}, "
                     f"{t1:g} ms, float64",
@@ -258,6 +265,10 @@ def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -
             "gradient_over_forward": grad_s / fwd_s,
             "baseline": "central finite differences (14 forward runs)", "baseline_s": fd_s,
             "speedup": fd_s / grad_s,
+            "forward_cpu_s": fwd_cpu, "gradient_cpu_s": grad_cpu,
+            "gradient_over_forward_cpu": grad_cpu / fwd_cpu,
+            "forward_kernels_per_step": fwd_kernels,
+            "gradient_kernels_per_step": loop_kernels(gradient, params, stim_amp)["per_step"],
         })
     return rows
 
@@ -265,6 +276,9 @@ def hh_gradient_rows(batch: int = 256, *, dt: float = 0.025, t1: float = 50.0) -
 GRADIENT_COLUMNS = [("case", "case", "s"), ("n", "n", "d"), ("forward_s", "forward s", ".3f"),
                     ("jaxneuron_s", "gradient s", ".3f"),
                     ("gradient_over_forward", "gradient/forward", ".2f"),
+                    ("gradient_over_forward_cpu", "CPU-s ratio", ".2f"),
+                    ("forward_kernels_per_step", "forward kernels/step", ".1f"),
+                    ("gradient_kernels_per_step", "gradient kernels/step", ".1f"),
                     ("baseline", "baseline", "s"), ("baseline_s", "baseline s", ".3f"),
                     ("speedup", "speedup", ".1f")]
 

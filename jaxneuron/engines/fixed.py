@@ -6,6 +6,7 @@ import diffrax
 import equinox as eqx
 import jax.numpy as jnp
 
+from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron
 from .base import AbstractEngine, require_explicit, require_smooth
 from .grid import scan_fixed_steps
@@ -19,7 +20,8 @@ class FixedSteps(AbstractEngine):
     """A `lax.scan` over solver steps of `dt`, for smooth (non-spiking) models; upward
     crossings of the threshold are interpolated inside every step.
 
-    Differentiates in forward and reverse mode (through the steps) and under `vmap`.
+    Differentiates in forward and reverse mode (through the steps; reverse mode stores each
+    step's state and recomputes the step on the way back) and under `vmap`.
 
     **Fields:**
     - `solver`: a name (`"staggered"`, `"exp_midpoint"`, `"exp_euler"`, `"euler"`,
@@ -51,13 +53,13 @@ class FixedSteps(AbstractEngine):
             t_cross, crossed = crossing_time(t, model.voltage(y), t + dt, model.voltage(y1),
                                              record.threshold)
             spikes, count = record_spike(spikes, count, t_cross, crossed)
-            return (tuple(y1), solver_state, spikes, count), None
+            return (unstack(y1), solver_state, spikes, count), None
 
         solver_state = init_fixed_step(solver, local_time_term(term, t0), dt, y0, None)
         spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
-        carry = (tuple(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
+        carry = (unstack(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid,
-                                        save=lambda y: grid.save(model, y))
+                                        save=lambda y: grid.save(model, y), checkpoint=True)
         columns, _, spikes, count = carry
         return assemble_trace(model, grid.save_times(y0.dtype), saved, spikes[:-1], count,
                               jnp.asarray(True), jnp.stack(columns), save=grid.save,

@@ -10,6 +10,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._arrays import unstack
 from .._checks import check_time_grid
 
 
@@ -62,7 +63,8 @@ class SaveSpec(eqx.Module):
         if self.states is None:
             columns = y
         elif self.states:
-            columns = jnp.stack([y[i] for i in self.states])
+            entries = unstack(y)
+            columns = jnp.stack([entries[i] for i in self.states])
         else:
             columns = jnp.zeros((0,), y.dtype)
         return columns, model.voltage(y)
@@ -129,7 +131,7 @@ def _steps_per_save(save_every, dt: float, n_steps: int) -> int:
 
 
 def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flush=None,
-                     block: int = 1, save: Callable | None = None):
+                     block: int = 1, save: Callable | None = None, checkpoint: bool = False):
     """Run `one_step(carry, (k, per_step[k]))` for k = 0 .. n_steps - 1 and save
     `save(y)` of the state `y` (`(n_states,)`) every `grid.steps_per_save` steps (default:
     the whole state; e.g. `lambda y: grid.save(model, y)` keeps only the chosen columns
@@ -140,7 +142,9 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     `per_step` is an optional array with a leading axis of length `n_steps`. With `flush`,
     the steps run in blocks of `block` steps (the last block of a save interval may be
     shorter) and `flush(carry, outputs)` takes each block's stacked step outputs, e.g. to
-    write a block's spikes with one scatter.
+    write a block's spikes with one scatter. With `checkpoint`, reverse mode stores only the
+    carry of every step and recomputes the step's intermediates on the way back
+    (`jax.checkpoint` per step); forward mode and plain runs are unchanged.
 
     **Returns:** `(carry, saved)`: `saved` is `save`'s output stacked over the save times,
     `y0`'s first (by default `(n_saves, n_states)`).
@@ -149,13 +153,14 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
         def save(y):
             return y
 
+    step = jax.checkpoint(one_step, prevent_cse=False) if checkpoint else one_step
     k_save = grid.steps_per_save
     block = k_save if flush is None else max(1, min(block, k_save))
     n_blocks, tail = divmod(k_save, block)
 
     def run_block(carry, first, length):
         ks = first + jnp.arange(length)
-        carry, outputs = jax.lax.scan(one_step, carry, (ks, None if per_step is None
+        carry, outputs = jax.lax.scan(step, carry, (ks, None if per_step is None
                                                         else per_step[ks]))
         return carry if flush is None else flush(carry, outputs)
 

@@ -7,6 +7,7 @@ from typing import ClassVar
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._arrays import unstack
 from .._fields import param
 from ..biophysics import x_over_one_minus_exp
 from .base import AbstractGatedNeuron, finite, greater_than, non_negative, positive
@@ -73,15 +74,15 @@ class HodgkinHuxley(AbstractGatedNeuron):
         return jnp.stack([self.v_init, m, h, n])
 
     def voltage(self, y):
-        return y[0]
+        return unstack(y)[0]
 
     def ionic_conductances(self, y):
         """Conductances `(g_Na m^3 h, g_K n^4, g_L)` in mS/cm² at state y."""
-        _, m, h, n = y
+        _, m, h, n = unstack(y)
         return self.g_Na * m**3 * h, self.g_K * n**4, self.g_L
 
     def exponential_split(self, t, y, args):
-        V = y[0]
+        V = unstack(y)[0]
         g_na, g_k, g_l = self.ionic_conductances(y)
         g_total = g_na + g_k + g_l
         v_target = (args + g_na * self.E_Na + g_k * self.E_K + g_l * self.E_L) / g_total

@@ -11,6 +11,8 @@ from typing import ClassVar
 import diffrax
 import jax.numpy as jnp
 
+from ..._arrays import unstack
+
 
 def relax(y, rate, target, dt):
     """Exact solution after `dt` of $dy/dt = r (y_\\infty - y)$ with r, y_inf frozen.
@@ -21,7 +23,8 @@ def relax(y, rate, target, dt):
     if y.shape[0] == 0:  # e.g. the gates of a model whose states are all voltages
         return y
     return jnp.stack([
-        target[i] + (y[i] - target[i]) * jnp.exp(-rate[i] * dt) for i in range(y.shape[0])
+        target_i + (y_i - target_i) * jnp.exp(-rate_i * dt)
+        for y_i, rate_i, target_i in zip(unstack(y), unstack(rate), unstack(target), strict=True)
     ])
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import diffrax
 import jax.numpy as jnp
 
+from ..._arrays import unstack
 from .exponential import AbstractExponentialSolver, relax
 
 
@@ -36,6 +37,7 @@ class StaggeredExponential(AbstractExponentialSolver):
         k = terms.vector_field.model.n_voltages
         n = y0.shape[0]
         dt = t1 - t0
+        columns = unstack(y0)
         if made_jump is False:  # static: the fixed-step engine knows no jump happened
             gates_half = solver_state
         else:
@@ -43,10 +45,11 @@ class StaggeredExponential(AbstractExponentialSolver):
             gates_half = tuple(
                 jnp.where(made_jump, a, b) for a, b in zip(resync, solver_state, strict=True)
             )
-        rate, target = terms.vector_field.split(t0 + 0.5 * dt, jnp.stack([*y0[:k], *gates_half]),
-                                              args)
-        v1 = [target[i] + (y0[i] - target[i]) * jnp.exp(-rate[i] * dt) for i in range(k)]
-        rate, target = terms.vector_field.split(t1, jnp.stack([*v1, *gates_half]), args)
+        rate, target = map(unstack, terms.vector_field.split(
+            t0 + 0.5 * dt, jnp.stack([*columns[:k], *gates_half]), args))
+        v1 = [target[i] + (columns[i] - target[i]) * jnp.exp(-rate[i] * dt) for i in range(k)]
+        rate, target = map(unstack, terms.vector_field.split(t1, jnp.stack([*v1, *gates_half]),
+                                                             args))
         gates1, gates_next = [], []
         for i in range(k, n):
             decay_half = jnp.exp(-rate[i] * (0.5 * dt))
