@@ -8,8 +8,8 @@ second (compile/code generation apart), mean rates of both populations, and the 
 rate distributions compared (two-sample KS statistic). Next to each: ns per neuron-step and
 kernels per step of the compiled loop, and the same for a minimal hand-written COBA loop
 with gather/scatter propagation (`_floor.py`), measured in the same run. Also: 16 COBA
-networks (different initial states and weight scales) in one vmapped call vs one network,
-and a scale curve.
+networks (different initial states and weight scales) in one vmapped call vs one network
+(wall and CPU seconds, kernels per step of the batched loop), and a scale curve.
 
 Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make bench`
 creates `.venv-bench` with `pip install -e '.[dev,bench]'`); without Brian2 only the
@@ -44,13 +44,13 @@ def jaxneuron_run(n: int, seed: int = 0, t1: float = T1, p: float = 0.02) -> dic
     start = time.perf_counter()
     jax.block_until_ready(run(network))
     first = time.perf_counter() - start
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = jax.block_until_ready(run(network))
-    seconds = time.perf_counter() - start
+    seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
     per_neuron = np.concatenate([np.asarray(result.n_spikes[p]) for p in (0, 1)]) / (t1 / 1e3)
     kernels = loop_kernels(lambda net: simulate_network(net, t1=t1, dt=DT, throw=False),
                            network)["per_step"]
-    return {"seconds": seconds, "compile_s": first - seconds, "kernels": kernels,
+    return {"seconds": seconds, "cpu_s": cpu, "compile_s": first - seconds, "kernels": kernels,
             "rate_exc_hz": float(result.rates(0)), "rate_inh_hz": float(result.rates(1)),
             "per_neuron_hz": per_neuron, "overflow": bool(np.any(result.overflow))}
 
@@ -65,11 +65,13 @@ def jaxneuron_batch(n: int, batch: int = 16, t1: float = T1) -> dict:
           for p in (0, 1)]
     gains = jnp.asarray(rng.uniform(0.9, 1.1, batch))
     stacked = eqx_replace(stacked, y0, gains)
-    run = jax.jit(jax.vmap(lambda net: simulate_network(net, t1=t1, dt=DT, throw=False)))
+    batched = jax.vmap(lambda net: simulate_network(net, t1=t1, dt=DT, throw=False))
+    run = jax.jit(batched)
     jax.block_until_ready(run(stacked))
-    start = time.perf_counter()
+    start, cpu = time.perf_counter(), time.process_time()
     result = jax.block_until_ready(run(stacked))
-    return {"seconds": time.perf_counter() - start,
+    return {"seconds": time.perf_counter() - start, "cpu_s": time.process_time() - cpu,
+            "kernels": loop_kernels(batched, stacked)["per_step"],
             "rates_exc_hz": np.asarray(result.rates(0)).tolist()}
 
 
@@ -155,7 +157,8 @@ def main() -> None:
         floor = coba_floor(n, p, DT, t1)
         steps = int(round(t1 / DT))
         row = {"case": f"COBA {t1:g} ms, dt {DT}, p {p:.4g}", "n": n,
-               "jaxneuron_s": ours["seconds"] * 1000.0 / t1, "compile_s": ours["compile_s"],
+               "jaxneuron_s": ours["seconds"] * 1000.0 / t1, "cpu_s": ours["cpu_s"],
+               "compile_s": ours["compile_s"],
                "ns_per_neuron_step": ns_per_neuron_step(ours["seconds"], n, steps),
                "kernels_per_step": ours["kernels"], "floor_s": floor["run_s"] * 1000.0 / t1,
                "floor_ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n, steps),
@@ -178,7 +181,9 @@ def main() -> None:
         one = rows[0]["jaxneuron_s"] * t1 / 1000.0
         rows.append({"case": f"16 x COBA in one vmapped call ({t1:g} ms)", "n": sizes[0],
                      "jaxneuron_s": batch["seconds"] * 1000.0 / t1,
+                     "kernels_per_step": batch["kernels"],
                      "batch_over_single": batch["seconds"] / one,
+                     "batch_over_single_cpu": batch["cpu_s"] / rows[0]["cpu_s"],
                      "rate_exc_hz": float(np.mean(batch["rates_exc_hz"]))})
     columns = [("case", "case", "s"), ("n", "N", ",d"),
                ("jaxneuron_s", "jaxneuron s per sim. s", ".2f"), ("compile_s", "compile s", ".1f"),
@@ -191,7 +196,8 @@ def main() -> None:
                ("rate_inh_hz", "inh Hz", ".1f"), ("baseline_rate_exc_hz", "baseline exc Hz", ".1f"),
                ("baseline_rate_inh_hz", "baseline inh Hz", ".1f"),
                ("rate_ks_statistic", "KS rates", ".3f"),
-               ("batch_over_single", "batch / single", ".2f")]
+               ("batch_over_single", "batch / single", ".2f"),
+               ("batch_over_single_cpu", "batch / single CPU s", ".2f")]
     if args.pin is not None:
         for row in rows:
             row["pinned_core"] = args.pin

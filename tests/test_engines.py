@@ -9,8 +9,9 @@ import pytest
 
 import jaxneuron as jn
 from jaxneuron.engines import build_engine, default_engine, forward_mode
+from jaxneuron.engines.solvers import solver_from_name
 from jaxneuron.engines.solvers.runge_kutta import fixed_step, unrolls
-from jaxneuron.engines.terms import local_time_term, neuron_term
+from jaxneuron.engines.terms import SpikingVectorField, local_time_term, neuron_term
 
 HH, LIF, STEP = jn.HodgkinHuxley(), jn.LIF(), jn.StepCurrent(10.0)
 
@@ -108,3 +109,24 @@ def test_a_tolerance_finer_than_float32_resolves_is_a_value_error(engine):
         check_precision(engine, jnp.float32)
     check_precision(engine, jnp.float64)  # fine in float64
     check_precision(jn.ExactSpiking(), jnp.float32)  # the default rtol 1e-6 is fine
+
+
+@pytest.mark.parametrize("name", ["exp_euler", "exp_midpoint"])
+def test_exponential_solvers_step_the_same_on_columns_as_on_the_stacked_state(name):
+    # The clock engine steps these solvers column by column (`step_columns`); the result
+    # must be the solver's own `step` on the stacked state, clamped state slowed included.
+    solver = solver_from_name(name)
+    model, drive = jn.ConductanceLIF(), jn.StepCurrent(150.0)
+    y, t, dt, free = jnp.array([-55.0, 12.0, 40.0]), 3.0, 0.1, 0.4
+    term = local_time_term(diffrax.ODETerm(SpikingVectorField(model, drive, clock=True)), t)
+    stacked = solver.step(term, 0.0, dt, y, free, None, False)[0]
+    held = set(model.clamped_states)
+
+    def split(tau, columns):
+        rate, target = model.exponential_split(t + tau, jnp.stack(columns), drive(t + tau))
+        return (tuple(r * free if i in held else r for i, r in enumerate(rate)),
+                tuple(target))
+
+    columns = solver.step_columns(split, dt, tuple(y))
+    np.testing.assert_allclose(jnp.stack(columns), stacked, rtol=1e-14)
+    assert not np.allclose(stacked, y)  # the step moved every state

@@ -25,6 +25,7 @@ from ..spike_surrogates import AbstractSurrogate
 from .base import AbstractEngine, require_explicit, require_spiking
 from .grid import scan_fixed_steps
 from .solvers import (
+    AbstractExponentialSolver,
     ExponentialMidpoint,
     check_solver_fits,
     solver_from_name,
@@ -245,10 +246,11 @@ def _towards(y: tuple, target: tuple, s) -> tuple:
 def _advance(solver, model, drive, t, dt: float, y: tuple, free) -> tuple:
     """The solver step over `[t, t + dt]` of a state held as columns, the model's
     `clamped_states` moving for the `free` fraction of the step (see
-    `SpikingVectorField`). Explicit Runge–Kutta solvers and Euler step column by column;
-    the others (exponential solvers) take their own step on the stacked state."""
+    `SpikingVectorField`). Explicit Runge–Kutta solvers, Euler and the exponential solvers
+    that can (`AbstractExponentialSolver.step_columns`) step column by column; the others
+    take their own step on the stacked state."""
+    held = set(model.clamped_states)
     if steps_columns(solver):
-        held = set(model.clamped_states)
 
         def field(tau, columns):
             derivative = _columns(model.vector_field(t + tau, jnp.stack(columns),
@@ -256,6 +258,17 @@ def _advance(solver, model, drive, t, dt: float, y: tuple, free) -> tuple:
             return tuple(d * free if i in held else d for i, d in enumerate(derivative))
 
         return fixed_step_columns(solver, field, dt, y)
+    if isinstance(solver, AbstractExponentialSolver):
+
+        def split(tau, columns):
+            rate, target = model.exponential_split(t + tau, jnp.stack(columns),
+                                                   drive(t + tau))
+            return (tuple(r * free if i in held else r for i, r in enumerate(_columns(rate))),
+                    _columns(target))
+
+        y1 = solver.step_columns(split, dt, y)
+        if y1 is not None:
+            return y1
     term = diffrax.ODETerm(SpikingVectorField(model, drive, clock=True))
     local = local_time_term(term, t)  # a static step size: see LocalTimeVectorField
     y = jnp.stack(y)

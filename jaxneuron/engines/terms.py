@@ -52,10 +52,13 @@ class SpikingVectorField(eqx.Module):
     clock: bool = eqx.field(static=True, default=False)
 
     def _free(self, t, y, args):
-        held = jnp.asarray(self.model.clamped_states, dtype=int)
-        factor = args if self.clock else jnp.where(t < args, 0.0, 1.0)
-        ones = jnp.ones(len(self.model.state_names), y.dtype)
-        return ones.at[held].set(jnp.asarray(factor, y.dtype))
+        held = set(self.model.clamped_states)
+        factor = jnp.asarray(args if self.clock else jnp.where(t < args, 0.0, 1.0), y.dtype)
+        one = jnp.ones((), y.dtype)
+        # Stacked from the static indices (a scatter into a vector of ones would be a
+        # dynamic-update-slice per step, and under vmap one more fused loop)
+        return jnp.stack([factor if i in held else one
+                          for i in range(len(self.model.state_names))])
 
     def __call__(self, t, y, args):
         return self.model.vector_field(t, y, self.stimulus(t)) * self._free(t, y, args)

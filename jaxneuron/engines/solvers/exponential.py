@@ -40,5 +40,15 @@ class AbstractExponentialSolver(diffrax.AbstractSolver):
     def init(self, terms, t0, t1, y0, args):
         return None
 
+    def step_columns(self, split, dt: float, y: tuple) -> tuple | None:
+        """One step over the local interval `[0, dt]` on a state held as a tuple of
+        columns, the arithmetic of `step` done column by column (under `vmap` each column
+        is a contiguous `(batch,)` array: no stacked `(batch, n_states)` temporaries).
+
+        `split(tau, y)` returns `(rates, targets)` at local time `tau`, each a tuple of
+        columns. **Returns:** the state at `dt` as columns, or None for a solver that
+        steps only stacked states (its caller then takes `step`)."""
+        return None
+
     def func(self, terms, t0, y0, args):
         return terms.vf(t0, y0, args)

@@ -32,3 +32,13 @@ class ExponentialMidpoint(AbstractExponentialSolver, diffrax.AbstractAdaptiveSol
         y1 = relax(y0, rate_mid, target_mid, dt)
         y1_euler = target0 + (y0 - target0) * decay_half * decay_half
         return y1, y1 - y1_euler, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
+
+    def step_columns(self, split, dt, y):
+        rate0, target0 = split(0.0, y)
+        decay_half = [jnp.exp(-r * (0.5 * dt)) for r in rate0]
+        y_half = tuple(g + (yi - g) * d for yi, g, d in zip(y, target0, decay_half,
+                                                            strict=True))
+        rate_mid, target_mid = split(0.5 * dt, y_half)
+        return tuple(g + (yi - g) * jnp.exp(-r * dt) for yi, r, g in zip(y, rate_mid,
+                                                                        target_mid,
+                                                                        strict=True))
