@@ -39,8 +39,9 @@ class SpikeRecord(eqx.Module):
       False leaves it empty (shape `(0,)`), which nothing can overflow.
     - `stats`: keep online spike statistics, `Trace.spike_stats` (a `SpikeStats`: count,
       first and last spike, ISI mean and variance, the last four spike times; static,
-      default False). The clock engine computes them elementwise inside its loop, at the
-      cost of a few additions per step, whatever the number of spikes.
+      default False). The clock engine computes them inside its loop, without a list:
+      under `vmap`, once per block of steps for each spike rank of the busiest neuron
+      (`record_block`), so they cost little more than the count.
     """
 
     max_spikes: int = eqx.field(static=True, default=64)
