@@ -599,3 +599,23 @@ def test_event_buffer_overflow_of_a_sparse_projection_is_flagged_and_raises():
     assert bool(result.overflow[0]) and int(result.peak_events[0]) > 2
     with pytest.raises(Exception, match="event buffer overflow"):
         jax.block_until_ready(simulate_network(net, 20.0, 0.1))
+
+
+def test_a_network_with_checked_weights_runs_under_an_outer_jit():
+    # The construction checks read concrete weights (Poisson weights, STDP bounds): inside
+    # an outer jit they must not stage a reduction that float() then cannot read.
+    from jaxneuron.network import STDP
+
+    n = 10
+    net = Network([Population(jn.ConductanceLIF(), n)],
+                  [Projection(0, 0, fixed_probability(n, n, 0.3, 0.5, seed=1), StateJump("g_e"),
+                              plasticity=STDP(A_plus=0.01, w_max=1.0))],
+                  [PoissonInput(0, 400.0, 2.0, StateJump("g_e"))])
+
+    def run(gain):
+        net_g = eqx.tree_at(lambda m: m.projections[0].gain, net, gain)
+        return simulate_network(net_g, 50.0, 0.1, jax.random.key(0)).n_spikes[0]
+
+    eager = run(jnp.asarray(1.0))
+    assert int(jnp.sum(eager)) > 0
+    np.testing.assert_array_equal(jax.jit(run)(jnp.asarray(1.0)), eager)

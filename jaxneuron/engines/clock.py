@@ -20,6 +20,7 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron, AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
 from .base import AbstractEngine, require_explicit, require_spiking
@@ -72,8 +73,9 @@ class ClockSpiking(AbstractEngine):
     """Clock-driven spiking: fixed steps of `dt`, spikes interpolated inside the step, reset
     at the end of the step, refractory periods resolved to a fraction of a step.
 
-    Differentiates in forward and reverse mode and under `vmap`; spike times carry
-    gradients through the interpolated crossing.
+    Differentiates in forward and reverse mode (reverse mode stores each step's state and
+    recomputes the step on the way back) and under `vmap`; spike times carry gradients
+    through the interpolated crossing.
 
     **Fields:**
     - `solver`: a name or explicit Diffrax solver; default `"exp_midpoint"` for
@@ -226,7 +228,8 @@ class ClockSpiking(AbstractEngine):
                  start_record(record, y0.dtype))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
                                         flush=flush_record if blocks else None,
-                                        block=RECORD_BLOCK, save=lambda y: grid.save(model, y))
+                                        block=RECORD_BLOCK, save=lambda y: grid.save(model, y),
+                                        checkpoint=True)
         times, count, stats = finish_record(carry[3], carry[2], record, blocks)
         return assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
                               jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
@@ -234,8 +237,9 @@ class ClockSpiking(AbstractEngine):
 
 
 def _columns(y) -> tuple:
-    """The columns of a state `(n_states,)`, one scalar per state."""
-    return tuple(y[i] for i in range(y.shape[0]))
+    """The columns of a state `(n_states,)`, one scalar per state (`unstack`: one split,
+    which reverse mode transposes to one concatenate instead of a padded copy per entry)."""
+    return unstack(y)
 
 
 def _towards(y: tuple, target: tuple, s) -> tuple:

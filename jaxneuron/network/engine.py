@@ -170,7 +170,9 @@ class Network(eqx.Module):
 
 
 def _check_weights(network: Network) -> None:
-    """The physical checks on (concrete) synaptic weights; see `Network`."""
+    """The physical checks on (concrete) synaptic weights; see `Network`. Computed in NumPy:
+    inside an outer `jit` a `jnp` reduction of a concrete array is staged (a tracer), which
+    `float` cannot read."""
     pops = network.populations
     for i, proj in enumerate(network.projections):
         post_model = pops[proj.post].model
@@ -179,8 +181,8 @@ def _check_weights(network: Network) -> None:
         if g is not None and is_concrete(weights) and is_concrete(gain) and weights.size:
             # min of w * gain over the ranges of both (exact for one network; stacked
             # networks of different gains are checked conservatively)
-            low = float(jnp.min(jnp.outer(jnp.stack([jnp.min(weights), jnp.max(weights)]),
-                                          jnp.stack([jnp.min(gain), jnp.max(gain)]))))
+            w, a = np.asarray(weights), np.asarray(gain)
+            low = float(np.min(np.outer([w.min(), w.max()], [a.min(), a.max()])))
             if not low >= 0:
                 raise ValueError(
                     f"projections[{i}]: weights * gain into the conductance {g!r} of "
@@ -189,13 +191,13 @@ def _check_weights(network: Network) -> None:
                     f"inhibitory conductance such as 'g_i'); got a minimum of {low:g}")
         if rule is None:
             continue
-        if g is not None and is_concrete(rule.w_min) and not float(jnp.min(rule.w_min)) >= 0:
+        if g is not None and is_concrete(rule.w_min) and not np.asarray(rule.w_min).min() >= 0:
             raise ValueError(f"projections[{i}].plasticity: w_min must be >= 0 for a "
                              f"conductance synapse (into {g!r}); got w_min={rule.w_min}")
         if is_concrete(weights) and is_concrete(rule.w_min) and is_concrete(rule.w_max) \
                 and weights.size:
-            w_lo, w_hi = float(jnp.min(weights)), float(jnp.max(weights))
-            lo, hi = float(jnp.min(rule.w_min)), float(jnp.max(rule.w_max))
+            w_lo, w_hi = float(np.asarray(weights).min()), float(np.asarray(weights).max())
+            lo, hi = float(np.asarray(rule.w_min).min()), float(np.asarray(rule.w_max).max())
             if not (lo <= w_lo and w_hi <= hi):
                 raise ValueError(
                     f"projections[{i}]: the initial weights must lie within the STDP bounds "
@@ -205,9 +207,9 @@ def _check_weights(network: Network) -> None:
         if not isinstance(inp, PoissonInput):
             continue
         g = inp.synapse.conductance(pops[inp.target].model)
-        if g is not None and is_concrete(inp.weight) and not float(jnp.min(inp.weight)) >= 0:
+        if g is not None and is_concrete(inp.weight) and not np.asarray(inp.weight).min() >= 0:
             raise ValueError(f"inputs[{i}].weight into the conductance {g!r} must be >= 0 nS; "
-                             f"got a minimum of {float(jnp.min(inp.weight)):g}")
+                             f"got a minimum of {float(np.asarray(inp.weight).min()):g}")
 
 
 class NetworkResult(eqx.Module):
