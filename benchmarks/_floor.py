@@ -110,3 +110,51 @@ def coba_floor(n: int, p: float, dt: float, t1: float, propagate: bool = True,
     total, run_s = timed(run, y0)
     return {"run_s": run_s, "kernels": loop_kernels(run, y0)["per_step"],
             "rate_hz": float(total) / n / (t1 / 1000.0)}
+
+
+def hh_floor(sets: dict, dt: float, t1: float, dtype=jnp.float32) -> dict:
+    """The HH sweep's work as a minimal loop: the staggered exponential update of
+    `HodgkinHuxley` (V relaxed with the gates at the half step, then the gates with the
+    rates at the new V) for every set, counting upward crossings of 0 mV; no spike-time
+    list, no saved trace, no generic model or solver contract.
+
+    **Returns:** `{"run_s", "kernels", "n_spikes"}` (kernels per step of the loop body)."""
+    steps = int(round(t1 / dt))
+    g_na, g_k, amp = (jnp.asarray(sets[k], dtype) for k in ("g_Na", "g_K", "amplitude"))
+
+    def x_over(x):  # x / (1 - exp(-x)), finite at 0
+        small = jnp.abs(x) < 1e-4
+        return jnp.where(small, 1.0 + 0.5 * x, x / -jnp.expm1(-jnp.where(small, 1.0, x)))
+
+    def rates(v):
+        return (x_over((v + 40.0) / 10.0), 4.0 * jnp.exp(-(v + 65.0) / 18.0),
+                0.07 * jnp.exp(-(v + 65.0) / 20.0), 1.0 / (1.0 + jnp.exp(-(v + 35.0) / 10.0)),
+                0.1 * x_over((v + 55.0) / 10.0), 0.125 * jnp.exp(-(v + 65.0) / 80.0))
+
+    def relax(x, a, b, h):
+        s = a + b
+        return a / s + (x - a / s) * jnp.exp(-s * h)
+
+    def run(g_na, g_k, amp):
+        def step(carry, _):
+            v, m, h, n, count = carry  # gates at the half step
+            gna, gk, gl = g_na * m**3 * h, g_k * n**4, 0.3
+            g = gna + gk + gl
+            target = (amp + 50.0 * gna - 77.0 * gk - 54.387 * gl) / g
+            v1 = target + (v - target) * jnp.exp(-g * dt)
+            a_m, b_m, a_h, b_h, a_n, b_n = rates(v1)
+            return (v1, relax(m, a_m, b_m, dt), relax(h, a_h, b_h, dt), relax(n, a_n, b_n, dt),
+                    count + ((v < 0.0) & (v1 >= 0.0))), None
+
+        v0 = jnp.full_like(g_na, -65.0)
+        a_m, b_m, a_h, b_h, a_n, b_n = rates(v0)
+        gates = (relax(a_m / (a_m + b_m), a_m, b_m, 0.5 * dt),
+                 relax(a_h / (a_h + b_h), a_h, b_h, 0.5 * dt),
+                 relax(a_n / (a_n + b_n), a_n, b_n, 0.5 * dt))
+        carry, _ = jax.lax.scan(step, (v0, *gates, jnp.zeros(g_na.shape, jnp.int32)), None,
+                                length=steps)
+        return carry[-1]
+
+    out, run_s = timed(run, g_na, g_k, amp)
+    return {"run_s": run_s, "kernels": loop_kernels(run, g_na, g_k, amp)["per_step"],
+            "n_spikes": np.asarray(out)}

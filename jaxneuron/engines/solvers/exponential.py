@@ -14,6 +14,12 @@ import jax.numpy as jnp
 from ..._arrays import unstack
 
 
+def relax_columns(y: tuple, rate: tuple, target: tuple, dt) -> tuple:
+    """`relax` on states held as columns (tuples of equal-shape arrays)."""
+    return tuple(g + (y_i - g) * jnp.exp(-r * dt) for y_i, r, g in zip(y, rate, target,
+                                                                       strict=True))
+
+
 def relax(y, rate, target, dt):
     """Exact solution after `dt` of $dy/dt = r (y_\\infty - y)$ with r, y_inf frozen.
 
@@ -22,10 +28,7 @@ def relax(y, rate, target, dt):
     """
     if y.shape[0] == 0:  # e.g. the gates of a model whose states are all voltages
         return y
-    return jnp.stack([
-        target_i + (y_i - target_i) * jnp.exp(-rate_i * dt)
-        for y_i, rate_i, target_i in zip(unstack(y), unstack(rate), unstack(target), strict=True)
-    ])
+    return jnp.stack(relax_columns(unstack(y), unstack(rate), unstack(target), dt))
 
 
 class AbstractExponentialSolver(diffrax.AbstractSolver):

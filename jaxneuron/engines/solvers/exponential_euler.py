@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import diffrax
-import jax.numpy as jnp
 
-from .exponential import AbstractExponentialSolver, relax
+from .exponential import AbstractExponentialSolver, relax, relax_columns
 
 
 class ExponentialEuler(AbstractExponentialSolver):
@@ -24,6 +23,4 @@ class ExponentialEuler(AbstractExponentialSolver):
         return y1, None, dict(y0=y0, y1=y1), None, diffrax.RESULTS.successful
 
     def step_columns(self, split, dt, y):
-        rate, target = split(0.0, y)
-        return tuple(g + (yi - g) * jnp.exp(-r * dt) for yi, r, g in zip(y, rate, target,
-                                                                        strict=True))
+        return relax_columns(y, *split(0.0, y), dt)

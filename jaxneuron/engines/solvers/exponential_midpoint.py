@@ -5,7 +5,7 @@ from __future__ import annotations
 import diffrax
 import jax.numpy as jnp
 
-from .exponential import AbstractExponentialSolver, relax
+from .exponential import AbstractExponentialSolver, relax, relax_columns
 
 
 class ExponentialMidpoint(AbstractExponentialSolver, diffrax.AbstractAdaptiveSolver):
@@ -38,7 +38,4 @@ class ExponentialMidpoint(AbstractExponentialSolver, diffrax.AbstractAdaptiveSol
         decay_half = [jnp.exp(-r * (0.5 * dt)) for r in rate0]
         y_half = tuple(g + (yi - g) * d for yi, g, d in zip(y, target0, decay_half,
                                                             strict=True))
-        rate_mid, target_mid = split(0.5 * dt, y_half)
-        return tuple(g + (yi - g) * jnp.exp(-r * dt) for yi, r, g in zip(y, rate_mid,
-                                                                        target_mid,
-                                                                        strict=True))
+        return relax_columns(y, *split(0.5 * dt, y_half), dt)

@@ -6,7 +6,7 @@ import diffrax
 import jax.numpy as jnp
 
 from ..._arrays import unstack
-from .exponential import AbstractExponentialSolver, relax
+from .exponential import AbstractExponentialSolver, relax, relax_columns
 
 
 class StaggeredExponential(AbstractExponentialSolver):
@@ -47,7 +47,7 @@ class StaggeredExponential(AbstractExponentialSolver):
             )
         rate, target = map(unstack, terms.vector_field.split(
             t0 + 0.5 * dt, jnp.stack([*columns[:k], *gates_half]), args))
-        v1 = [target[i] + (columns[i] - target[i]) * jnp.exp(-rate[i] * dt) for i in range(k)]
+        v1 = list(relax_columns(columns[:k], rate[:k], target[:k], dt))
         rate, target = map(unstack, terms.vector_field.split(t1, jnp.stack([*v1, *gates_half]),
                                                              args))
         gates1, gates_next = [], []
