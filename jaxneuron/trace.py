@@ -13,15 +13,38 @@ STATUS_SOLVER_FAILED = 2
 STATUS_SPIKES_OVERFLOWED = 3
 STATUS_OUTSIDE_DOMAIN = 4
 STATUS_SUMMARY_NOT_FINITE = 5  # set by `jaxneuron.sweep` only
+STATUS_IMPLAUSIBLE = 6
+STATUS_INACCURATE = 7
+STATUS_INPUT_UNRESOLVED = 8
+STATUS_NOT_COMPUTED = 9  # set by `jaxneuron.sweep` stores only
 STATUS_REASONS: dict[int, str] = {
     STATUS_OK: "ok",
     STATUS_NONFINITE: "the state became NaN/inf",
     STATUS_SOLVER_FAILED: "the solver failed (max_steps reached, the step size collapsed, or "
                           "the state became NaN/inf inside an adaptive step)",
     STATUS_SPIKES_OVERFLOWED: "more spikes than max_spikes (the spike list is truncated)",
-    STATUS_OUTSIDE_DOMAIN: "parameters outside the model's valid domain",
+    STATUS_OUTSIDE_DOMAIN: "parameters outside the model's or the stimulus's valid domain",
     STATUS_SUMMARY_NOT_FINITE: "a summary was infinite",
+    STATUS_IMPLAUSIBLE: "a state left the model's plausible range, or the spike condition "
+                        "still held after a reset (numerical overshoot: use a smaller dt or "
+                        "float64)",
+    STATUS_INACCURATE: "the fixed step's local error estimate is far above what the step "
+                       "should give (use a smaller dt, or an adaptive/exact engine)",
+    STATUS_INPUT_UNRESOLVED: "the stimulus has a pulse narrower than the step, which a fixed "
+                             "step cannot resolve (use a smaller dt, or an adaptive/exact "
+                             "engine)",
+    STATUS_NOT_COMPUTED: "this set was never computed (an unfinished store: run the sweep "
+                         "again to resume it)",
 }
+# Which code a run reports when several apply: the first of this order.
+STATUS_PRECEDENCE: tuple[int, ...] = (
+    STATUS_NOT_COMPUTED, STATUS_OUTSIDE_DOMAIN, STATUS_SOLVER_FAILED, STATUS_NONFINITE,
+    STATUS_IMPLAUSIBLE, STATUS_INPUT_UNRESOLVED, STATUS_INACCURATE, STATUS_SPIKES_OVERFLOWED,
+    STATUS_SUMMARY_NOT_FINITE)
+# Codes whose run keeps `Trace.ok` True: the states are computed, but a result derived from
+# them may be incomplete (a truncated spike list) or inaccurate (a warning, not a failure).
+# `jaxneuron.sweep` counts them as flagged sets all the same.
+STATUS_WARNINGS: frozenset[int] = frozenset({STATUS_SPIKES_OVERFLOWED, STATUS_INACCURATE})
 
 
 def status_reason(code) -> str:
