@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from decimal import Decimal
+from fractions import Fraction
 
 import jax
 import jax.numpy as jnp
@@ -53,26 +55,38 @@ def check_finite(name: str, value) -> None:
         raise ValueError(f"{name} must be finite; got {value!r}")
 
 
+def exact_time(value) -> Fraction:
+    """A time (ms) as the exact rational number its shortest decimal form states (the
+    number the user typed: `0.1` is 1/10, not the binary double next to it), so that grid
+    arithmetic has no rounding that grows with the number of steps."""
+    return Fraction(Decimal(str(float(value))))
+
+
 def check_time_grid(t0: float, t1: float, dt: float) -> int:
     """Validate a fixed time grid and return its number of steps.
+
+    The times are compared as exact decimals (`exact_time`): `t1 - t0` must be a whole
+    number of steps of `dt`, with no tolerance, so that no run ends short of `t1`.
 
     **Raises:** `ValueError` if `dt <= 0`, `t1 <= t0`, or `t1 - t0` is not a whole
     number of steps of `dt`.
     """
     for name, val in (("t0", t0), ("t1", t1), ("dt", dt)):
-        if not isinstance(val, int | float) or not math.isfinite(val):
+        if isinstance(val, bool) or not isinstance(val, int | float | np.integer | np.floating) \
+                or not math.isfinite(val):
             raise ValueError(f"{name} must be a finite Python number (ms); got {val!r}")
     if dt <= 0:
         raise ValueError(f"dt must be > 0 ms; got {dt}")
     if t1 <= t0:
         raise ValueError(f"t1 must be > t0; got t0={t0}, t1={t1}")
-    n = (t1 - t0) / dt
-    n_steps = round(n)
-    if abs(n - n_steps) > 1e-6 * max(1.0, n):
+    n = (exact_time(t1) - exact_time(t0)) / exact_time(dt)
+    if n.denominator != 1:
+        below = math.floor(n) * exact_time(dt) + exact_time(t0)
         raise ValueError(
-            f"t1 - t0 = {t1 - t0} ms must be a whole number of steps of dt = {dt} ms"
-        )
-    return n_steps
+            f"t1 - t0 = {float(exact_time(t1) - exact_time(t0))!r} ms must be a whole number "
+            f"of steps of dt = {dt} ms (e.g. t1 = {float(below)!r} or "
+            f"{float(below + exact_time(dt))!r})")
+    return int(n)
 
 
 def _is_text(x) -> bool:

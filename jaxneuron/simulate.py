@@ -120,6 +120,7 @@ def simulate(
     grid = TimeGrid.build(t0, t1, dt, save_every, SaveSpec.build(model.state_names,
                                                                   save_states))
     y0 = _initial_state(model, stimulus, y0, t0)
+    _check_input_events(model, stimulus, t0)
     check_precision(engine, y0.dtype)
     return _run(engine, model, stimulus, y0, grid, record, threshold, throw)
 
@@ -132,6 +133,7 @@ def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> T
     parameter values reuse it."""
     trace = engine.run(model, stimulus, y0, grid, record)
     constraints = {**model.domain(),
+                   **{f"stimulus {key}": value for key, value in stimulus.domain().items()},
                    "threshold must be finite": jnp.isfinite(jnp.asarray(threshold))}
     valid, first = domain_status(constraints)
     status = jnp.asarray(trace.status, jnp.int32)
@@ -142,8 +144,10 @@ def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> T
     if throw:
         trace = eqx.branched_error_if(
             trace, ~valid, first,
-            [f"parameters outside the model's domain: {key} (pass throw=False to get "
-             "Trace.ok False and Trace.status 4 instead)" for key in constraints],
+            [f"parameters outside the "
+             f"{'stimulus' if key.startswith('stimulus ') else 'model'}'s domain: "
+             f"{key.removeprefix('stimulus ')} (pass throw=False to get Trace.ok False and "
+             "Trace.status 4 instead)" for key in constraints],
         )
         trace = eqx.error_if(
             trace, trace.spikes_overflowed | (trace.status == STATUS_SPIKES_OVERFLOWED),
@@ -158,6 +162,29 @@ def _run(engine, model, stimulus, y0, grid, record, threshold, throw: bool) -> T
              "Trace.status)" for c in codes],
         )
     return trace
+
+
+def _check_input_events(model: AbstractNeuron, stimulus: AbstractStimulus, t0: float) -> None:
+    """Raise `ValueError` for input events (concrete `SpikeInput` times and jumps) before
+    `t0`, which no engine can deliver, or with a negative jump into a conductance state
+    (`model.conductance_states()`), which would make the conductance negative."""
+    events = stimulus.events()
+    if events is None:
+        return
+    times, jumps = events
+    if is_concrete(times) and times.size and np.nanmin(np.asarray(times)) < t0:
+        raise ValueError(f"stimulus: input events before t0 = {t0} ms cannot be delivered; "
+                         f"got an event at {float(np.nanmin(np.asarray(times))):g} ms")
+    names = tuple(model.state_names)
+    if not is_concrete(jumps) or jumps.shape[-1] != len(names):
+        return
+    for name in model.conductance_states():
+        lowest = np.asarray(jumps)[..., names.index(name)].min(initial=0.0)
+        if lowest < 0:
+            raise ValueError(f"stimulus: input jumps into the conductance {name!r} of "
+                             f"{type(model).__name__} must be >= 0 (a negative jump makes the "
+                             f"conductance negative; for inhibition use a positive weight "
+                             f"into an inhibitory conductance); got {lowest:g}")
 
 
 def _initial_state(model: AbstractNeuron, stimulus: AbstractStimulus, y0, t0: float):

@@ -3,8 +3,11 @@
 They return a current in the unit the driven model states (µA/cm² or nA).
 
 Every field is an array, so stimuli batch under `vmap` (e.g. a vector of step amplitudes)
-and are differentiable. `discontinuities()` lists the times where the current jumps, so
-adaptive solvers can step onto them.
+and are differentiable. Each stimulus states its valid `domain()` (checked at construction
+and again at run time, so a value set inside `jit`/`vmap` by a sweep is flagged too), the
+times where its current jumps (`next_jump`, `discontinuities`), so adaptive and exact
+engines step onto them, and its shortest pulse (`shortest_pulse`), so fixed-step engines
+can flag a pulse their step cannot resolve.
 """
 
 from __future__ import annotations
@@ -13,10 +16,12 @@ import abc
 
 import equinox as eqx
 import jax.numpy as jnp
-from jaxtyping import Array, Float
+import numpy as np
+from jaxtyping import Array, Bool, Float
 
-from ._checks import check_finite, check_parameter_values, check_positive, is_concrete
+from ._checks import check_parameter_values, is_concrete
 from ._fields import param
+from .models.base import check_domain, finite, positive
 
 
 class AbstractStimulus(eqx.Module):
@@ -24,14 +29,46 @@ class AbstractStimulus(eqx.Module):
 
     def __check_init__(self):
         check_parameter_values(self)  # text where a number belongs: ValueError naming it
+        check_domain(self)
 
     @abc.abstractmethod
     def __call__(self, t) -> Float[Array, ""]:
         """Current at time `t` (ms)."""
 
+    def domain(self) -> dict[str, Bool[Array, "*shape"]]:
+        """The stimulus's valid domain, as `AbstractNeuron.domain`: constraint sentence ->
+        boolean array. Checked at construction (`ValueError`) and at run time by
+        `simulate` (status 4, so also for values set by `sweep` inside `vmap`)."""
+        return {}
+
     def discontinuities(self) -> Float[Array, " k"]:
-        """Times (ms) where the current jumps; empty for smooth inputs."""
+        """Times (ms) where the current jumps, a finite list; empty for smooth inputs.
+        Periodic inputs list none here and state their jumps through `next_jump`."""
         return jnp.zeros((0,))
+
+    def next_jump(self, t) -> Float[Array, ""]:
+        """The first time (ms) after `t` (strictly) at which the current jumps, `inf` if
+        none. Adaptive and exact engines stop their steps there."""
+        jumps = jnp.asarray(self.discontinuities())
+        t = jnp.asarray(t)
+        if jumps.size == 0:
+            return jnp.full_like(t, jnp.inf, dtype=jnp.result_type(t, float))
+        later = jnp.where(jumps > t, jumps, jnp.inf)
+        return jnp.min(later).astype(jnp.result_type(t, later))
+
+    def integral(self, a, b) -> Float[Array, ""] | None:
+        """The charge `∫_a^b I(t) dt` (current × ms) delivered over `[a, b]`, exactly, or
+        None where the stimulus has no closed form. Fixed-step engines feed a step that
+        contains a jump with the step's mean current (this integral over `dt`), so a pulse
+        delivers its exact charge whatever the step."""
+        return None
+
+    def shortest_pulse(self, t0, t1) -> Float[Array, ""]:
+        """The shortest stretch (ms) between two jumps of the current that lies inside
+        `[t0, t1]` and changes the current (a pulse, or the gap between two pulses), `inf`
+        if none. A fixed step longer than it may step over the pulse without sampling it:
+        fixed-step engines flag such a run (status 8)."""
+        return jnp.asarray(jnp.inf)
 
     def events(self) -> tuple[Float[Array, " k"], Float[Array, "k n_states"]] | None:
         """Input events `(times, jumps)` that add `jumps[k]` to the state at `times[k]`
@@ -41,6 +78,35 @@ class AbstractStimulus(eqx.Module):
 
 def _window(t, t_start, t_stop):
     return (t >= t_start) & (t < t_stop)
+
+
+def _xp(*values):
+    return np if all(is_concrete(v) for v in values) else jnp
+
+
+def _window_domain(t_start, t_stop, *, finite_stop: bool = False) -> dict:
+    """`t_start` finite and `t_stop > t_start` (not NaN; `inf` allowed unless
+    `finite_stop`)."""
+    xp = _xp(t_start, t_stop)
+    stop_ok = (xp.asarray(t_stop) > t_start) & ~xp.isnan(t_stop)
+    if finite_stop:
+        stop_ok = stop_ok & xp.isfinite(t_stop)
+    return {"t_start must be finite": xp.isfinite(t_start),
+            "t_stop must be > t_start" + (" and finite" if finite_stop else " (inf: never)"):
+                stop_ok}
+
+
+def _overlap(a, b, t_start, t_stop):
+    """`(lo, hi)`: the part of `[a, b]` inside `[t_start, t_stop]` (`hi == lo` if none)."""
+    lo = jnp.clip(a, t_start, t_stop)
+    return lo, jnp.maximum(jnp.clip(b, t_start, t_stop), lo)
+
+
+def _pulse(t_start, t_stop, amplitude, t0, t1):
+    """The length of the pulse `[t_start, t_stop)` of `amplitude` if it changes the current
+    inside `[t0, t1]`, else inf."""
+    inside = (t_stop > t0) & (t_start < t1) & (amplitude != 0)
+    return jnp.where(inside, t_stop - t_start, jnp.inf)
 
 
 class StepCurrent(AbstractStimulus):
@@ -53,15 +119,22 @@ class StepCurrent(AbstractStimulus):
     t_start: Float[Array, ""] = param(0.0)
     t_stop: Float[Array, ""] = param(jnp.inf)
 
-    def __check_init__(self):
-        check_finite("amplitude", self.amplitude)
-        _check_window(self.t_start, self.t_stop)
+    def domain(self):
+        """amplitude and t_start finite; t_stop > t_start."""
+        return {**finite(self, "amplitude"), **_window_domain(self.t_start, self.t_stop)}
 
     def __call__(self, t):
         return jnp.where(_window(t, self.t_start, self.t_stop), self.amplitude, 0.0)
 
     def discontinuities(self):
         return jnp.stack([self.t_start, self.t_stop])
+
+    def integral(self, a, b):
+        lo, hi = _overlap(a, b, self.t_start, self.t_stop)
+        return self.amplitude * (hi - lo)
+
+    def shortest_pulse(self, t0, t1):
+        return _pulse(self.t_start, self.t_stop, self.amplitude, t0, t1)
 
 
 class RampCurrent(AbstractStimulus):
@@ -73,11 +146,10 @@ class RampCurrent(AbstractStimulus):
     t_start: Float[Array, ""] = param()
     t_stop: Float[Array, ""] = param()
 
-    def __check_init__(self):
-        check_finite("start_amplitude", self.start_amplitude)
-        check_finite("end_amplitude", self.end_amplitude)
-        check_finite("t_stop", self.t_stop)
-        _check_window(self.t_start, self.t_stop)
+    def domain(self):
+        """Amplitudes and times finite; t_stop > t_start."""
+        return {**finite(self, "start_amplitude", "end_amplitude"),
+                **_window_domain(self.t_start, self.t_stop, finite_stop=True)}
 
     def __call__(self, t):
         frac = (t - self.t_start) / (self.t_stop - self.t_start)
@@ -86,6 +158,16 @@ class RampCurrent(AbstractStimulus):
 
     def discontinuities(self):
         return jnp.stack([self.t_start, self.t_stop])
+
+    def integral(self, a, b):
+        lo, hi = _overlap(a, b, self.t_start, self.t_stop)
+        slope = (self.end_amplitude - self.start_amplitude) / (self.t_stop - self.t_start)
+        mid = self.start_amplitude + slope * (0.5 * (lo + hi) - self.t_start)
+        return mid * (hi - lo)
+
+    def shortest_pulse(self, t0, t1):
+        size = jnp.maximum(jnp.abs(self.start_amplitude), jnp.abs(self.end_amplitude))
+        return _pulse(self.t_start, self.t_stop, size, t0, t1)
 
 
 class PulseTrain(AbstractStimulus):
@@ -98,21 +180,46 @@ class PulseTrain(AbstractStimulus):
     t_start: Float[Array, ""] = param(0.0)
     t_stop: Float[Array, ""] = param(jnp.inf)
 
-    def __check_init__(self):
-        check_finite("amplitude", self.amplitude)
-        check_positive("width", self.width)
-        check_positive("period", self.period)
-        if is_concrete(self.width) and is_concrete(self.period):
-            if jnp.any(self.width > self.period):
-                raise ValueError(
-                    f"width must be <= period; got width={self.width}, period={self.period}"
-                )
-        _check_window(self.t_start, self.t_stop)
+    def domain(self):
+        """amplitude and t_start finite; width, period > 0 and finite; width <= period;
+        t_stop > t_start."""
+        xp = _xp(self.width, self.period)
+        return {**finite(self, "amplitude"), **positive(self, "width", "period"),
+                "width must be <= period": xp.asarray(self.width) <= self.period,
+                **_window_domain(self.t_start, self.t_stop)}
 
     def __call__(self, t):
         phase = jnp.mod(t - self.t_start, self.period)
         on = _window(t, self.t_start, self.t_stop) & (phase < self.width)
         return jnp.where(on, self.amplitude, 0.0)
+
+    def next_jump(self, t):
+        """The next pulse onset or offset after `t`, or `t_start`/`t_stop`."""
+        t = jnp.asarray(t)
+        n = jnp.floor((t - self.t_start) / self.period)
+        onset = self.t_start + n * self.period
+        candidates = jnp.stack([onset + self.width, onset + self.period,
+                                onset + self.period + self.width, self.t_start, self.t_stop])
+        later = jnp.where(candidates > t, candidates, jnp.inf)
+        # Onsets at or after t_stop never happen; before t_start only t_start counts.
+        later = jnp.where((candidates <= self.t_stop) & (candidates >= self.t_start), later,
+                          jnp.inf)
+        return jnp.min(later).astype(jnp.result_type(t, later))
+
+    def integral(self, a, b):
+        def on_time(t):  # time spent on in [t_start, t], for t_start <= t <= t_stop
+            elapsed = t - self.t_start
+            n = jnp.floor(elapsed / self.period)
+            return n * self.width + jnp.clip(elapsed - n * self.period, 0.0, self.width)
+
+        lo, hi = _overlap(a, b, self.t_start, self.t_stop)
+        return self.amplitude * (on_time(hi) - on_time(lo))
+
+    def shortest_pulse(self, t0, t1):
+        gap = self.period - self.width
+        shortest = jnp.where(gap > 0, jnp.minimum(self.width, gap), self.width)
+        inside = (self.t_stop > t0) & (self.t_start < t1) & (self.amplitude != 0)
+        return jnp.where(inside, shortest, jnp.inf)
 
 
 class SineCurrent(AbstractStimulus):
@@ -127,10 +234,12 @@ class SineCurrent(AbstractStimulus):
     offset: Float[Array, ""] = param(0.0)
     t_start: Float[Array, ""] = param(0.0)
 
-    def __check_init__(self):
-        check_finite("amplitude", self.amplitude)
-        check_positive("frequency_hz", self.frequency_hz, allow_zero=True)
-        check_finite("t_start", self.t_start)
+    def domain(self):
+        """amplitude, phase, offset and t_start finite; frequency_hz >= 0 and finite."""
+        xp = _xp(self.frequency_hz)
+        return {**finite(self, "amplitude", "phase", "offset", "t_start"),
+                "frequency_hz must be >= 0 and finite": (xp.asarray(self.frequency_hz) >= 0)
+                & xp.isfinite(self.frequency_hz)}
 
     def __call__(self, t):
         angle = 2.0 * jnp.pi * self.frequency_hz * 1e-3 * (t - self.t_start) + self.phase
@@ -138,6 +247,19 @@ class SineCurrent(AbstractStimulus):
 
     def discontinuities(self):
         return self.t_start[None]
+
+    def integral(self, a, b):
+        lo, hi = _overlap(a, b, self.t_start, jnp.inf)
+        omega = 2.0 * jnp.pi * self.frequency_hz * 1e-3  # rad/ms
+        angle_lo = omega * (lo - self.t_start) + self.phase
+        angle_hi = omega * (hi - self.t_start) + self.phase
+        safe = jnp.where(omega > 0, omega, 1.0)
+        # ∫ sin = (cos(lo) - cos(hi)) / omega = 2 sin(mid) sin(half) / omega, without the
+        # cancellation of two nearly equal cosines over a short step
+        half = 0.5 * (angle_hi - angle_lo)
+        swing = jnp.where(omega > 0, 2.0 * jnp.sin(0.5 * (angle_lo + angle_hi)) * jnp.sin(half)
+                          / safe, jnp.sin(self.phase) * (hi - lo))
+        return self.offset * (hi - lo) + self.amplitude * swing
 
 
 class SampledCurrent(AbstractStimulus):
@@ -160,8 +282,12 @@ class SampledCurrent(AbstractStimulus):
             raise ValueError(
                 f"values must be a 1-D array of at least 2 samples; got shape {self.values.shape}"
             )
-        check_finite("values", self.values)
-        check_positive("dt", self.dt)
+
+    def domain(self):
+        """values and t0 finite; dt > 0 and finite."""
+        xp = _xp(self.values)
+        return {"values must be finite": xp.all(xp.isfinite(self.values)),
+                **positive(self, "dt"), **finite(self, "t0")}
 
     def __call__(self, t):
         n = self.values.shape[0]
@@ -175,12 +301,6 @@ class SampledCurrent(AbstractStimulus):
         slack = 1e-6 + 8 * jnp.finfo(position.dtype).eps * (jnp.abs(t) / self.dt + 1)
         inside = (position >= -slack) & (position <= n - 1 + slack)
         return jnp.where(inside, value, 0.0)
-
-
-def _check_window(t_start, t_stop):
-    check_finite("t_start", t_start)
-    if is_concrete(t_start) and is_concrete(t_stop) and jnp.any(t_stop <= t_start):
-        raise ValueError(f"t_stop must be > t_start; got t_start={t_start}, t_stop={t_stop}")
 
 
 class SpikeInput(AbstractStimulus):
@@ -206,10 +326,21 @@ class SpikeInput(AbstractStimulus):
         ):
             raise ValueError(f"times must have shape (k,) and jumps (k, n_states); got "
                              f"{self.times.shape} and {self.jumps.shape}")
-        if is_concrete(self.times):
-            if jnp.any(jnp.isnan(self.times)) or jnp.any(jnp.diff(self.times) < 0):
-                raise ValueError("times must be ascending and not NaN (use +inf for padding)")
-        check_finite("jumps", self.jumps)
+        if self.current is not None and not isinstance(self.current, AbstractStimulus):
+            raise ValueError(f"current must be a jaxneuron stimulus or None; got "
+                             f"{self.current!r}")
+
+    def domain(self):
+        """times ascending and not NaN (+inf pads), jumps finite, and the domain of
+        `current` (its keys prefixed `current.`)."""
+        xp = _xp(self.times, self.jumps)
+        times = xp.asarray(self.times)
+        ascending = xp.all(times[1:] >= times[:-1]) if times.shape[0] > 1 else xp.asarray(True)
+        inner = {} if self.current is None else {
+            f"current.{key}": value for key, value in self.current.domain().items()}
+        return {"times must be ascending and not NaN (use +inf for padding)":
+                    ascending & ~xp.any(xp.isnan(times)),
+                "jumps must be finite": xp.all(xp.isfinite(self.jumps)), **inner}
 
     @classmethod
     def for_model(cls, model, trains: dict, current: AbstractStimulus | None = None):
@@ -240,6 +371,17 @@ class SpikeInput(AbstractStimulus):
 
     def discontinuities(self):
         return jnp.zeros((0,)) if self.current is None else self.current.discontinuities()
+
+    def next_jump(self, t):
+        return super().next_jump(t) if self.current is None else self.current.next_jump(t)
+
+    def integral(self, a, b):
+        return (jnp.zeros_like(jnp.asarray(b - a)) if self.current is None
+                else self.current.integral(a, b))
+
+    def shortest_pulse(self, t0, t1):
+        return (super().shortest_pulse(t0, t1) if self.current is None
+                else self.current.shortest_pulse(t0, t1))
 
     def events(self):
         return self.times, self.jumps

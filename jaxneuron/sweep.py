@@ -281,22 +281,30 @@ def sweep(
         summaries, ok, traces = jax.tree.map(lambda x: x[inverse], (summaries, ok, traces))
     status = summaries.pop("status")
     result = SweepResult(params=columns, summaries=summaries, ok=ok, traces=traces,
-                         status=status, violations=_domain_violations(model, columns, status))
+                         status=status,
+                         violations=_domain_violations(model, stimulus, columns, status))
     if result.failed.size:
         _warn_failed(result.failed.size, n_sets, result.failed_parameters()[:5],
                      reasons=status[result.failed])
     return result
 
 
-def _domain_violations(model: AbstractNeuron, columns: dict, status: np.ndarray) -> dict:
-    """Set index -> the first constraint of `model.domain()` it violates, for the sets with
-    status 4 (evaluated on the host, all such sets at once as batched fields)."""
+def _domain_violations(model: AbstractNeuron, stimulus: AbstractStimulus, columns: dict,
+                       status: np.ndarray) -> dict:
+    """Set index -> the first constraint of `model.domain()` (or of `stimulus.domain()`,
+    prefixed `stimulus`) it violates, for the sets with status 4 (evaluated on the host, all
+    such sets at once as batched fields)."""
     bad = np.flatnonzero(status == STATUS_OUTSIDE_DOMAIN)
     if not bad.size:
         return {}
-    values = {k: v[bad] for k, v in columns.items() if not k.startswith("stimulus.")}
+    model_values = {k: v[bad] for k, v in columns.items() if not k.startswith("stimulus.")}
+    stimulus_values = {k.removeprefix("stimulus."): v[bad] for k, v in columns.items()
+                       if k.startswith("stimulus.")}
+    constraints = {**replace_parameters(model, model_values).domain(),
+                   **{f"stimulus {key}": valid for key, valid in
+                      replace_parameters(stimulus, stimulus_values).domain().items()}}
     found: dict[int, str] = {}
-    for key, valid in replace_parameters(model, values).domain().items():
+    for key, valid in constraints.items():
         for i, v in zip(bad, np.broadcast_to(np.asarray(valid), bad.shape), strict=True):
             if not v:
                 found.setdefault(int(i), key)

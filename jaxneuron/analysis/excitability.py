@@ -60,10 +60,11 @@ def sustained_rate(spike_times: Float[Array, "*batch max_spikes"], t_start, t_st
     return jnp.where(jnp.isfinite(rate) & ongoing, rate, 0.0)
 
 
-def step_response(trace: Trace, *, t_start: float = 0.0, n_last: int = 3
+def step_response(trace: Trace, *, t_start: float | None = None, n_last: int = 3
                   ) -> dict[str, Float[Array, ""]]:
-    """Firing of one trace in response to a step switched on at `t_start` (ms) and held to
-    the end of the trace. A `summary` for `jaxneuron.sweep` (jit/vmap safe).
+    """Firing of one trace in response to a step switched on at `t_start` (ms; default the
+    start of the run, `trace.ts[0]`) and held to the end of the trace. A `summary` for
+    `jaxneuron.sweep` (jit/vmap safe).
 
     **Returns:** `n_spikes` (spikes at `t >= t_start`, overflow included), `rate_hz` (the
     `sustained_rate`, 0 without sustained firing), `mean_rate_hz` (count / window),
@@ -71,6 +72,7 @@ def step_response(trace: Trace, *, t_start: float = 0.0, n_last: int = 3
     spike buffer was too small, so `rate_hz` is unreliable).
     """
     t_stop = trace.ts[-1]
+    t_start = trace.ts[0] if t_start is None else t_start
     before = spike_count(trace.spike_times, -jnp.inf, t_start)
     n_after = trace.n_spikes - before
     after = trace.spike_times >= t_start

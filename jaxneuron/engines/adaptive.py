@@ -1,21 +1,22 @@
-"""`AdaptiveSteps`: a smooth model under `diffrax.diffeqsolve` with a PID controller."""
+"""`AdaptiveSteps`: a smooth model under error-controlled steps, threshold crossings found
+inside every accepted step (`jaxneuron.engines.events.event_loop`)."""
 
 from __future__ import annotations
 
 import diffrax
 import equinox as eqx
-import jax.numpy as jnp
 
-from ..stimuli import AbstractStimulus
 from .base import AbstractAdaptiveEngine, require_error_estimate, require_smooth
+from .events import event_loop
 from .solvers import check_solver_fits, solver_from_name
-from .spikes import assemble_trace, detect_spikes
 from .terms import neuron_term
 
 
 class AdaptiveSteps(AbstractAdaptiveEngine):
-    """Error-controlled steps (`diffrax.diffeqsolve`, PID controller stepping exactly onto
-    the stimulus's discontinuities), for smooth models; spikes are detected on the save grid.
+    """Error-controlled steps (a PID controller stepping exactly onto the stimulus's jumps),
+    for smooth models; upward threshold crossings of V are root-found on the solver's dense
+    output inside every accepted step, so spikes are found where they happen, whatever
+    `save_every` says.
 
     **Fields:**
     - `solver`: a name or Diffrax solver with an error estimate (`"tsit5"`, default;
@@ -38,33 +39,10 @@ class AdaptiveSteps(AbstractAdaptiveEngine):
         require_smooth(self, model, stimulus)
         solver = diffrax.Tsit5() if self.solver is None else self.solver
         check_solver_fits(solver, model)
-        term = neuron_term(model, stimulus)
         require_error_estimate(self, solver)
-        ts = grid.save_times(y0.dtype)
-        sol = diffrax.diffeqsolve(
-            term, solver, grid.t0, grid.t1, grid.dt, y0,
-            saveat=diffrax.SaveAt(subs=(
-                diffrax.SubSaveAt(ts=ts, fn=lambda t, y, args: grid.save(model, y)),
-                diffrax.SubSaveAt(t1=True))),
-            stepsize_controller=adaptive_controller(stimulus, grid.t0, grid.t1, self.rtol,
-                                                    self.atol),
-            max_steps=self.max_steps,
-            adjoint=diffrax.RecursiveCheckpointAdjoint() if self.adjoint is None
-            else self.adjoint,
-            throw=False,
-        )
-        saved, final = sol.ys  # (columns, v) at ts; the full state at t1
-        spikes, count = detect_spikes(ts, saved[1], record.threshold, record.max_spikes)
-        ok = sol.result == diffrax.RESULTS.successful
-        return assemble_trace(model, ts, saved, spikes, count, ok, final[-1], save=grid.save,
-                              record=record)
-
-
-def adaptive_controller(stimulus: AbstractStimulus, t0, t1, rtol: float, atol: float):
-    """A PID step-size controller at `rtol`/`atol` that steps exactly onto the stimulus's
-    discontinuities inside `(t0, t1)`."""
-    jumps = stimulus.discontinuities()
-    jumps = jnp.where(jnp.isfinite(jumps) & (jumps > t0) & (jumps < t1), jumps, t1 + 1.0)
-    return diffrax.ClipStepSizeController(
-        diffrax.PIDController(rtol=rtol, atol=atol), jump_ts=jumps if jumps.size else None
-    )
+        return event_loop(
+            model, stimulus, y0, grid, record, solver=solver,
+            terms=neuron_term(model, stimulus), rtol=self.rtol, atol=self.atol,
+            max_steps=self.max_steps, adjoint=self.adjoint,
+            params=(model, record.threshold),
+            condition=lambda p, y: p[0].voltage(y) - p[1], reset=None, refractory=0.0)

@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron, AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
+from ..trace import STATUS_IMPLAUSIBLE
 from .base import AbstractEngine, require_explicit, require_spiking
 from .grid import scan_fixed_steps
 from .solvers import (
@@ -45,8 +46,9 @@ from .spikes import (
     flush_record,
     record_step,
     start_record,
+    unresolved_input,
 )
-from .terms import SpikingVectorField, input_events, local_time_term
+from .terms import SpikingVectorField, input_events, local_time_term, step_input
 
 
 class ClockStep(NamedTuple):
@@ -206,7 +208,7 @@ class ClockSpiking(AbstractEngine):
         blocks = record.times or record.stats
 
         def one_step(carry, x):
-            columns, release, (t_prev, spiked_prev), spikes = carry
+            columns, release, stuck, (t_prev, spiked_prev), spikes = carry
             k, jump = x
             if blocks:
                 spikes, emitted = emit(spikes, t_prev, spiked_prev)
@@ -214,26 +216,31 @@ class ClockSpiking(AbstractEngine):
                 spikes, emitted = record_step(spikes, t_prev, spiked_prev), None
             t = t0 + k.astype(y0.dtype) * dt  # in the state's dtype, also under x64
             columns, release, t_spike, spiked, _ = self.step_columns(
-                model, stimulus, t, dt, columns, release, kicks=kicks)
+                model, step_input(stimulus, t, dt), t, dt, columns, release, kicks=kicks)
+            # A state that ends a step at or above threshold has either not been reset by
+            # its spike (a reset that does not bring it below threshold) or stepped there
+            # while unable to fire: it can never cross again, and its spikes are lost.
+            stuck = stuck | (model.spike_condition(jnp.stack(columns)) >= 0)
             if jump is not None:
                 columns = tuple(c + jump[i] for i, c in enumerate(columns))
-            return (columns, release, (t_spike, spiked), spikes), emitted
+            return (columns, release, stuck, (t_spike, spiked), spikes), emitted
 
         release = jnp.asarray(-jnp.inf, y0.dtype)
         columns, spiked_at_t0 = tuple(y0), jnp.asarray(False)
         if not kicks:  # the first step's kick, taken here
             columns, release, spiked_at_t0, _ = self.kick(model, jnp.asarray(t0, y0.dtype),
                                                           columns, release)
-        carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0),
-                 start_record(record, y0.dtype))
+        carry = (columns, release, jnp.asarray(False),
+                 (jnp.asarray(t0, y0.dtype), spiked_at_t0), start_record(record, y0.dtype))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
                                         flush=flush_record if blocks else None,
                                         block=RECORD_BLOCK, save=lambda y: grid.save(model, y),
                                         checkpoint=True)
-        times, count, stats = finish_record(carry[3], carry[2], record, blocks)
+        times, count, stats = finish_record(carry[4], carry[3], record, blocks)
+        flags = {**unresolved_input(stimulus, grid), STATUS_IMPLAUSIBLE: carry[2]}
         return assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
                               jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
-                              spike_stats=stats, record=record)
+                              spike_stats=stats, record=record, flags=flags)
 
 
 def _columns(y) -> tuple:
@@ -243,8 +250,11 @@ def _columns(y) -> tuple:
 
 
 def _towards(y: tuple, target: tuple, s) -> tuple:
-    """`y + s (target - y)` column by column (a reset applied with weight `s`)."""
-    return tuple(a + s * (b - a) for a, b in zip(y, target, strict=True))
+    """`(1 - s) y + s target` column by column (a reset applied with weight `s`). Written so
+    that `s = 1` gives `target` exactly: `y + s (target - y)` cancels to 0 in float32 when a
+    step overshoots to |y| >> |target| (e.g. V = 1e17 mV in the upswing of an exponential
+    model), leaving the state above threshold."""
+    return tuple((1 - s) * a + s * b for a, b in zip(y, target, strict=True))
 
 
 def _advance(solver, model, drive, t, dt: float, y: tuple, free) -> tuple:

@@ -12,8 +12,14 @@ from .base import AbstractEngine, require_explicit, require_smooth
 from .grid import scan_fixed_steps
 from .solvers import StaggeredExponential, check_solver_fits, solver_from_name
 from .solvers.runge_kutta import fixed_step, init_fixed_step
-from .spikes import assemble_trace, crossing_time, empty_spike_buffer, record_spike
-from .terms import local_time_term, neuron_term
+from .spikes import (
+    assemble_trace,
+    crossing_time,
+    empty_spike_buffer,
+    record_spike,
+    unresolved_input,
+)
+from .terms import local_time_term, neuron_term, step_input
 
 
 class FixedSteps(AbstractEngine):
@@ -40,7 +46,6 @@ class FixedSteps(AbstractEngine):
                 diffrax.Tsit5())
         check_solver_fits(solver, model)
         require_explicit(self, solver)
-        term = neuron_term(model, stimulus)
         t0, dt = grid.t0, grid.dt
 
         def one_step(carry, x):
@@ -48,6 +53,7 @@ class FixedSteps(AbstractEngine):
             k, _ = x
             y = jnp.stack(columns)
             t = t0 + k * dt
+            term = neuron_term(model, step_input(stimulus, t, dt))
             y1, solver_state = fixed_step(solver, local_time_term(term, t), dt, y, None,
                                           solver_state)
             t_cross, crossed = crossing_time(t, model.voltage(y), t + dt, model.voltage(y1),
@@ -55,7 +61,9 @@ class FixedSteps(AbstractEngine):
             spikes, count = record_spike(spikes, count, t_cross, crossed)
             return (unstack(y1), solver_state, spikes, count), None
 
-        solver_state = init_fixed_step(solver, local_time_term(term, t0), dt, y0, None)
+        solver_state = init_fixed_step(
+            solver, local_time_term(neuron_term(model, step_input(stimulus, t0, dt)), t0), dt,
+            y0, None)
         spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
         carry = (unstack(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid,
@@ -63,4 +71,4 @@ class FixedSteps(AbstractEngine):
         columns, _, spikes, count = carry
         return assemble_trace(model, grid.save_times(y0.dtype), saved, spikes[:-1], count,
                               jnp.asarray(True), jnp.stack(columns), save=grid.save,
-                              record=record)
+                              record=record, flags=unresolved_input(stimulus, grid))

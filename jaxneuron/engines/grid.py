@@ -3,15 +3,17 @@ it (`SaveSpec`), and the nested scan that the fixed-step engines run over it."""
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
 import jax
 import jax.numpy as jnp
+import numpy as np
 from jaxtyping import Array, Float
 
 from .._arrays import unstack
-from .._checks import check_time_grid
+from .._checks import check_time_grid, exact_time
 
 
 class SaveSpec(eqx.Module):
@@ -118,16 +120,18 @@ class TimeGrid(eqx.Module):
 def _steps_per_save(save_every, dt: float, n_steps: int) -> int:
     if save_every is None:
         return 1
+    if isinstance(save_every, bool) or not isinstance(
+            save_every, int | float | np.integer | np.floating) or math.isnan(save_every):
+        raise ValueError(f"save_every must be a number (ms) or None; got {save_every!r}")
     if save_every <= 0:
         return n_steps
-    ratio = save_every / dt
-    k = round(ratio)
-    if k < 1 or abs(ratio - k) > 1e-6 * ratio or n_steps % k != 0:
+    ratio = exact_time(save_every) / exact_time(dt) if math.isfinite(save_every) else None
+    if ratio is None or ratio.denominator != 1 or n_steps % int(ratio) != 0:
         raise ValueError(
             f"save_every must be a whole multiple of dt = {dt} ms that divides t1 - t0; "
             f"got {save_every}"
         )
-    return k
+    return int(ratio)
 
 
 def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flush=None,

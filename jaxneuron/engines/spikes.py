@@ -16,12 +16,17 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, Int
 
+from ..models.base import PLAUSIBLE_VOLTAGE
 from ..trace import (
     N_RECENT,
+    STATUS_IMPLAUSIBLE,
+    STATUS_INPUT_UNRESOLVED,
     STATUS_NONFINITE,
     STATUS_OK,
+    STATUS_PRECEDENCE,
     STATUS_SOLVER_FAILED,
     STATUS_SPIKES_OVERFLOWED,
+    STATUS_WARNINGS,
     SpikeStats,
     Trace,
 )
@@ -344,13 +349,24 @@ def steady_firing_rate(spike_times, n_last: int = 3):
     return jnp.where(n_valid >= n_last, 1000.0 / mean_isi, jnp.nan)
 
 
+def unresolved_input(stimulus, grid) -> dict:
+    """The flag of a fixed-step run whose stimulus has a pulse (or a gap between pulses)
+    shorter than the step inside the run, which the step may not sample at all:
+    `{STATUS_INPUT_UNRESOLVED: bool}` for `assemble_trace`."""
+    shortest = stimulus.shortest_pulse(grid.t0, grid.t1)
+    return {STATUS_INPUT_UNRESOLVED: jnp.asarray(shortest) < grid.dt}
+
+
 def assemble_trace(model, ts, saved, spike_times, n_spikes, ok, final_state, *, save,
-                   spike_stats=None, record=None) -> Trace:
+                   spike_stats=None, record=None, flags=None) -> Trace:
     """A `Trace` of `model` from what the engine saved, `saved = (states, v)`: the saved
     columns `(n_save, n_saved)` and the membrane potential `(n_save,)`, as `save` (the
     grid's `SaveSpec`) chose them. `final_state` is the full state at the end of the run
-    `(n_states,)`; a non-finite final state clears `ok`. `ok` from the engine is False where
-    its solver failed; `status` says which failure it was.
+    `(n_states,)`; a non-finite final state clears `ok`, and so does an implausible one
+    (`model.plausible` of the final state, or a saved V beyond `PLAUSIBLE_VOLTAGE`). `ok`
+    from the engine is False where its solver failed; `status` says which failure it was.
+    `flags` maps further status codes (e.g. `STATUS_INPUT_UNRESOLVED`) to booleans raised by
+    the engine; codes in `STATUS_WARNINGS` keep `ok`.
 
     `record` (a `SpikeRecord`) says what to keep: without `times` the list is dropped;
     with `stats` and no online `spike_stats` from the engine, they are computed from the
@@ -366,9 +382,17 @@ def assemble_trace(model, ts, saved, spike_times, n_spikes, ok, final_state, *, 
         spike_times = spike_times[..., :0]
     elif record is not None and record.stats and spike_stats is None:
         spike_stats = stats_from_times(spike_times, n_spikes)
-    status = jnp.where(~ok, STATUS_SOLVER_FAILED, jnp.where(
-        ~finite, STATUS_NONFINITE, jnp.where(overflowed, STATUS_SPIKES_OVERFLOWED, STATUS_OK)))
+    implausible = ~model.plausible(final_state) | jnp.any(jnp.abs(v) > PLAUSIBLE_VOLTAGE)
+    raised = {STATUS_SOLVER_FAILED: ~ok, STATUS_NONFINITE: ~finite,
+              STATUS_IMPLAUSIBLE: implausible, STATUS_SPIKES_OVERFLOWED: overflowed,
+              **(flags or {})}
+    status, failed = jnp.asarray(STATUS_OK), jnp.asarray(False)
+    for code in reversed(STATUS_PRECEDENCE):  # the first in the order wins
+        if code in raised:
+            status = jnp.where(raised[code], code, status)
+            if code not in STATUS_WARNINGS:
+                failed = failed | raised[code]
     return Trace(ts=ts, states=states, v=v, spike_times=spike_times, n_spikes=n_spikes,
-                 final_state=final_state, ok=ok & finite,
+                 final_state=final_state, ok=~failed,
                  state_names=save.names(model.state_names),
                  status=status.astype(jnp.int32), spike_stats=spike_stats)

@@ -100,6 +100,30 @@ def local_time_term(term: diffrax.ODETerm, t_start) -> diffrax.ODETerm:
     return diffrax.ODETerm(LocalTimeVectorField(term.vector_field, t_start))
 
 
+class StepInput(eqx.Module):
+    """The input of one fixed step `[t, t + dt]`: where the stimulus jumps inside the step
+    (or at its end), its mean over the step, so the step receives exactly the charge the
+    stimulus delivers (a pulse shorter than the step included); elsewhere the stimulus
+    itself, sampled at the solver's stages."""
+
+    stimulus: AbstractStimulus
+    jumps: jax.Array  # bool: whether the current jumps in (t, t + dt]
+    mean: jax.Array
+
+    def __call__(self, t):
+        return jnp.where(self.jumps, self.mean, self.stimulus(t))
+
+
+def step_input(stimulus: AbstractStimulus, t, dt: float):
+    """`stimulus` as the input of the fixed step `[t, t + dt]` (`StepInput`); the stimulus
+    itself where it states no `integral`."""
+    charge = stimulus.integral(t, t + dt)
+    if charge is None:
+        return stimulus
+    jumps = stimulus.next_jump(t) <= t + dt
+    return StepInput(stimulus, jumps, charge / dt)
+
+
 def input_events(stimulus: AbstractStimulus, y0):
     """The stimulus's input events `(times, jumps)` checked against the state size; empty
     arrays when it has none. Shapes `(k,)` and `(k, n_states)`."""

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._fields import param
-from .base import AbstractSpikingNeuron, finite, non_negative, positive
+from .base import AbstractSpikingNeuron, finite, non_negative, positive, reset_below
 
 # Cap on (V - V_T) / Delta_T: far above any spike cut-off, it keeps the exponential finite in
 # the intermediate stages of a solver step that overshoots during the upswing.
@@ -51,7 +51,8 @@ class AdEx(AbstractSpikingNeuron):
         """C, g_L, Delta_T, tau_w > 0; t_ref >= 0; the rest finite."""
         return {**positive(self, "C", "g_L", "Delta_T", "tau_w"),
                 **non_negative(self, "t_ref"),
-                **finite(self, "E_L", "V_T", "a", "b", "V_r", "V_peak", "v_init")}
+                **finite(self, "E_L", "V_T", "a", "b", "V_r", "V_peak", "v_init"),
+                **reset_below(self, "V_r", "V_peak")}
 
     def initial_state(self):
         return jnp.stack([self.v_init, jnp.zeros_like(self.v_init)])

@@ -17,6 +17,10 @@ from jaxtyping import Array, Bool, Float, Int
 
 from .._checks import check_parameter_values, is_concrete
 
+PLAUSIBLE_VOLTAGE = 1000.0
+"""mV: a membrane potential beyond ±1 V is a numerical blow-up in any model, never
+physiology; a run that reaches it is flagged (`Trace.status` 6)."""
+
 
 class AbstractNeuron(eqx.Module):
     """A single neuron as a pure vector field $dy/dt = f(t, y, I(t))$.
@@ -58,6 +62,23 @@ class AbstractNeuron(eqx.Module):
     @abc.abstractmethod
     def voltage(self, y: Float[Array, " n_states"]) -> Float[Array, ""]:
         """Membrane potential (mV) from a state."""
+
+    def plausible(self, y: Float[Array, " n_states"]) -> Bool[Array, ""]:
+        """Whether the state `y` lies in the model's plausible range; engines flag a run
+        whose final state does not (`Trace.status` 6). Default: |V| <= `PLAUSIBLE_VOLTAGE`
+        (1000 mV), and every state named in `conductance_states()` >= 0. NaN passes (it is
+        flagged as non-finite instead)."""
+        names = self.state_names
+        bad = jnp.abs(self.voltage(y)) > PLAUSIBLE_VOLTAGE
+        for name in self.conductance_states():
+            bad = bad | (y[names.index(name)] < 0)
+        return ~bad
+
+    def conductance_states(self) -> tuple[str, ...]:
+        """Names of the states that are conductances (nS or mS/cm², never negative): input
+        jumps into them must be >= 0 (`SpikeInput`, network synapses). Default: the states
+        whose names start with `g_`."""
+        return tuple(n for n in self.state_names if n.startswith("g_"))
 
 
 class AbstractGatedNeuron(AbstractNeuron):
@@ -155,6 +176,15 @@ def greater_than(model, name: str, bound: float, note: str = "") -> dict:
     xp = _xp(v)
     text = f"{name} must be > {bound}{f' ({note})' if note else ''} and finite"
     return {text: (xp.asarray(v) > bound) & xp.isfinite(v)}
+
+
+def reset_below(model, reset: str, threshold: str) -> dict:
+    """The relation `"<reset> must be < <threshold> ..."` between two fields of `model`: a
+    reset at or above the threshold would leave the state above it, unable to fire again
+    (clock) or firing at once for ever (exact). NaN fails it."""
+    a, b = getattr(model, reset), getattr(model, threshold)
+    return {f"{reset} must be < {threshold} (a reset at or above the threshold leaves the "
+            "neuron above it)": _xp(a, b).asarray(a) < b}
 
 
 def check_domain(model: AbstractNeuron) -> None:

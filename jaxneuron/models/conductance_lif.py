@@ -9,7 +9,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._fields import param
-from .base import AbstractGatedNeuron, AbstractSpikingNeuron, finite, non_negative, positive
+from .base import (
+    AbstractGatedNeuron,
+    AbstractSpikingNeuron,
+    finite,
+    non_negative,
+    positive,
+    reset_below,
+)
 
 
 class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
@@ -41,7 +48,8 @@ class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
     def domain(self):
         """C, g_L, tau_e, tau_i > 0; t_ref >= 0; potentials finite."""
         return {**positive(self, "C", "g_L", "tau_e", "tau_i"), **non_negative(self, "t_ref"),
-                **finite(self, "E_L", "V_th", "V_reset", "E_e", "E_i", "v_init")}
+                **finite(self, "E_L", "V_th", "V_reset", "E_e", "E_i", "v_init"),
+                **reset_below(self, "V_reset", "V_th")}
 
     def initial_state(self):
         zero = jnp.zeros_like(self.v_init)

@@ -8,7 +8,14 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._fields import param
-from .base import AbstractGatedNeuron, AbstractSpikingNeuron, finite, non_negative, positive
+from .base import (
+    AbstractGatedNeuron,
+    AbstractSpikingNeuron,
+    finite,
+    non_negative,
+    positive,
+    reset_below,
+)
 
 # Cell-type presets as data: (cell_type, region) -> parameter values, with the source of
 # the electrophysiology they reproduce. Values are rounded typical figures of each type
@@ -146,7 +153,8 @@ class GeneralizedNeuron(AbstractGatedNeuron, AbstractSpikingNeuron):
                            "tau_e", "tau_i"),
                 **non_negative(self, "t_ref", "g_c", "x_proximal", "x_distal"),
                 **finite(self, "E_L", "V_th", "V_reset", "a", "b", "delta_theta", "E_e", "E_i",
-                         "I_bias")}
+                         "I_bias"),
+                **reset_below(self, "V_reset", "V_th")}
 
     @classmethod
     def preset(cls, cell_type: str, region: str | None = None, **overrides) -> GeneralizedNeuron:

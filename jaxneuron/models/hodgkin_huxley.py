@@ -76,6 +76,13 @@ class HodgkinHuxley(AbstractGatedNeuron):
     def voltage(self, y):
         return unstack(y)[0]
 
+    def plausible(self, y):
+        """|V| <= 1000 mV and the gates m, h, n within [0, 1] (to 1e-3: an explicit solver
+        at a coarse step overshoots them)."""
+        gates = unstack(y)[1:]
+        inside = jnp.all(jnp.stack([(g >= -1e-3) & (g <= 1.0 + 1e-3) for g in gates]))
+        return super().plausible(y) & inside
+
     def ionic_conductances(self, y):
         """Conductances `(g_Na m^3 h, g_K n^4, g_L)` in mS/cm² at state y."""
         _, m, h, n = unstack(y)

@@ -8,7 +8,7 @@ import jax.numpy as jnp
 from jaxtyping import Array, Float
 
 from .._fields import param
-from .base import AbstractSpikingNeuron, finite
+from .base import AbstractSpikingNeuron, finite, reset_below
 
 # (a, b, c, d) of the cell classes in Izhikevich (2003), Fig. 2.
 PRESETS: dict[str, dict[str, float]] = {
@@ -50,7 +50,8 @@ class Izhikevich(AbstractSpikingNeuron):
 
     def domain(self):
         """Every parameter finite."""
-        return finite(self, "a", "b", "c", "d", "v_peak", "k2", "k1", "k0", "v_init")
+        return {**finite(self, "a", "b", "c", "d", "v_peak", "k2", "k1", "k0", "v_init"),
+                **reset_below(self, "c", "v_peak")}
 
     @classmethod
     def preset(cls, name: str, **overrides) -> Izhikevich:

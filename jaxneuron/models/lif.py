@@ -11,7 +11,14 @@ from jaxtyping import Array, Float
 
 from .._checks import as_parameter, check_positive
 from .._fields import param
-from .base import AbstractGatedNeuron, AbstractSpikingNeuron, finite, non_negative, positive
+from .base import (
+    AbstractGatedNeuron,
+    AbstractSpikingNeuron,
+    finite,
+    non_negative,
+    positive,
+    reset_below,
+)
 
 
 class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
@@ -42,7 +49,8 @@ class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
     def domain(self):
         """tau_m, R > 0; t_ref >= 0; potentials finite."""
         return {**positive(self, "tau_m", "R"), **non_negative(self, "t_ref"),
-                **finite(self, "V_rest", "V_th", "V_reset", "v_init")}
+                **finite(self, "V_rest", "V_th", "V_reset", "v_init"),
+                **reset_below(self, "V_reset", "V_th")}
 
     @classmethod
     def from_conductance(cls, g_L: float, C: float, **kwargs) -> LIF:

@@ -62,7 +62,8 @@ class StateJump(AbstractSynapse):
     a delta synapse on the membrane potential (mV into `"v"` of `Izhikevich`). Keeps no
     state of its own.
 
-    A target state whose name starts with `g_` is a conductance: a negative jump would make
+    A target state that the model lists in `conductance_states()` (by default those whose
+    names start with `g_`) is a conductance: a negative jump would make
     it negative (unphysical), so the `Network` rejects negative weights into it (inhibition
     is a positive weight into an inhibitory conductance such as `"g_i"`)."""
 
@@ -75,7 +76,7 @@ class StateJump(AbstractSynapse):
                              f"{post.state_names}; got {self.target!r}")
 
     def conductance(self, post):
-        return self.target if self.target.startswith("g_") else None
+        return self.target if self.target in post.conductance_states() else None
 
     def init(self, n_post, dtype):
         return jnp.zeros((0,), dtype)
