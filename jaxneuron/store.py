@@ -494,8 +494,8 @@ class SweepStore:
                 "the creation record was edited)"]
             raise ValueError(
                 f"store: {self.path} holds a different sweep; this call differs in "
-                f"{'; and in '.join(found)}. Use a new path, or delete the store to start "
-                f"again.{self._first_differences(columns)}")
+                f"{'; and in '.join(found)}.{self._first_differences(columns)} Use a new "
+                "path, or delete the store to start again.")
         (self.path / _LOCKS).mkdir(exist_ok=True)
         with _ignoring_markers():
             self.group = zarr.open_group(str(self.path), mode="r+")
@@ -528,8 +528,9 @@ class SweepStore:
             differ = np.flatnonzero(~same)
             if differ.size:
                 i = int(differ[0])
-                found.append(f" {name} first differs at set {i} (run order): {stored[i]!r} in "
-                             f"the store, {values[i]!r} in this call.")
+                found.append(f" {name} first differs at set {i} (run order): "
+                             f"{float(stored[i])!r} in the store, {float(values[i])!r} in "
+                             "this call.")
         return "".join(found)
 
     def _create(self, columns, set_index, outputs, metadata, parts, print_):
