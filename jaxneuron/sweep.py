@@ -150,7 +150,9 @@ def sweep(
     - `model`, `stimulus`: the base model and stimulus; unswept fields keep their values.
     - `params`: model field name -> values `(n_sets,)`.
     - `stimulus_params`: stimulus field name -> values `(n_sets,)`.
-    - `summary`: maps one `Trace` to a dict of arrays (default `spike_summary`).
+    - `summary`: maps one `Trace` to a dict of arrays (default `spike_summary`); its names
+      must differ from `ok` and `status` (and, with `store`, from the swept parameters'
+      names, `v`, `ts`, `time`, `set` and `set_index`).
     - `chunk_size`: sets per compiled call (bounds memory).
     - `cost`: an estimate of each set's work `(n_sets,)`, e.g. from
       `estimate_spike_counts`. Sets are then run in order of cost, so each chunk holds
@@ -164,7 +166,12 @@ def sweep(
       Memory then stays flat however many sets there are. A run that was killed resumes
       when called again with the same arguments: finished chunks are skipped, and the
       final store equals an uninterrupted run's. Under `jax.distributed`, each process
-      runs its share of the chunks into the same store.
+      runs its share of the chunks into the same store. A different call on an existing
+      store (another model structure or static field such as `leak`, parameter value,
+      stimulus, engine, record, run option, precision, summary function, including its
+      closure, or swept values) is refused with a `ValueError` naming what differs. Sets
+      not computed yet (an interrupted or running sweep) read `ok` False and `status` 9
+      (`STATUS_NOT_COMPUTED`).
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
       defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
       `save_states` chooses the states each kept trace holds (e.g. `()`: only `traces.v`,
@@ -184,7 +191,8 @@ def sweep(
     `C_m = 0`), or a summary was infinite.
 
     **Raises:** `ValueError` for unknown parameter names, non-numeric values, empty or
-    mismatched lengths.
+    mismatched lengths, a summary with a reserved name, and (naming `store`) a store that
+    holds a different sweep, is damaged, or was written by another store format.
     """
     stimulus_params = stimulus_params or {}
     check_parameter_names(model, params, "params")
@@ -229,11 +237,18 @@ def sweep(
         # store's options, and so its fingerprint, stay those of the call)
         run_kwargs = {**simulate_kwargs, "save_states": ()}
 
+    # names a summary cannot take: the result's own, and in a store its variables'
+    reserved = {"ok", "status"} | (set() if store is None else {
+        *columns, "v", "ts", "time", "set", "set_index"})
+
     def one_set(model_values, stimulus_values):
         m = replace_parameters(model, model_values)
         s = replace_parameters(stimulus, stimulus_values)
         trace = simulate(m, s, **run_kwargs)
         out = {k: jnp.asarray(v) for k, v in summary(trace).items()}
+        if clash := sorted(reserved & set(out)):
+            raise ValueError(f"summary: the name(s) {clash} are taken by the sweep's own "
+                             f"results (reserved: {sorted(reserved)}); rename them")
         out["status"] = trace.status  # 0 only with ok and a complete spike list
         return out, trace.status == STATUS_OK, (trace if keep_traces else None)
 

@@ -3,7 +3,8 @@ one part (model, stimulus, engine, record, run options, precision, summary funct
 values, sizes) is refused with a `ValueError` naming `store`, the part and what differs
 (the store's value, then this call's), before anything is computed or written.
 
-`CASES`: id -> (call (store path -> sweep into it), exception, regex)."""
+`CASES`: id -> (call (store path -> sweep into it), exception, regex); `SUMMARY_CASES`: the
+same for summaries named like the sweep's own results."""
 
 from __future__ import annotations
 
@@ -147,5 +148,27 @@ def test_the_unchanged_call_reads_its_store_back(made):
     np.testing.assert_array_equal(ds["t_ref"].values, T_REF)
 
 
+SUMMARY_CASES = {  # a summary named like one of the sweep's own results or store variables
+    "summary named status": (lambda p: call(None, summary=lambda tr: {"status": tr.v[-1]}),
+                             ValueError, r"summary: the name\(s\) \['status'\] are taken"),
+    "summary named ok": (lambda p: call(p, summary=lambda tr: {"ok": tr.v[-1]}), ValueError,
+                         r"summary: the name\(s\) \['ok'\] are taken"),
+    "summary named like a swept parameter": (
+        lambda p: call(p, summary=lambda tr: {"t_ref": tr.v[-1]}), ValueError,
+        r"summary: the name\(s\) \['t_ref'\] are taken by the sweep's own results"),
+    "summary named v with traces": (
+        lambda p: call(p, summary=lambda tr: {"v": tr.v[-1]}, keep_traces=True), ValueError,
+        r"summary: the name\(s\) \['v'\] are taken"),
+}
+
+
+@pytest.mark.parametrize("case", list(SUMMARY_CASES), ids=list(SUMMARY_CASES))
+def test_a_summary_cannot_take_a_reserved_name(case, tmp_path):
+    run, error, match = SUMMARY_CASES[case]
+    with pytest.raises(error, match=match):
+        run(tmp_path / "new.zarr")
+    assert not (tmp_path / "new.zarr").exists()
+
+
 def test_table_is_large_enough():
-    assert len(CASES) >= 10
+    assert len(CASES) + len(SUMMARY_CASES) >= 10
