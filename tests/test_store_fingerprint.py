@@ -3,18 +3,21 @@ structure (static fields, engine, record, the summary function's code and closur
 different call is refused naming what differs, and a set never computed reads back with
 status 9 ("not computed"), never 0."""
 
+import functools
 import json
 import os
 import subprocess
 import sys
 from pathlib import Path
 
+import equinox as eqx
 import numpy as np
 import pytest
 
 import jaxneuron as jn
 from jaxneuron import store as store_module
-from jaxneuron.store import open_sweep
+from jaxneuron.analysis.summaries import HHSummaries
+from jaxneuron.store import describe, open_sweep, split
 from jaxneuron.trace import STATUS_NOT_COMPUTED, STATUS_OK
 
 K_O = np.array([5.0, 20.0])  # mM
@@ -196,3 +199,55 @@ def test_a_store_of_an_older_format_is_refused(tmp_path):
         open_sweep(store)
     with pytest.raises(ValueError, match="store: .*" + message):
         _lif(store, last)
+
+
+def times(tr, c):
+    return {"x": tr.v[-1] * c}
+
+
+def with_default(c):
+    def summary(tr, c=c):
+        return {"x": tr.v[-1] * c}
+    return summary
+
+
+@pytest.mark.parametrize("stored, this, match", [
+    (with_default(1.0), with_default(2.0),
+     r"summary function \(summary\): defaults\[0\]: 1\.0 in the store, 2\.0 in this call"),
+    (functools.partial(times, c=1.0), functools.partial(times, c=2.0),
+     r"summary function \(partial\): keywords\['c'\]: 1\.0 in the store, 2\.0 in this call"),
+    (HHSummaries(t_on=1.0, t_off=4.0), HHSummaries(t_on=1.0, t_off=4.5),
+     r"summary function \(HHSummaries\): t_off: 4\.0 in the store, 4\.5 in this call"),
+    (HHSummaries(t_on=1.0, t_off=4.0), HHSummaries(t_on=1.0, t_off=4.0, shape=True),
+     r"summary function \(HHSummaries\): shape: False in the store, True in this call"),
+], ids=["defaults", "partial", "module field", "module static field"])
+def test_summaries_differing_in_a_value_are_told_apart(tmp_path, stored, this, match):
+    kw = {"save_every": 0.1} if isinstance(stored, HHSummaries) else {}
+    _lif(tmp_path / "s.zarr", stored, **kw)
+    with pytest.raises(ValueError, match=match):
+        _lif(tmp_path / "s.zarr", this, **kw)
+
+
+def _own_class(scale):
+    """Two classes of one name whose method code differs (an own model edited between two
+    runs)."""
+    if scale == 1:
+        class Own(eqx.Module):
+            a: float = 1.0
+
+            def __call__(self, x):
+                return self.a * x
+    else:
+        class Own(eqx.Module):
+            a: float = 1.0
+
+            def __call__(self, x):
+                return self.a * x * 2
+    return Own()
+
+
+def test_the_code_of_a_class_defined_outside_the_libraries_is_described():
+    first, second = (split(describe(_own_class(s)))[0] for s in (1, 2))
+    assert first[""] == second[""] and first[""].endswith("_own_class.<locals>.Own")
+    assert first["(class code)"] != second["(class code)"]
+    assert "(class code)" not in describe(jn.LIF())  # library classes: the version covers them
