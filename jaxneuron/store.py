@@ -205,12 +205,7 @@ def _walk(obj, path: str, out: dict, static: bool, seen: set, depth: int) -> Non
         put(STRUCTURE, f"{_qualname(type(obj))}.{obj.name}")
     elif dataclasses.is_dataclass(obj):
         put(STRUCTURE, _qualname(type(obj)))
-        if not _is_library(type(obj)):
-            code = [_code_digest(f.__code__) for klass in type(obj).__mro__
-                    if not _is_library(klass) for f in vars(klass).values()
-                    if isinstance(f, types.FunctionType)]
-            out[_join(path, "(class code)")] = (
-                STRUCTURE, hashlib.sha256("".join(code).encode()).hexdigest())
+        _class_code(type(obj), path, out)
         for f in dataclasses.fields(obj):
             value = getattr(obj, f.name, None)
             _walk(value, _join(path, f.name), out, static or f.metadata.get("static", False),
@@ -227,6 +222,17 @@ def _walk(obj, path: str, out: dict, static: bool, seen: set, depth: int) -> Non
         put(STRUCTURE, f"{type(obj).__name__} of {len(obj)}")
         for key in sorted(obj, key=repr):
             _walk(obj[key], f"{path}[{key!r}]", out, static, seen, depth)
+    elif (hasattr(obj, "__dict__") and not _is_library(type(obj))
+          and not isinstance(obj, types.FunctionType | types.MethodType | functools.partial)):
+        # an object of the caller's own class: its class's code and its attributes
+        if id(obj) in seen or depth >= _DEPTH:
+            put(STRUCTURE, f"{_qualname(type(obj))} (described above)")
+            return
+        seen.add(id(obj))
+        put(STRUCTURE, _qualname(type(obj)))
+        _class_code(type(obj), path, out)
+        for name, value in sorted(vars(obj).items()):
+            _walk(value, _join(path, name), out, static, seen, depth + 1)
     elif callable(obj):
         _walk_callable(obj, path, out, seen, depth)
     else:
@@ -237,6 +243,17 @@ def _walk(obj, path: str, out: dict, static: bool, seen: set, depth: int) -> Non
                 _walk(child, f"{path}[{i}]", out, static, seen, depth)
         else:
             put(STRUCTURE, _ADDRESS.sub("", f"{_qualname(type(obj))} {obj!r}"))
+
+
+def _class_code(klass: type, path: str, out: dict) -> None:
+    """For a class defined outside the libraries: a SHA-256 of its (and its own bases')
+    methods' code, so an own model or summary class edited between two runs differs."""
+    if _is_library(klass):
+        return
+    code = [_code_digest(f.__code__) for base in klass.__mro__ if not _is_library(base)
+            for f in vars(base).values() if isinstance(f, types.FunctionType)]
+    out[_join(path, "(class code)")] = (STRUCTURE,
+                                        hashlib.sha256("".join(code).encode()).hexdigest())
 
 
 def _walk_callable(fn, path: str, out: dict, seen: set, depth: int) -> None:

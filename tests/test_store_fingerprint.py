@@ -251,3 +251,22 @@ def test_the_code_of_a_class_defined_outside_the_libraries_is_described():
     assert first[""] == second[""] and first[""].endswith("_own_class.<locals>.Own")
     assert first["(class code)"] != second["(class code)"]
     assert "(class code)" not in describe(jn.LIF())  # library classes: the version covers them
+
+
+class Scaled:
+    """A summary as a plain callable object of the caller's own class."""
+
+    def __init__(self, c):
+        self.c = c
+
+    def __call__(self, tr):
+        return {"x": tr.v[-1] * self.c}
+
+
+def test_a_summary_object_is_described_by_its_attributes():
+    a, b = describe(Scaled(1.0)), describe(Scaled(2.0))
+    assert a[""] == b[""] and a["(class code)"] == b["(class code)"]
+    assert (a["c"], b["c"]) == (("value", "1.0"), ("value", "2.0"))
+    cyclic = Scaled(1.0)
+    cyclic.me = cyclic
+    assert describe(cyclic)["me"][1].endswith("Scaled (described above)")
