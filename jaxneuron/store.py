@@ -272,9 +272,14 @@ def _walk_callable(fn, path: str, out: dict, seen: set, depth: int) -> None:
         _walk(fn.__func__, _join(path, "__func__"), out, True, seen, depth)
         return
     code = getattr(fn, "__code__", None)
-    if not isinstance(code, types.CodeType) or _is_library(fn):
+    wrapped = getattr(fn, "__wrapped__", None)
+    if _is_library(fn) or not (isinstance(code, types.CodeType) or callable(wrapped)):
         put(f"function {_qualname(fn)}" if code is not None or isinstance(
             fn, types.BuiltinFunctionType) else _ADDRESS.sub("", f"{_qualname(type(fn))} {fn!r}"))
+        return
+    if not isinstance(code, types.CodeType):  # a wrapper without code (`jax.jit`): what it wraps
+        put(f"{_qualname(type(fn))} of {_qualname(fn)}")
+        _walk(wrapped, _join(path, "__wrapped__"), out, True, seen, depth + 1)
         return
     if id(fn) in seen or depth >= _DEPTH:
         put(f"function {_qualname(fn)} (described above)")

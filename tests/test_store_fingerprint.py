@@ -11,6 +11,7 @@ import sys
 from pathlib import Path
 
 import equinox as eqx
+import jax
 import numpy as np
 import pytest
 
@@ -220,7 +221,9 @@ def with_default(c):
      r"summary function \(HHSummaries\): t_off: 4\.0 in the store, 4\.5 in this call"),
     (HHSummaries(t_on=1.0, t_off=4.0), HHSummaries(t_on=1.0, t_off=4.0, shape=True),
      r"summary function \(HHSummaries\): shape: False in the store, True in this call"),
-], ids=["defaults", "partial", "module field", "module static field"])
+    (jax.jit(lambda tr: {"x": tr.v[-1]}), jax.jit(lambda tr: {"x": tr.v[0]}),
+     r"summary function \(<lambda>\): __wrapped__\.code: \w+ in the store, \w+ in this call"),
+], ids=["defaults", "partial", "module field", "module static field", "jitted lambdas"])
 def test_summaries_differing_in_a_value_are_told_apart(tmp_path, stored, this, match):
     kw = {"save_every": 0.1} if isinstance(stored, HHSummaries) else {}
     _lif(tmp_path / "s.zarr", stored, **kw)
