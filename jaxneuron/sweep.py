@@ -478,6 +478,10 @@ def _describe_call(model, stimulus, summary, simulate_kwargs, columns, set_index
         options["save_states"] = tuple(options["save_states"])
     model_structure, model_values = split(describe(model))
     stimulus_structure, stimulus_values = split(describe(stimulus))
+    # a swept field's base value is never used: only its swept values describe it
+    model_values = {k: t for k, t in model_values.items() if k not in columns}
+    stimulus_values = {k: t for k, t in stimulus_values.items()
+                       if f"stimulus.{k}" not in columns}
     swept = {name: array_text(np.asarray(v, np.float64)) for name, v in columns.items()}
     swept["(names, in order)"] = repr(list(columns))
     swept["(run order)"] = f"sha256 {checksum(set_index, np.int64)}"

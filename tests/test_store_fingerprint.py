@@ -273,3 +273,12 @@ def test_a_summary_object_is_described_by_its_attributes():
     cyclic = Scaled(1.0)
     cyclic.me = cyclic
     assert describe(cyclic)["me"][1].endswith("Scaled (described above)")
+
+
+def test_the_base_value_of_a_swept_field_is_not_part_of_the_sweep(tmp_path):
+    """The model's own `tau_m` is replaced by the swept values: changing it changes nothing,
+    and the store is resumed, not refused."""
+    ds = _lif(tmp_path / "s.zarr", last)
+    again = jn.sweep(jn.LIF(tau_m=12.0), {"tau_m": TAU}, jn.StepCurrent(2.0), t1=5.0,
+                     chunk_size=CHUNK, summary=last, progress=False, store=tmp_path / "s.zarr")
+    np.testing.assert_array_equal(again["x"].values, ds["x"].values)
