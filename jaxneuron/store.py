@@ -3,11 +3,15 @@ before they are trusted, and safe to share between processes.
 
 Layout of a store (a Zarr v3 group on disk):
 - one array per swept parameter (`param:<name>`), per summary (`summary:<name>`), `ok`,
-  `set_index` (the set's position in the caller's order; runs ordered by cost write in
-  run order) and, for `keep_traces`, the decimated voltage `v` `(n_sets, n_save)` with
-  its times `ts`; every per-set array is chunked like the sweep, so each sweep chunk owns
-  its Zarr chunks and no chunk is ever written by two sweep chunks;
-- `.done/created`: the creation record (JSON): the fingerprint, the sizes, which arrays
+  `status` (unwritten values read 9, "not computed", never 0), `set_index` (the set's
+  position in the caller's order; runs ordered by cost write in run order) and, for
+  `keep_traces`, the decimated voltage `v` `(n_sets, n_save)` with its times `ts`; every
+  per-set array is chunked like the sweep, so each sweep chunk owns its Zarr chunks and no
+  chunk is ever written by two sweep chunks;
+- `.done/created`: the creation record (JSON): the store format, the fingerprint, the
+  call described part by part (`describe`: model and stimulus structure and static fields,
+  their parameter values, engine, record, run options, precision, summary function,
+  swept values, sizes), so a different call is told what differs, the sizes, which arrays
   each chunk writes, and SHA-256 checksums of every Zarr metadata file (`zarr.json`) and of
   the parameter and `set_index` values. A store is built in a temporary sibling folder and
   renamed into place when complete, so two processes creating the same store at once
@@ -23,8 +27,9 @@ Layout of a store (a Zarr v3 group on disk):
   lock left by a dead process on this host is broken by the next process that meets it
   (a lock from another host is waited for, and must be deleted by hand if its process
   died);
-- group attributes: the jaxneuron version, model, stimulus, simulate options, sizes and a
-  fingerprint of all inputs, so a restart with a different call is refused.
+- group attributes: the jaxneuron version, model, stimulus, simulate options, sizes and
+  the fingerprint of the call (a SHA-256 of its description), so a restart with a
+  different call is refused.
 
 `open_sweep(path)` verifies the store and reads it as an `xarray.Dataset` over the dimension
 `set`, with the parameters as coordinates.
@@ -33,23 +38,31 @@ Layout of a store (a Zarr v3 group on disk):
 from __future__ import annotations
 
 import contextlib
+import dataclasses
+import enum
+import functools
 import hashlib
 import json
 import os
+import re
 import secrets
 import shutil
 import socket
 import time
+import types
 import warnings
 from pathlib import Path
 
 import jax
 import numpy as np
 
+from .trace import STATUS_NOT_COMPUTED
+
 _DONE = ".done"
 _CREATED = ".done/created"
 _LOCKS = ".locks"
-_FORMAT = 2  # the layout version: 2 = checksummed markers and creation record
+_FORMAT = 3  # the layout version: 2 = checksummed markers and creation record; 3 = the
+# fingerprint covers the call's whole static structure, described part by part in the record
 MISSING = "not finished"  # `SweepStore.verify`'s answer for a chunk without a marker
 _STALE_EMPTY_LOCK_S = 30.0  # a lock file still empty after this long was left by a crash
 _STALE_GUARD_S = 60.0
@@ -63,17 +76,231 @@ def _ignoring_markers():
         yield
 
 
-def fingerprint(columns: dict[str, np.ndarray], metadata: dict, leaves) -> str:
-    """SHA-256 of the swept values (in run order), the metadata and the base model's and
-    stimulus's parameter values: equal only for the same sweep."""
-    digest = hashlib.sha256()
-    for name in sorted(columns):
-        digest.update(name.encode())
-        digest.update(np.ascontiguousarray(columns[name], dtype=np.float64).tobytes())
-    digest.update(repr(sorted(metadata.items())).encode())
-    for leaf in leaves:
-        digest.update(np.ascontiguousarray(np.asarray(leaf)).tobytes())
+def fingerprint(parts: dict[str, dict[str, str]]) -> str:
+    """SHA-256 of a call's description (part -> path -> text, see `describe`): equal only
+    for the same sweep."""
+    return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
+
+
+def differences(stored: dict[str, dict[str, str]], call: dict[str, dict[str, str]],
+                limit: int = 3) -> list[str]:
+    """What differs between two calls' descriptions, one text per part that differs, e.g.
+    `"model: leak: 'ghk' in the store, 'conductance' in this call"`."""
+    found = []
+    for part in list(call) + [p for p in stored if p not in call]:
+        old, new = stored.get(part, {}), call.get(part, {})
+        keys = [k for k in new if old.get(k) != new[k]] + [k for k in old if k not in new]
+        if not keys:
+            continue
+        if "" in new and "" not in keys:  # name the type: "model (RestingMembrane)"
+            part = f"{part} ({new[''].rsplit('.', 1)[-1]})"
+        shown = "; ".join(f"{k or 'type'}: {_short(old.get(k, 'absent'))} in the store, "
+                          f"{_short(new.get(k, 'absent'))} in this call" for k in keys[:limit])
+        more = f" (and {len(keys) - limit} more)" if len(keys) > limit else ""
+        found.append(f"{part}: {shown}{more}")
+    return found
+
+
+def _short(text: str, n: int = 80) -> str:
+    return text if len(text) <= n else text[: n - 3] + "..."
+
+
+_LIBRARIES = frozenset({"jaxneuron", "jax", "jaxlib", "numpy", "equinox", "diffrax", "optax",
+                        "lineax", "optimistix", "scipy", "builtins", "functools", "math"})
+_ADDRESS = re.compile(r" at 0x[0-9a-fA-F]+")
+_SHOWN = 16  # arrays of up to this many values are described by them, larger by a checksum
+_DEPTH = 8  # how deep functions reached through closures and globals are described
+STRUCTURE, VALUE = "structure", "value"
+
+
+def describe(obj, *, path: str = "", static: bool = False) -> dict[str, tuple[str, str]]:
+    """A deterministic, readable description of `obj` (a model, stimulus, engine, record,
+    function or plain value), the same in every process: path -> (kind, text).
+
+    Equinox Modules and dataclasses are described field by field (`leak`, `solver.rtol`),
+    with their type; for a class defined outside the libraries jaxneuron builds on, its
+    methods' code too. Numbers and arrays are *values* (small arrays by their values,
+    larger ones by dtype, shape and SHA-256); everything else (types, static fields,
+    strings, `None`, tree structure, functions) is *structure*. A function is described
+    by its name, a SHA-256 of its code (bytecode, constants, names), and the values of its
+    defaults, its closure and the globals its code reads; functions of those libraries by
+    their name only. `path`: the name of `obj` (prefixes every path). `static`: describe
+    everything as structure."""
+    out: dict[str, tuple[str, str]] = {}
+    _walk(obj, path, out, static, set(), 0)
+    return out
+
+
+def split(described: dict[str, tuple[str, str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """`describe`'s entries as (structure, values): each path -> text."""
+    return ({p: t for p, (k, t) in described.items() if k == STRUCTURE},
+            {p: t for p, (k, t) in described.items() if k == VALUE})
+
+
+def _join(path: str, name: str) -> str:
+    return f"{path}.{name}" if path and not name.startswith("[") else f"{path}{name}"
+
+
+def _qualname(obj) -> str:
+    return f"{getattr(obj, '__module__', None)}.{getattr(obj, '__qualname__', repr(obj))}"
+
+
+def _is_library(obj) -> bool:
+    return str(getattr(obj, "__module__", None)).split(".")[0] in _LIBRARIES
+
+
+def array_text(x) -> str:
+    """An array's dtype, shape and values (or SHA-256 when large), e.g. `float64[2] [1.0, 2.0]`."""
+    if jax.dtypes.issubdtype(getattr(x, "dtype", None), jax.dtypes.prng_key):
+        x = jax.random.key_data(x)
+    array = np.asarray(x)
+    head = f"{array.dtype}{list(array.shape)}"
+    if array.dtype.kind in "biufc" and array.size <= _SHOWN:
+        return f"{head} {array.tolist()!r}"
+    return f"{head} sha256 {checksum(array)}"
+
+
+def _const_text(const) -> str:
+    """A code constant as text: nested code by its digest, sets in a fixed order (their repr
+    follows the string hash, which differs between processes)."""
+    if isinstance(const, types.CodeType):
+        return f"code {_code_digest(const)}"
+    if isinstance(const, frozenset | set):
+        return f"{type(const).__name__}({sorted(_const_text(c) for c in const)})"
+    if isinstance(const, tuple):
+        return f"({', '.join(_const_text(c) for c in const)},)"
+    return f"{type(const).__name__} {const!r}"
+
+
+def _code_digest(code: types.CodeType) -> str:
+    """SHA-256 of a code object's bytecode, constants (nested code included) and names."""
+    digest = hashlib.sha256(code.co_code)
+    digest.update("\0".join(_const_text(c) for c in code.co_consts).encode())
+    digest.update(repr(code.co_names).encode())
     return digest.hexdigest()
+
+
+def _code_names(code: types.CodeType) -> list[str]:
+    """The global (and attribute) names a code object and its nested code read, in order."""
+    names = list(code.co_names)
+    for const in code.co_consts:
+        if isinstance(const, types.CodeType):
+            names += [n for n in _code_names(const) if n not in names]
+    return names
+
+
+def _walk(obj, path: str, out: dict, static: bool, seen: set, depth: int) -> None:
+    def put(kind, text):
+        out[path] = (STRUCTURE if static else kind, text)
+
+    if obj is None or isinstance(obj, bool | str | bytes):
+        put(STRUCTURE, repr(obj))
+    elif isinstance(obj, int | float | complex):
+        put(VALUE, repr(obj))
+    elif isinstance(obj, np.generic | np.ndarray | jax.Array):
+        put(VALUE, array_text(obj))
+    elif isinstance(obj, type):
+        put(STRUCTURE, f"class {_qualname(obj)}")
+    elif isinstance(obj, enum.Enum):
+        put(STRUCTURE, f"{_qualname(type(obj))}.{obj.name}")
+    elif dataclasses.is_dataclass(obj):
+        put(STRUCTURE, _qualname(type(obj)))
+        _class_code(type(obj), path, out)
+        for f in dataclasses.fields(obj):
+            value = getattr(obj, f.name, None)
+            _walk(value, _join(path, f.name), out, static or f.metadata.get("static", False),
+                  seen, depth)
+    elif isinstance(obj, list | tuple):
+        put(STRUCTURE, f"{type(obj).__name__} of {len(obj)}")
+        for i, item in enumerate(obj):
+            _walk(item, f"{path}[{i}]", out, static, seen, depth)
+    elif isinstance(obj, set | frozenset):  # in a fixed order: a set's follows the hash seed
+        items = sorted("; ".join(f"{p}: {t}" if p else t for p, (_, t) in describe(x).items())
+                       for x in obj)
+        put(STRUCTURE, f"{type(obj).__name__} {{{', '.join(items)}}}")
+    elif isinstance(obj, dict):
+        put(STRUCTURE, f"{type(obj).__name__} of {len(obj)}")
+        for key in sorted(obj, key=repr):
+            _walk(obj[key], f"{path}[{key!r}]", out, static, seen, depth)
+    elif (hasattr(obj, "__dict__") and not _is_library(type(obj))
+          and not isinstance(obj, types.FunctionType | types.MethodType | functools.partial)):
+        # an object of the caller's own class: its class's code and its attributes
+        if id(obj) in seen or depth >= _DEPTH:
+            put(STRUCTURE, f"{_qualname(type(obj))} (described above)")
+            return
+        seen.add(id(obj))
+        put(STRUCTURE, _qualname(type(obj)))
+        _class_code(type(obj), path, out)
+        for name, value in sorted(vars(obj).items()):
+            _walk(value, _join(path, name), out, static, seen, depth + 1)
+    elif callable(obj):
+        _walk_callable(obj, path, out, seen, depth)
+    else:
+        leaves, treedef = jax.tree_util.tree_flatten(obj, is_leaf=lambda x: x is not obj)
+        if treedef.num_nodes > 1:  # a pytree node of another kind: its structure, children
+            put(STRUCTURE, _ADDRESS.sub("", f"{_qualname(type(obj))} {treedef}"))
+            for i, child in enumerate(leaves):
+                _walk(child, f"{path}[{i}]", out, static, seen, depth)
+        else:
+            put(STRUCTURE, _ADDRESS.sub("", f"{_qualname(type(obj))} {obj!r}"))
+
+
+def _class_code(klass: type, path: str, out: dict) -> None:
+    """For a class defined outside the libraries: a SHA-256 of its (and its own bases')
+    methods' code, so an own model or summary class edited between two runs differs."""
+    if _is_library(klass):
+        return
+    code = [_code_digest(f.__code__) for base in klass.__mro__ if not _is_library(base)
+            for f in vars(base).values() if isinstance(f, types.FunctionType)]
+    out[_join(path, "(class code)")] = (STRUCTURE,
+                                        hashlib.sha256("".join(code).encode()).hexdigest())
+
+
+def _walk_callable(fn, path: str, out: dict, seen: set, depth: int) -> None:
+    """A function's name, code, defaults, closure and the globals its code reads."""
+    def put(text, where=path):
+        out[where] = (STRUCTURE, text)
+
+    if isinstance(fn, functools.partial):
+        put("functools.partial")
+        for name in ("func", "args", "keywords"):
+            _walk(getattr(fn, name), _join(path, name), out, True, seen, depth)
+        return
+    if isinstance(fn, types.MethodType):
+        put(f"method {_qualname(fn.__func__)}")
+        _walk(fn.__self__, _join(path, "__self__"), out, True, seen, depth)
+        _walk(fn.__func__, _join(path, "__func__"), out, True, seen, depth)
+        return
+    code = getattr(fn, "__code__", None)
+    wrapped = getattr(fn, "__wrapped__", None)
+    if _is_library(fn) or not (isinstance(code, types.CodeType) or callable(wrapped)):
+        put(f"function {_qualname(fn)}" if code is not None or isinstance(
+            fn, types.BuiltinFunctionType) else _ADDRESS.sub("", f"{_qualname(type(fn))} {fn!r}"))
+        return
+    if not isinstance(code, types.CodeType):  # a wrapper without code (`jax.jit`): what it wraps
+        put(f"{_qualname(type(fn))} of {_qualname(fn)}")
+        _walk(wrapped, _join(path, "__wrapped__"), out, True, seen, depth + 1)
+        return
+    if id(fn) in seen or depth >= _DEPTH:
+        put(f"function {_qualname(fn)} (described above)")
+        return
+    seen.add(id(fn))
+    put(f"function {_qualname(fn)}")
+    put(_code_digest(code), _join(path, "code"))
+    for name in ("__defaults__", "__kwdefaults__"):
+        if getattr(fn, name, None):
+            _walk(getattr(fn, name), _join(path, name.strip("_")), out, True, seen, depth + 1)
+    for name, cell in zip(code.co_freevars, fn.__closure__ or (), strict=True):
+        try:
+            value = cell.cell_contents
+        except ValueError:  # an empty cell
+            put("empty", _join(path, f"closure.{name}"))
+            continue
+        _walk(value, _join(path, f"closure.{name}"), out, True, seen, depth + 1)
+    scope = getattr(fn, "__globals__", {})
+    for name in _code_names(code):
+        if name in scope and not isinstance(scope[name], types.ModuleType):
+            _walk(scope[name], _join(path, f"globals.{name}"), out, True, seen, depth + 1)
 
 
 def checksum(values, dtype=None) -> str:
@@ -123,13 +350,16 @@ def _read_record(path: Path, arg: str) -> dict:
         raise ValueError(f"{where}: its metadata file {_CREATED} cannot be read "
                          f"({type(error).__name__}: {error}); delete the store and run the "
                          "sweep again") from None
-    keys = {"format", "fingerprint", "n_sets", "chunk", "chunk_arrays", "inputs", "metadata"}
+    if isinstance(record, dict) and "format" in record and record["format"] != _FORMAT:
+        raise ValueError(f"{arg}: {path} was written by another jaxneuron version (store "
+                         f"format {record['format']!r}, this version reads {_FORMAT}; the "
+                         "formats describe a sweep differently, so its results cannot be "
+                         "checked against this call); use a new path, or delete it and run "
+                         "the sweep again")
+    keys = {"format", "fingerprint", "n_sets", "chunk", "chunk_arrays", "inputs", "metadata",
+            "parts"}
     if not isinstance(record, dict) or not keys <= set(record):
         raise ValueError(f"{where}: its metadata file {_CREATED} is incomplete")
-    if record["format"] != _FORMAT:
-        raise ValueError(f"{arg}: {path} was written by another jaxneuron version (store "
-                         f"format {record['format']}, this version reads {_FORMAT}); use a "
-                         "new path or delete it")
     bad = []
     for rel, expected in record["metadata"].items():
         try:
@@ -147,6 +377,11 @@ def _read_record(path: Path, arg: str) -> dict:
         raise ValueError(f"{where}: metadata file {', '.join(bad)}; delete the store and run "
                          "the sweep again")
     return record
+
+
+def _key(name: str) -> str:
+    """The Zarr array of an output: `ok`, `status`, `v` by name, summaries prefixed."""
+    return name if name in ("ok", "status", "v") else f"summary:{name}"
 
 
 def _rows(record: dict, k: int) -> tuple[int, int]:
@@ -254,27 +489,35 @@ class SweepStore:
     - `outputs`: name -> `(shape_per_set, dtype)` of every summary, plus `"ok"`, and `"v"`,
       `"ts"` when traces are kept.
     - `metadata`: JSON-able description written to the attributes.
-    - `print_`: the fingerprint of the call (see `fingerprint`).
+    - `parts`: the call described part by part (part -> path -> text: the model, stimulus,
+      engine, ... see `describe`); its `fingerprint` identifies the sweep, and the parts are
+      kept in the creation record so that a different call is told what differs.
 
-    **Raises:** `ValueError` naming `store` if `path` is a file, holds a different sweep,
-    or its metadata are damaged.
+    **Raises:** `ValueError` naming `store` if `path` is a file, holds a different sweep
+    (naming each part that differs, with its value in the store and in this call), was
+    written by another store format, or its metadata are damaged.
     """
 
     def __init__(self, path, *, columns, set_index, chunk: int, outputs: dict, metadata: dict,
-                 print_: str):
+                 parts: dict[str, dict[str, str]]):
         import zarr
 
         self.path = _check_folder(path, "store")
         self.chunk = int(chunk)
         self.n_sets = int(set_index.shape[0])
         self.n_chunks = -(-self.n_sets // self.chunk)
+        print_ = fingerprint(parts)
         if not (self.path / _CREATED).exists():
-            self._create(columns, set_index, outputs, metadata, print_)
+            self._create(columns, set_index, outputs, metadata, parts, print_)
         self.record = _read_record(self.path, "store")
         if self.record["fingerprint"] != print_:
+            found = differences(self.record["parts"], parts) or [
+                "the fingerprint (the store's description matches, its fingerprint does not: "
+                "the creation record was edited)"]
             raise ValueError(
-                f"store: {self.path} holds a different sweep (other parameters, model, "
-                f"stimulus or options). Use a new path, or delete it to start again.")
+                f"store: {self.path} holds a different sweep; this call differs in "
+                f"{'; and in '.join(found)}.{self._first_differences(columns)} Use a new "
+                "path, or delete the store to start again.")
         (self.path / _LOCKS).mkdir(exist_ok=True)
         with _ignoring_markers():
             self.group = zarr.open_group(str(self.path), mode="r+")
@@ -286,7 +529,33 @@ class SweepStore:
                 self.group[name][:] = values
         self._held: set[str] = set()
 
-    def _create(self, columns, set_index, outputs, metadata, print_):
+    def _first_differences(self, columns) -> str:
+        """For the message of a different call: where its swept values first differ from
+        the store's (run order), e.g. `" g_Na first differs at set 39: 160.0 in the store,
+        161.0 in this call."`; empty if none can be told."""
+        import zarr
+
+        found = []
+        for name, values in columns.items():
+            try:
+                with _ignoring_markers():
+                    stored = np.asarray(zarr.open_array(str(self.path / f"param:{name}"),
+                                                        mode="r")[:])
+            except Exception:  # a damaged or absent array: nothing to tell
+                continue
+            values = np.asarray(values, np.float64)
+            if stored.shape != values.shape:
+                continue
+            same = (stored == values) | (np.isnan(stored) & np.isnan(values))
+            differ = np.flatnonzero(~same)
+            if differ.size:
+                i = int(differ[0])
+                found.append(f" {name} first differs at set {i} (run order): "
+                             f"{float(stored[i])!r} in the store, {float(values[i])!r} in "
+                             "this call.")
+        return "".join(found)
+
+    def _create(self, columns, set_index, outputs, metadata, parts, print_):
         """Build the store in a temporary sibling folder and rename it into place: atomic,
         so of two processes creating it at once one wins and the other uses its store."""
         import zarr
@@ -315,8 +584,9 @@ class SweepStore:
                     group.create_array("ts", shape=shape, dtype=dtype, dimension_names=("time",))
                     shared.append("ts")
                     continue
-                key = name if name in ("ok", "v") else f"summary:{name}"
-                self._array(group, key, (self.n_sets, *shape), dtype)
+                key = _key(name)
+                fill = STATUS_NOT_COMPUTED if key == "status" else None
+                self._array(group, key, (self.n_sets, *shape), dtype, fill)
                 chunk_arrays.append(key)
             group.attrs.update({**metadata, "fingerprint": print_, "n_sets": self.n_sets,
                                 "chunk": self.chunk})
@@ -324,7 +594,7 @@ class SweepStore:
             (tmp / _LOCKS).mkdir()
             record = {"format": _FORMAT, "fingerprint": print_, "n_sets": self.n_sets,
                       "chunk": self.chunk, "chunk_arrays": chunk_arrays,
-                      "shared_arrays": shared, "inputs": inputs,
+                      "shared_arrays": shared, "inputs": inputs, "parts": parts,
                       "metadata": {rel: hashlib.sha256((tmp / rel).read_bytes()).hexdigest()
                                    for rel in _metadata_files(tmp)}}
             _write_json(tmp / _CREATED, record)
@@ -337,11 +607,15 @@ class SweepStore:
         finally:
             shutil.rmtree(tmp, ignore_errors=True)
 
-    def _array(self, group, key, shape, dtype):
+    def _array(self, group, key, shape, dtype, fill=None):
+        """A per-set array, chunked like the sweep. Unwritten values read as `fill`: by
+        default NaN (floats) or 0 (`ok` False); `status` arrays pass `STATUS_NOT_COMPUTED`,
+        so a set never computed never reads as status 0 (ok)."""
         dims = ("set",) + tuple(f"{key}_{i}" for i in range(1, len(shape)))
         if key == "v":
             dims = ("set", "time")
-        fill = np.nan if np.issubdtype(dtype, np.floating) else 0
+        if fill is None:
+            fill = np.nan if np.issubdtype(dtype, np.floating) else 0
         return group.create_array(key, shape=shape, dtype=dtype, fill_value=fill,
                                   chunks=(self.chunk, *shape[1:]), dimension_names=dims)
 
@@ -428,7 +702,7 @@ class SweepStore:
         checksum of every array's values (atomically, after the data)."""
         start = k * self.chunk
         stop = start + len(ok)
-        values = {f"summary:{name}": x for name, x in summaries.items()}
+        values = {_key(name): x for name, x in summaries.items()}
         values["ok"] = ok
         if v is not None:
             values["v"] = v
@@ -452,9 +726,11 @@ def open_sweep(path, *, original_order: bool = True, verify: bool = True):
     Parameters are coordinates (`ds.sel`, `ds.where`, `ds.plot` by value; for a grid sweep
     `ds.set_index(set=[...names]).unstack("set")` gives one axis per parameter), summaries
     are variables named as in the sweep, `ok` flags failures, `v`/`ts` hold kept traces.
+    `status` says why a set failed (`jaxneuron.trace.STATUS_REASONS`).
     A store that is still running or was interrupted opens too: the sets of unfinished
-    chunks have `ok` False, and `attrs["complete"]` is 0 (`attrs["chunks_done"]` of
-    `attrs["n_chunks"]` chunks are finished).
+    chunks have `ok` False and `status` 9 (`STATUS_NOT_COMPUTED`, never 0), and
+    `attrs["complete"]` is 0 (`attrs["chunks_done"]` of `attrs["n_chunks"]` chunks are
+    finished).
     `original_order`: reorder cost-ordered runs back to the caller's order (loads them).
     `verify`: check every finished chunk's values, and the parameters, against the
     checksums written with them (reads the whole store once); the metadata files are
@@ -501,6 +777,10 @@ def open_sweep(path, *, original_order: bool = True, verify: bool = True):
         for k in finished:
             in_finished[slice(*_rows(record, k))] = True
         ds["ok"] = ds["ok"].copy(data=ds["ok"].values & in_finished)
+        # a chunk may hold data without its marker (killed before the marker, or being
+        # recomputed): its sets are "not computed" whatever their status array says
+        ds["status"] = ds["status"].copy(data=np.where(
+            in_finished, ds["status"].values, STATUS_NOT_COMPUTED).astype(ds["status"].dtype))
     rename = {k: k.split(":", 1)[1] for k in ds.variables if ":" in k}
     ds = ds.rename(rename)
     params = [rename[k] for k in rename if k.startswith("param:")]

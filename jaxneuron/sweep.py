@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import warnings
 from collections.abc import Callable
@@ -15,7 +16,7 @@ from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
 from ._fields import check_parameter_names, is_parameter_value, replace_parameters
-from .engines import ENGINE_OPTIONS, SpikeRecord
+from .engines import ENGINE_OPTIONS, SpikeRecord, build_engine
 from .engines.spikes import steady_firing_rate
 from .models.base import AbstractNeuron
 from .simulate import simulate
@@ -149,7 +150,9 @@ def sweep(
     - `model`, `stimulus`: the base model and stimulus; unswept fields keep their values.
     - `params`: model field name -> values `(n_sets,)`.
     - `stimulus_params`: stimulus field name -> values `(n_sets,)`.
-    - `summary`: maps one `Trace` to a dict of arrays (default `spike_summary`).
+    - `summary`: maps one `Trace` to a dict of arrays (default `spike_summary`); its names
+      must differ from `ok` and `status` (and, with `store`, from the swept parameters'
+      names, `v`, `ts`, `time`, `set` and `set_index`).
     - `chunk_size`: sets per compiled call (bounds memory).
     - `cost`: an estimate of each set's work `(n_sets,)`, e.g. from
       `estimate_spike_counts`. Sets are then run in order of cost, so each chunk holds
@@ -163,7 +166,12 @@ def sweep(
       Memory then stays flat however many sets there are. A run that was killed resumes
       when called again with the same arguments: finished chunks are skipped, and the
       final store equals an uninterrupted run's. Under `jax.distributed`, each process
-      runs its share of the chunks into the same store.
+      runs its share of the chunks into the same store. A different call on an existing
+      store (another model structure or static field such as `leak`, parameter value,
+      stimulus, engine, record, run option, precision, summary function, including its
+      closure, or swept values) is refused with a `ValueError` naming what differs. Sets
+      not computed yet (an interrupted or running sweep) read `ok` False and `status` 9
+      (`STATUS_NOT_COMPUTED`).
     - `simulate_kwargs`: passed to `simulate` (`t1`, `dt`, `solver`, ...); `save_every`
       defaults to 0 (keep only the ends of each trace) unless `keep_traces`.
       `save_states` chooses the states each kept trace holds (e.g. `()`: only `traces.v`,
@@ -183,7 +191,8 @@ def sweep(
     `C_m = 0`), or a summary was infinite.
 
     **Raises:** `ValueError` for unknown parameter names, non-numeric values, empty or
-    mismatched lengths.
+    mismatched lengths, a summary with a reserved name, and (naming `store`) a store that
+    holds a different sweep, is damaged, or was written by another store format.
     """
     stimulus_params = stimulus_params or {}
     check_parameter_names(model, params, "params")
@@ -228,11 +237,18 @@ def sweep(
         # store's options, and so its fingerprint, stay those of the call)
         run_kwargs = {**simulate_kwargs, "save_states": ()}
 
+    # names a summary cannot take: the result's own, and in a store its variables'
+    reserved = {"ok", "status"} | (set() if store is None else {
+        *columns, "v", "ts", "time", "set", "set_index"})
+
     def one_set(model_values, stimulus_values):
         m = replace_parameters(model, model_values)
         s = replace_parameters(stimulus, stimulus_values)
         trace = simulate(m, s, **run_kwargs)
         out = {k: jnp.asarray(v) for k, v in summary(trace).items()}
+        if clash := sorted(reserved & set(out)):
+            raise ValueError(f"summary: the name(s) {clash} are taken by the sweep's own "
+                             f"results (reserved: {sorted(reserved)}); rename them")
         out["status"] = trace.status  # 0 only with ok and a complete spike list
         return out, trace.status == STATUS_OK, (trace if keep_traces else None)
 
@@ -344,7 +360,7 @@ def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, m
     import time
 
     from . import __version__
-    from .store import MISSING, SweepStore, fingerprint, open_sweep
+    from .store import MISSING, SweepStore, open_sweep
 
     n_sets = next(iter(columns.values())).shape[0]
     names = list(columns)
@@ -366,12 +382,11 @@ def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, m
         "simulate_options": {k: repr(v) for k, v in sorted(simulate_kwargs.items())},
         "parameters": names, "dtype": str(model.initial_state().dtype),
     }
-    leaves = [x for x in jax.tree.leaves((model, stimulus))
-              if eqx.is_array(x) or isinstance(x, bool | int | float | complex)]
     set_index = np.arange(n_sets) if order is None else order
-    print_ = fingerprint({**columns, "set_index": set_index}, metadata, leaves)
+    parts = _describe_call(model, stimulus, summary, simulate_kwargs, columns, set_index,
+                           chunk, keep_traces, outputs)
     sink = SweepStore(path, columns=columns, set_index=set_index, chunk=chunk,
-                      outputs=outputs, metadata=metadata, print_=print_)
+                      outputs=outputs, metadata=metadata, parts=parts)
     mine = sink.mine()
     finished, damaged = set(), {}
     for k in sorted(sink.done() & set(mine)):  # verify finished chunks before trusting them
@@ -439,6 +454,64 @@ def _sweep_into_store(path, compute, n_chunks, chunk, columns, order, one_set, m
                      [{"index": int(i), **{n: float(ds[n].values[i]) for n in names}}
                       for i in failed])
     return ds
+
+
+def _describe_call(model, stimulus, summary, simulate_kwargs, columns, set_index, chunk,
+                   keep_traces, outputs) -> dict[str, dict[str, str]]:
+    """A store sweep's call described part by part (part -> path -> text, see
+    `jaxneuron.store.describe`): everything that decides its results, so two calls with the
+    same description compute the same store. Options left out and options given at their
+    default describe alike; the engine and the spike record are described as built."""
+    from . import __version__
+    from .store import array_text, checksum, describe, split
+
+    def flat(obj, path=""):
+        return {key: text for key, (_, text) in describe(obj, path=path).items()}
+
+    options = dict(simulate_kwargs)
+    engine = build_engine(model, **{k: options.pop(k) for k in ENGINE_OPTIONS if k in options})
+    record = options.pop("record", None)
+    if record is None:
+        record = SpikeRecord(**{k: options.pop(k) for k in ("max_spikes", "threshold")
+                                if k in options})
+    defaults = {name: p.default for name, p in inspect.signature(simulate).parameters.items()
+                if p.kind is p.KEYWORD_ONLY and p.default is not p.empty
+                and name not in (*ENGINE_OPTIONS, "record", "max_spikes", "threshold")}
+    options = {**defaults, **options}
+    for name in ("t0", "t1", "dt", "save_every"):  # 30 and 30.0 ms are the same time
+        if isinstance(options.get(name), int | float | np.number) and not isinstance(
+                options[name], bool):
+            options[name] = float(options[name])
+    if isinstance(options.get("save_states"), list):
+        options["save_states"] = tuple(options["save_states"])
+    model_structure, model_values = split(describe(model))
+    stimulus_structure, stimulus_values = split(describe(stimulus))
+    # a swept field's base value is never used: only its swept values describe it
+    model_values = {k: t for k, t in model_values.items() if k not in columns}
+    stimulus_values = {k: t for k, t in stimulus_values.items()
+                       if f"stimulus.{k}" not in columns}
+    swept = {name: array_text(np.asarray(v, np.float64)) for name, v in columns.items()}
+    swept["(names, in order)"] = repr(list(columns))
+    swept["(run order)"] = f"sha256 {checksum(set_index, np.int64)}"
+    return {
+        "model": model_structure,
+        "model parameter values": model_values,
+        "stimulus": stimulus_structure,
+        "stimulus parameter values": stimulus_values,
+        "engine": flat(engine),
+        "record": flat(record),
+        "run options": {k: t for name, value in sorted(options.items())
+                        for k, t in flat(value, name).items()},
+        "precision": {"dtype": str(np.dtype(model.initial_state().dtype)),
+                      "jax_enable_x64": repr(bool(jax.config.jax_enable_x64))},
+        "summary function": flat(summary),
+        "outputs": {name: f"{np.dtype(spec[1])}{list(spec[0])}"
+                    for name, spec in sorted(outputs.items())},
+        "swept parameters": swept,
+        "sizes": {"sets": str(len(set_index)), "chunk": str(chunk),
+                  "keep_traces": repr(bool(keep_traces))},
+        "jaxneuron": {"version": __version__},
+    }
 
 
 def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],

@@ -19,7 +19,7 @@ from jaxneuron.store import open_sweep
 N_SETS, CHUNK = 10, 3  # chunks 0-3, the last one short (sets 9)
 N_CHUNKS = 4
 TAU = np.linspace(5.0, 20.0, N_SETS)
-OUTPUT_ARRAYS = ("ok", "v")  # plus every `summary:<name>`
+OUTPUT_ARRAYS = ("ok", "status", "v")  # plus every `summary:<name>`
 
 
 def _sweep(store=None, **kw):
