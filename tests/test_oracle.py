@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import jax.numpy as jnp
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 from oracle import MODELS, STIMULI, applicable, check_batch
 
 COMBOS = [(m, kind, dtype) for m in MODELS for kind in STIMULI if applicable(m, kind)

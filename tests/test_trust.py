@@ -22,6 +22,7 @@ from jaxneuron.trace import (
     STATUS_OUTSIDE_DOMAIN,
 )
 
+
 def float32(tree):
     return jax.tree.map(lambda x: x.astype(jnp.float32) if eqx.is_inexact_array(x) else x, tree)
 
