@@ -63,6 +63,15 @@ class AbstractStimulus(eqx.Module):
         delivers its exact charge whatever the step."""
         return None
 
+    def step_mean(self, t, dt) -> Float[Array, ""] | None:
+        """The mean current (exactly) over the step `[t, t + dt]`, for stimuli that are
+        constant between their jumps (steps, pulse trains), else None. Fixed-step engines
+        feed such a stimulus to each step as this constant: every pulse delivers its exact
+        charge, and the step costs no more than sampling the current would. Computed in
+        the step's local time, so it is exact where the step lies inside a pulse, also in
+        float32 far from t = 0."""
+        return None
+
     def shortest_pulse(self, t0, t1) -> Float[Array, ""]:
         """The shortest stretch (ms) between two jumps of the current that lies inside
         `[t0, t1]` and changes the current (a pulse, or the gap between two pulses), `inf`
@@ -74,6 +83,16 @@ class AbstractStimulus(eqx.Module):
         """Input events `(times, jumps)` that add `jumps[k]` to the state at `times[k]`
         (ms, ascending), or None. Only spiking models accept them."""
         return None
+
+
+def _first_after(t, *times):
+    """The earliest of `times` strictly after `t` (`inf` if none), elementwise: no stacked
+    reduction, so that inside a fixed-step loop it fuses with the step."""
+    t = jnp.asarray(t)
+    first = jnp.full_like(t, jnp.inf, dtype=jnp.result_type(t, float))
+    for time in times:
+        first = jnp.minimum(first, jnp.where(time > t, time, jnp.inf))
+    return first
 
 
 def _window(t, t_start, t_stop):
@@ -129,9 +148,16 @@ class StepCurrent(AbstractStimulus):
     def discontinuities(self):
         return jnp.stack([self.t_start, self.t_stop])
 
+    def next_jump(self, t):
+        return _first_after(t, self.t_start, self.t_stop)
+
     def integral(self, a, b):
         lo, hi = _overlap(a, b, self.t_start, self.t_stop)
         return self.amplitude * (hi - lo)
+
+    def step_mean(self, t, dt):
+        on = jnp.clip(self.t_stop - t, 0.0, dt) - jnp.clip(self.t_start - t, 0.0, dt)
+        return self.amplitude * (on / dt)
 
     def shortest_pulse(self, t0, t1):
         return _pulse(self.t_start, self.t_stop, self.amplitude, t0, t1)
@@ -158,6 +184,9 @@ class RampCurrent(AbstractStimulus):
 
     def discontinuities(self):
         return jnp.stack([self.t_start, self.t_stop])
+
+    def next_jump(self, t):
+        return _first_after(t, self.t_start, self.t_stop)
 
     def integral(self, a, b):
         lo, hi = _overlap(a, b, self.t_start, self.t_stop)
@@ -198,13 +227,11 @@ class PulseTrain(AbstractStimulus):
         t = jnp.asarray(t)
         n = jnp.floor((t - self.t_start) / self.period)
         onset = self.t_start + n * self.period
-        candidates = jnp.stack([onset + self.width, onset + self.period,
-                                onset + self.period + self.width, self.t_start, self.t_stop])
-        later = jnp.where(candidates > t, candidates, jnp.inf)
-        # Onsets at or after t_stop never happen; before t_start only t_start counts.
-        later = jnp.where((candidates <= self.t_stop) & (candidates >= self.t_start), later,
-                          jnp.inf)
-        return jnp.min(later).astype(jnp.result_type(t, later))
+        # Pulse edges count inside [t_start, t_stop] only; t_start and t_stop always.
+        edges = [jnp.where((e >= self.t_start) & (e <= self.t_stop), e, jnp.inf)
+                 for e in (onset + self.width, onset + self.period,
+                           onset + self.period + self.width)]
+        return _first_after(t, *edges, self.t_start, self.t_stop)
 
     def integral(self, a, b):
         def on_time(t):  # time spent on in [t_start, t], for t_start <= t <= t_stop
@@ -214,6 +241,19 @@ class PulseTrain(AbstractStimulus):
 
         lo, hi = _overlap(a, b, self.t_start, self.t_stop)
         return self.amplitude * (on_time(hi) - on_time(lo))
+
+    def step_mean(self, t, dt):
+        n = jnp.floor((t - self.t_start) / self.period)
+        base = self.t_start + n * self.period  # the onset of t's period (t_start's grid)
+
+        def on_time(x):  # time on in [base, base + x], x >= 0
+            k = jnp.floor(x / self.period)
+            return k * self.width + jnp.clip(x - k * self.period, 0.0, self.width)
+
+        first, last = self.t_start - base, self.t_stop - base  # the train's window, local
+        a = jnp.clip(t - base, first, last)
+        b = jnp.clip(t - base + dt, first, last)
+        return self.amplitude * ((on_time(b) - on_time(a)) / dt)
 
     def shortest_pulse(self, t0, t1):
         gap = self.period - self.width
@@ -247,6 +287,9 @@ class SineCurrent(AbstractStimulus):
 
     def discontinuities(self):
         return self.t_start[None]
+
+    def next_jump(self, t):
+        return _first_after(t, self.t_start)
 
     def integral(self, a, b):
         lo, hi = _overlap(a, b, self.t_start, jnp.inf)
@@ -378,6 +421,10 @@ class SpikeInput(AbstractStimulus):
     def integral(self, a, b):
         return (jnp.zeros_like(jnp.asarray(b - a)) if self.current is None
                 else self.current.integral(a, b))
+
+    def step_mean(self, t, dt):
+        return (jnp.zeros_like(jnp.asarray(t)) if self.current is None
+                else self.current.step_mean(t, dt))
 
     def shortest_pulse(self, t0, t1):
         return (super().shortest_pulse(t0, t1) if self.current is None

@@ -7,8 +7,10 @@ The rule (what `check_batch` asserts), for every run with `status == 0`:
 - its spike count equals the reference's, or differs by one where the case is *marginal*:
   the reference's count changes when the stimulus is scaled by 1 ± `MARGIN`, or one of
   the reference's spikes lies within `EDGE` ms of `t1` (a spike at the end of the run);
-- each of its spike times lies within `time_tolerance` of the reference's (the stated
-  accuracy of the engine, see `TOLERANCES`).
+- each of its spike times lies within the engine's stated accuracy (`TOLERANCES`) of the
+  reference's, widened by a quarter of the shift that a ±`MARGIN` change of the stimulus
+  makes to that reference spike (about what a 0.5 % change does): a spike reached by a slow
+  approach to threshold moves a lot for a tiny error, which no engine can avoid.
 A reference run that is not ok makes the case unusable (counted, not checked).
 """
 
@@ -188,8 +190,11 @@ def check_batch(model: OracleModel, kind: str, dtype, seed: int, batch: int = 8)
     under_test, reference = engines(model)
     dt_ref = model.dt / REFINE
     n_ref, t_ref, s_ref = run(models, stimuli, model, reference, dt=dt_ref)
-    n_low, _, s_low = run(models, low, model, reference, dt=dt_ref)
-    n_high, _, s_high = run(models, high, model, reference, dt=dt_ref)
+    n_low, t_low, s_low = run(models, low, model, reference, dt=dt_ref)
+    n_high, t_high, s_high = run(models, high, model, reference, dt=dt_ref)
+    # the shift of each reference spike under the stimulus change (inf where counts differ)
+    shift = np.maximum(np.abs(t_low - t_ref), np.abs(t_high - t_ref))
+    shift = np.where((n_low == n_ref)[:, None] & (n_high == n_ref)[:, None], shift, np.inf)
     usable = s_ref == 0
     marginal = (n_low != n_ref) | (n_high != n_ref) | (s_low != 0) | (s_high != 0) | np.any(
         (t_ref > model.t1 - EDGE) & np.isfinite(t_ref), axis=1)
@@ -207,7 +212,7 @@ def check_batch(model: OracleModel, kind: str, dtype, seed: int, batch: int = 8)
             tally["marginal"] += bool(marginal[i])
             k = min(n[i], n_ref[i], MAX_SPIKES)
             error = np.abs(t[i, :k] - t_ref[i, :k])
-            allowed = base + per_ms * t_ref[i, :k]
+            allowed = base + per_ms * t_ref[i, :k] + 0.25 * shift[i, :k]
             worst = float(np.max(error - allowed, initial=-np.inf))
             count_ok = n[i] == n_ref[i] or (abs(int(n[i]) - int(n_ref[i])) == 1
                                             and marginal[i])

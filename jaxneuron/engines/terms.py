@@ -114,9 +114,22 @@ class StepInput(eqx.Module):
         return jnp.where(self.jumps, self.mean, self.stimulus(t))
 
 
+class ConstantInput(eqx.Module):
+    """A current that is constant over one fixed step (`AbstractStimulus.step_mean`)."""
+
+    mean: jax.Array
+
+    def __call__(self, t):
+        return self.mean
+
+
 def step_input(stimulus: AbstractStimulus, t, dt: float):
-    """`stimulus` as the input of the fixed step `[t, t + dt]` (`StepInput`); the stimulus
-    itself where it states no `integral`."""
+    """`stimulus` as the input of the fixed step `[t, t + dt]`: its exact mean over the step
+    for stimuli constant between jumps (`step_mean`), the mean where it jumps inside the
+    step for those with an `integral` (`StepInput`), else the stimulus itself."""
+    mean = stimulus.step_mean(t, dt)
+    if mean is not None:
+        return ConstantInput(mean)
     charge = stimulus.integral(t, t + dt)
     if charge is None:
         return stimulus
