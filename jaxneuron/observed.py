@@ -16,7 +16,8 @@ def _shape_text(shape) -> str:
 def check_observed(name: str, value, *, shape: tuple | None = None, ndim: int | None = None,
                    min_length: int | None = None, max_length: int | None = None,
                    what: str | None = None, finite: bool = True):
-    """Check observed data `value` and return it as a float NumPy array.
+    """Check observed data `value` and return it as a float NumPy array (a float array as
+    it is, anything else converted to float64).
 
     **Arguments:**
     - `name`: the argument's name, used in every message.
@@ -36,8 +37,10 @@ def check_observed(name: str, value, *, shape: tuple | None = None, ndim: int | 
     if not is_concrete(value):
         array = value
     else:
-        try:
-            array = np.asarray(value, dtype=float)
+        try:  # float arrays are kept as they are (no copy; float32 stays float32)
+            array = np.asarray(value)
+            if array.dtype.kind not in "f":
+                array = array.astype(float)
         except (TypeError, ValueError) as error:
             raise ValueError(f"{name} must be a numeric array; got "
                              f"{type(value).__name__}") from error
