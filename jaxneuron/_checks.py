@@ -146,3 +146,11 @@ def check_real(name: str, value, *, gt=None, ge=None, lt=None, le=None,
             or (lt is not None and not number < lt) or (le is not None and not number <= le)):
         raise ValueError(f"{name} must be {allowed}; got {value!r}")
     return number
+
+
+def static_int(value):
+    """Converter of static int fields: a NumPy integer becomes a Python int (hashable and
+    JSON-able); anything else is kept as it is, for the class's check to reject."""
+    if isinstance(value, np.integer) and not isinstance(value, np.bool_):
+        return int(value)
+    return value
