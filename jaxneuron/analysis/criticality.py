@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_int
+
 SUBCRITICAL_BELOW = 0.95
 SUPERCRITICAL_ABOVE = 1.05
 
@@ -122,8 +124,7 @@ def bin_counts(counts, bin_steps: int) -> np.ndarray:
     """Sum `counts` (`(n_steps,)`) in consecutive bins of `bin_steps` (a trailing partial bin
     is dropped)."""
     counts = population_counts(counts)
-    if not isinstance(bin_steps, int | np.integer) or bin_steps < 1:
-        raise ValueError(f"bin_steps must be a positive int; got {bin_steps!r}")
+    bin_steps = check_int("bin_steps", bin_steps, 1)
     n_bins = counts.size // bin_steps
     return counts[: n_bins * bin_steps].reshape(n_bins, bin_steps).sum(axis=1)
 

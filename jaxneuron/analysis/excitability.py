@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_int
 from ..models.base import AbstractNeuron
 from ..stimuli import StepCurrent
 from ..sweep import sweep
@@ -371,9 +372,7 @@ def rheobases(model: AbstractNeuron, brackets: dict[str, tuple], *, params: dict
     unknown = [c for c in brackets if c not in CRITERIA]
     if unknown:
         raise ValueError(f"criterion must be one of {CRITERIA}; got {unknown}")
-    for name, value in (("n_points", n_points), ("rounds", rounds)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+    n_points, rounds = check_int("n_points", n_points, 1), check_int("rounds", rounds, 1)
     values = _parameter_columns(params)
     _check_timing(duration, delay, n_last)
     n_values = len(next(iter(values.values()))) if values else 1
@@ -489,8 +488,7 @@ def _check_timing(duration, delay, n_last):
         raise ValueError(f"duration must be > 0 ms; got {duration!r}")
     if not (np.isfinite(delay) and delay >= 0):
         raise ValueError(f"delay must be >= 0 ms; got {delay!r}")
-    if not isinstance(n_last, int) or n_last < 1:
-        raise ValueError(f"n_last must be an int >= 1; got {n_last!r}")
+    check_int("n_last", n_last, 1)
 
 
 __all__ = [

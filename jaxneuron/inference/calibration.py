@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_int
+
 
 def _draws_and_truths(samples, truths) -> tuple[np.ndarray, np.ndarray]:
     samples = np.asarray(samples, dtype=float)
@@ -94,8 +96,7 @@ def c2st(a, b, *, folds: int = 5, seed: int = 0, max_iter: int = 1000) -> float:
                          f"{b.shape}")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("a and b must be finite")
-    if not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds must be an int >= 2; got {folds!r}")
+    folds = check_int("folds", folds, 2)
     rng = np.random.default_rng(seed)
     n = min(a.shape[0], b.shape[0])
     if n < folds:
