@@ -9,7 +9,7 @@ import math
 import numpy as np
 from scipy.stats import qmc
 
-from ._checks import _is_text, check_int, check_real
+from ._checks import _is_text, check_int
 from .observed import check_observed
 
 SAMPLERS = ("grid", "uniform", "latin_hypercube", "sobol")
@@ -25,12 +25,9 @@ def _check_bounds(bounds: dict, log: bool | str | tuple = False):
     names = list(bounds)
     for name in names:
         pair = bounds[name]
-        if _is_text(pair) or np.shape(pair) != (2,):
-            raise ValueError(f"bounds[{name!r}] must be a pair (low, high); got {pair!r}")
-        low, high = (check_real(f"bounds[{name!r}]", v) for v in pair)
-        if not low < high:
-            raise ValueError(f"bounds[{name!r}] must be (low, high) with finite low < high; "
-                             f"got {pair!r}")
+        if not _is_interval(pair):
+            raise ValueError(f"bounds: each must be (low, high) with finite low < high; got "
+                             f"{name!r}: {pair!r}")
     low = np.array([float(bounds[n][0]) for n in names])
     high = np.array([float(bounds[n][1]) for n in names])
     if isinstance(log, bool | np.bool_):
@@ -50,6 +47,18 @@ def _check_bounds(bounds: dict, log: bool | str | tuple = False):
     if bad:
         raise ValueError(f"bounds: log-scaled parameters need low > 0; got {bad}")
     return names, low, high, logs
+
+
+def _is_interval(pair) -> bool:
+    """True for a pair of finite real numbers `(low, high)` with low < high."""
+    if _is_text(pair) or np.shape(pair) != (2,) or any(
+            _is_text(v) or isinstance(v, bool) for v in pair):
+        return False
+    try:
+        low, high = (float(v) for v in pair)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.isfinite(low) and np.isfinite(high) and low < high)
 
 
 def _scale(unit: np.ndarray, names, low, high, logs) -> dict[str, np.ndarray]:
@@ -123,7 +132,9 @@ def sample(method: str, bounds: dict[str, tuple[float, float]], n: int, *, seed:
 
 
 def _check_n(n) -> int:
-    return check_int("n", n, 1)
+    if isinstance(n, bool | np.bool_) or not isinstance(n, int | np.integer) or n < 1:
+        raise ValueError(f"n must be a positive int; got {n!r}")
+    return int(n)
 
 
 def _check_seed(seed) -> int:

@@ -12,8 +12,9 @@ def _int(text: str, minimum: int) -> int:
     try:
         value = int(text)
     except ValueError:
-        value = None
-    if value is None or value < minimum:
+        raise argparse.ArgumentTypeError(f"invalid int value: {text!r} (must be an int >= "
+                                         f"{minimum})") from None
+    if value < minimum:
         raise argparse.ArgumentTypeError(f"must be an int >= {minimum}; got {text!r}")
     return value
 
@@ -24,7 +25,8 @@ def _float(text: str, *, gt: float | None = None, ge: float | None = None) -> fl
     try:
         value = float(text)
     except ValueError:
-        value = math.nan
+        raise argparse.ArgumentTypeError(f"invalid float value: {text!r} (must be "
+                                         f"{allowed})") from None
     if not math.isfinite(value) or (gt is not None and not value > gt) or (
             ge is not None and not value >= ge):
         raise argparse.ArgumentTypeError(f"must be {allowed}; got {text!r}")
