@@ -173,6 +173,10 @@ OBSERVED = {
     "train val_data other states": (
         lambda: em.train(dataset(), dataset(n_states=2), em.TrainConfig(window=2)),
         ValueError, r"val_data.states must have shape \(n_runs, n_t, 1\)"),
+    "match_spikes true_times NaN": (lambda: em.match_spikes([1.0, np.nan], [1.0]),
+                                    ValueError, r"true_times must be finite"),
+    "match_spikes pred_times 2-D": (lambda: em.match_spikes([1.0], [[1.0]]), ValueError,
+                                    r"pred_times must be 1-D; got shape \(1, 1\)"),
     "train config a dict": (lambda: em.train(dataset(), dataset(), {"epochs": 1}), ValueError,
                             r"config must be a TrainConfig; got dict"),
 }
@@ -192,6 +196,11 @@ def gen(**kwargs):
 def gen_net(**kwargs):
     kwargs = {"n_runs": 2, "t1": 2.0, "dt_save": 0.5, **kwargs}
     return em.generate_network_dataset(jn.Izhikevich(), **kwargs)
+
+
+def tiny_emulator():
+    net = em.make_net(em.NetConfig("mlp", n_states=1, hidden_size=2, depth=1), key=KEY)
+    return em.Emulator(net, em.Standardizer.fit(dataset()))
 
 
 def izh_net(proj=None, inputs=(), **pop):
@@ -298,6 +307,18 @@ EMULATOR_OPTIONS = {
                                             ValueError, r"weight_range must be a finite"),
     "generate_network_dataset dt 0": (lambda: gen_net(dt=0.0), ValueError,
                                       r"dt must be a finite number > 0"),
+    "match_spikes tolerance < 0": (lambda: em.match_spikes([1.0], [1.0], -1.0), ValueError,
+                                   r"tolerance \(ms\) must be a finite number >= 0"),
+    "spike_scores duration 0": (lambda: em.spike_scores([[1.0]], [[1.0]], 0.0), ValueError,
+                                r"duration \(ms\) must be a finite number > 0; got 0"),
+    "reset_spike_times drop NaN": (lambda: em.reset_spike_times(np.arange(3.0), np.zeros(3),
+                                                                np.nan), ValueError,
+                                   r"drop \(mV\) must be a finite number > 0"),
+    "speed_vs repeats 0": (lambda: em.speed_vs(tiny_emulator(), dataset(), lambda: 0,
+                                               repeats=0), ValueError,
+                           r"repeats must be an int >= 1; got 0"),
+    "windows window 0": (lambda: em.training.windows(dataset(), 0), ValueError,
+                         r"window must be an int >= 1; got 0"),
 }
 
 NETWORK_OPTIONS = {

@@ -122,6 +122,7 @@ def windows(dataset: Dataset, window: int, stride: int = 0) -> tuple[np.ndarray,
     """Cut every run into windows of `window + 1` save times, starting every `stride`
     steps (default `window // 2`; the last window ends at the run's end): states
     `(n_windows, window + 1, n_states)` and currents `(n_windows, window + 1, n_inputs)`."""
+    window, stride = check_int("window", window, 1), check_int("stride", stride, 0)
     n_t = dataset.states.shape[1]
     if window + 1 > n_t:
         raise ValueError(f"window must be < the run length ({n_t} save times); got {window}")
