@@ -21,7 +21,12 @@ import jaxneuron as jn
 from jaxneuron import emulators as em, sampling
 from jaxneuron._checks import check_int, check_real
 from jaxneuron.analysis import burst_count, firing_rate
-from jaxneuron.analysis.criticality import bin_counts
+from jaxneuron.analysis.criticality import (
+    bin_counts,
+    branching_ratio,
+    detect_avalanches,
+    measure,
+)
 from jaxneuron.apps import arguments
 from jaxneuron.apps.cli import main
 from jaxneuron.fit import check_target
@@ -423,6 +428,7 @@ def hh_fit(**kwargs):
 
 
 SPIKES = np.array([[5.0, 12.0, np.nan]])
+COUNTS = np.tile([0, 2, 1, 0, 3], 40)
 
 OTHER_OPTIONS = {
     "sweep chunk_size 0": (lambda: lif_sweep(chunk_size=0), ValueError,
@@ -481,6 +487,14 @@ OTHER_OPTIONS = {
                                r"t_stop must be finite"),
     "burst_count max_isi 0": (lambda: burst_count(SPIKES, 0.0), ValueError,
                               r"max_isi must be a finite number > 0"),
+    "detect_avalanches dt inf": (lambda: detect_avalanches(COUNTS, np.inf), ValueError,
+                                 r"dt \(ms\) must be a finite number > 0; got inf"),
+    "detect_avalanches bin_ms NaN": (lambda: detect_avalanches(COUNTS, 0.1, bin_ms=np.nan),
+                                     ValueError, r"bin_ms must be a finite number > 0"),
+    "branching_ratio max_lag float": (lambda: branching_ratio(COUNTS, max_lag=4.0),
+                                      ValueError, r"max_lag must be an int >= 2; got 4.0"),
+    "measure n_neurons 0": (lambda: measure(COUNTS, 0.1, n_neurons=0), ValueError,
+                            r"n_neurons must be an int >= 1; got 0"),
     "bin_counts bin_steps bool": (lambda: bin_counts(np.ones(10), True), ValueError,
                                   r"bin_steps must be an int >= 1; got True"),
 }
