@@ -27,6 +27,7 @@ from jaxneuron.analysis.criticality import (
     detect_avalanches,
     measure,
 )
+from jaxneuron.analysis.excitability import nth_spike_after, sustained_rate
 from jaxneuron.apps import arguments
 from jaxneuron.apps.cli import main
 from jaxneuron.fit import check_target
@@ -495,6 +496,13 @@ OTHER_OPTIONS = {
                                       ValueError, r"max_lag must be an int >= 2; got 4.0"),
     "measure n_neurons 0": (lambda: measure(COUNTS, 0.1, n_neurons=0), ValueError,
                             r"n_neurons must be an int >= 1; got 0"),
+    "sustained_rate n_last 0": (lambda: sustained_rate(SPIKES, 0.0, 20.0, n_last=0),
+                                ValueError, r"n_last must be an int >= 1; got 0"),
+    "sustained_rate stop_factor NaN": (
+        lambda: sustained_rate(SPIKES, 0.0, 20.0, stop_factor=np.nan), ValueError,
+        r"stop_factor must be a finite number > 0"),
+    "nth_spike_after n < 0": (lambda: nth_spike_after(SPIKES[0], 0.0, -1), ValueError,
+                              r"n must be an int >= 0; got -1"),
     "bin_counts bin_steps bool": (lambda: bin_counts(np.ones(10), True), ValueError,
                                   r"bin_steps must be an int >= 1; got True"),
 }

@@ -27,7 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
-from .._checks import check_int
+from .._checks import check_int, check_real, is_concrete
 from ..models.base import AbstractNeuron
 from ..stimuli import StepCurrent
 from ..sweep import sweep
@@ -52,7 +52,14 @@ def sustained_rate(spike_times: Float[Array, "*batch max_spikes"], t_start, t_st
     more than `stop_factor` mean intervals before `t_stop` (a transient burst, such as the
     few spikes Hodgkin–Huxley fires just below its repetitive-firing threshold). Rates
     below about `1000 (n_last + 1) / (t_stop - t_start)` Hz cannot be seen.
+
+    **Raises:** `ValueError` unless `n_last` is an int >= 1 and a concrete `stop_factor`
+    a finite number > 0.
     """
+    if not isinstance(n_last, jax.Array):  # a JAX array (traced or not) is the caller's
+        n_last = check_int("n_last", n_last, 1)
+    if is_concrete(stop_factor):
+        check_real("stop_factor", stop_factor, gt=0)
     inside = (spike_times >= t_start) & (spike_times < t_stop)
     times = jnp.where(inside, spike_times, jnp.nan)
     rate = steady_firing_rate(times, n_last=n_last)
@@ -88,7 +95,10 @@ def step_response(trace: Trace, *, t_start: float = 0.0, n_last: int = 3
 
 def nth_spike_after(spike_times: Float[Array, " max_spikes"], t_start, n: int = 0
                     ) -> Float[Array, ""]:
-    """Time (ms) of the `n`-th spike (0 = first) at or after `t_start`; NaN if there is none."""
+    """Time (ms) of the `n`-th spike (0 = first) at or after `t_start`; NaN if there is none.
+    **Raises:** `ValueError` unless `n` is an int >= 0."""
+    if not isinstance(n, jax.Array):
+        n = check_int("n", n, 0)
     after = spike_times >= t_start
     chosen = after & (jnp.cumsum(after) == n + 1)
     return jnp.where(jnp.any(chosen), jnp.sum(jnp.where(chosen, spike_times, 0.0)), jnp.nan)
