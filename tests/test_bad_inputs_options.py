@@ -33,7 +33,7 @@ from jaxneuron.apps.cli import main
 from jaxneuron.fit import check_target
 from jaxneuron.inference import Prior, fit_restarts, run_nuts
 from jaxneuron.inference.bayes import NutsSampler
-from jaxneuron.inference.calibration import c2st
+from jaxneuron.inference.calibration import c2st, coverage, coverage_interval, sbc_ranks
 from jaxneuron.inference.npe import simulate_observations, train_npe
 from jaxneuron.network import (
     CurrentInput,
@@ -474,6 +474,18 @@ OTHER_OPTIONS = {
     "train_npe embedding_dim 0": (lambda: npe(embedding_dim=0), ValueError,
                                   r"embedding_dim must be an int >= 1"),
     "train_npe key int": (lambda: npe(key=0), ValueError, r"key must be a JAX PRNG key"),
+    "coverage samples NaN": (lambda: coverage(with_nan((2, 5, 1), (0, 1, 0)), np.ones((2, 1))),
+                             ValueError, r"samples must be finite.*\[0, 1, 0\]"),
+    "coverage truths wrong dim": (lambda: coverage(np.ones((2, 5, 1)), np.ones((2, 2))),
+                                  ValueError, r"truths must have shape \(2, 1\)"),
+    "sbc_ranks truths inf": (lambda: sbc_ranks(np.ones((2, 5, 1)), np.full((2, 1), np.inf)),
+                             ValueError, r"truths must be finite"),
+    "coverage level 1": (lambda: coverage(np.ones((2, 5, 1)), np.ones((2, 1)), 1.0),
+                         ValueError, r"level must be a finite number > 0 and < 1"),
+    "coverage_interval n_obs 0": (lambda: coverage_interval(0.9, 0), ValueError,
+                                  r"n_obs must be an int >= 1; got 0"),
+    "c2st seed < 0": (lambda: c2st(np.zeros((10, 1)), np.ones((10, 1)), seed=-1), ValueError,
+                      r"seed must be an int >= 0; got -1"),
     "c2st folds bool": (lambda: c2st(np.zeros((10, 1)), np.ones((10, 1)), folds=True),
                         ValueError, r"folds must be an int >= 2; got True"),
     "Bounded infinite": (lambda: Bounded(-np.inf, np.inf), ValueError,
