@@ -50,6 +50,8 @@ from jaxneuron.network import (
     simulate_network,
 )
 from jaxneuron.observed import check_observed
+from jaxneuron.plotting.figures import regimes_raster
+from jaxneuron.plotting.neurons import typed_raster
 from jaxneuron.transforms import Bounded, LogBounded
 
 KEY = jax.random.key(0)
@@ -515,6 +517,12 @@ OTHER_OPTIONS = {
         r"stop_factor must be a finite number > 0"),
     "nth_spike_after n < 0": (lambda: nth_spike_after(SPIKES[0], 0.0, -1), ValueError,
                               r"n must be an int >= 0; got -1"),
+    "regimes_raster rate_bin_ms 0": (
+        lambda: regimes_raster({}, dt=0.1, rate_bin_ms=0.0), ValueError,
+        r"rate_bin_ms must be a finite number > 0; got 0"),
+    "typed_raster bin_ms < 0": (lambda: typed_raster({}, t1=10.0,
+                                                                         bin_ms=-5.0),
+                                ValueError, r"bin_ms must be a finite number > 0; got -5"),
     "bin_counts bin_steps bool": (lambda: bin_counts(np.ones(10), True), ValueError,
                                   r"bin_steps must be an int >= 1; got True"),
 }
