@@ -84,7 +84,7 @@ def driven_branching_network(gain=1.0, *, n: int = N_CELLS, k: int = OUT_DEGREE,
     Because every cell has out-degree `k`, networks with different `seed`s have the same
     static `max_degree` and stack for `vmap` together with different gains.
     """
-    if not isinstance(k, int | np.integer) or not 1 <= k < n:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k < n:
         raise ValueError(f"k must be an int in [1, n); got {k!r}")
     w = V_TH - V_REST - v_offset if weight is None else weight
     rng = np.random.default_rng(seed)
