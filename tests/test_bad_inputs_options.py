@@ -52,6 +52,7 @@ from jaxneuron.network import (
 from jaxneuron.observed import check_observed
 from jaxneuron.plotting.figures import regimes_raster
 from jaxneuron.plotting.neurons import typed_raster
+from jaxneuron.trace import STATUS_OK, STATUS_OUTSIDE_DOMAIN
 from jaxneuron.transforms import Bounded, LogBounded
 
 KEY = jax.random.key(0)
@@ -750,3 +751,14 @@ def test_analysis_windows_still_take_arrays_and_traced_values():
     assert float(rates[0]) == pytest.approx(100.0)  # 2 spikes in 20 ms
     traced = jax.jit(lambda t: firing_rate(SPIKES, 0.0, t))(20.0)
     assert float(traced[0]) == pytest.approx(100.0)
+
+
+def test_sweep_takes_a_numpy_chunk_size_and_flags_nan_sets_by_index():
+    """A NaN or infinite parameter value is not an error of the whole sweep but a flagged
+    set: `STATUS_OUTSIDE_DOMAIN` (tau_m must be > 0 and finite), never ok."""
+    with pytest.warns(RuntimeWarning, match="2 of 3 parameter sets failed"):
+        result = jn.sweep(jn.LIF(), {"tau_m": np.array([10.0, np.nan, np.inf])},
+                          jn.StepCurrent(2.0), t1=1.0, chunk_size=np.int64(2), progress=False)
+    np.testing.assert_array_equal(result.ok, [True, False, False])
+    np.testing.assert_array_equal(result.status,
+                                  [STATUS_OK, STATUS_OUTSIDE_DOMAIN, STATUS_OUTSIDE_DOMAIN])
