@@ -151,6 +151,11 @@ def fit(
     transforms = dict(transforms or {})
     check_parameter_names(model, bounds, "bounds")
     check_parameter_names(model, transforms, "transforms")
+    for name, transform in transforms.items():
+        if not isinstance(transform, AbstractTransform):
+            raise ValueError(f"transforms[{name!r}] must be a jaxneuron.transforms transform "
+                             f"(e.g. Positive(), Bounded(low, high)); got "
+                             f"{type(transform).__name__}")
     steps = check_int("steps", steps, 1)
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")

@@ -468,6 +468,16 @@ OTHER_OPTIONS = {
                              r"dense_mass must be True or False"),
     "NUTS sigma inf": (lambda: nuts(OBS, sigma=np.inf), ValueError,
                        r"sigma must be > 0 and finite"),
+    "NUTS sigma (21, 1) broadcasts wider": (lambda: nuts(OBS, sigma=np.ones((N_OBS, 1))),
+                                            ValueError,
+                                            r"sigma must be a number or an array that "
+                                            r"broadcasts to the observable's shape \(21,\); "
+                                            r"got shape \(21, 1\)"),
+    "NUTS sigma wrong length": (lambda: nuts(OBS, sigma=np.ones(5)), ValueError,
+                                r"sigma must .*broadcasts.*got shape \(5,\)"),
+    "fit transforms a string": (lambda: hh_fit(transforms={"g_Na": "log"}), ValueError,
+                                r"transforms\['g_Na'\] must be a jaxneuron.transforms "
+                                r"transform.*got str"),
     "train_npe flow_layers 0": (lambda: npe(flow_layers=0), ValueError,
                                 r"flow_layers must be an int >= 1; got 0"),
     "train_npe knots float": (lambda: npe(knots=4.5), ValueError,
@@ -676,6 +686,9 @@ def test_nuts_expects_the_observable_shape_and_accepts_it():
     custom = NutsSampler(passive_lif(), jn.StepCurrent(1.5), prior=LIF_PRIOR, sigma=1.0,
                          observable=lambda tr: tr.v[-1], **PASSIVE)
     assert custom.observed_shape == ()
+    per_point = NutsSampler(passive_lif(), jn.StepCurrent(1.5), prior=LIF_PRIOR,
+                            sigma=np.ones(N_OBS), **PASSIVE)  # one sigma per saved voltage
+    assert per_point.observed_shape == (21,)
 
 
 def test_fit_target_of_the_right_shape_passes():

@@ -229,6 +229,11 @@ class NutsSampler:
                                                                **simulate_kwargs)))
         self.observed_shape = tuple(predicted.shape)
         """The shape `run` needs of `observed`: that of `observable(trace)`."""
+        if sigma is not None and _broadcast(np.shape(sigma), self.observed_shape) != (
+                self.observed_shape):
+            raise ValueError(f"sigma must be a number or an array that broadcasts to the "
+                             f"observable's shape {self.observed_shape}; got shape "
+                             f"{np.shape(sigma)}")
 
     def run(self, observed, *, key: jax.Array, init: dict | None = None) -> NutsResult:
         """Sample the posterior given `observed` (same shape as `observable(trace)`).
@@ -267,6 +272,13 @@ def run_nuts(model: AbstractNeuron, stimulus: AbstractStimulus, observed, *, key
     `NutsSampler` for the options (`prior` and `t1` are required)."""
     check_key(key)
     return NutsSampler(model, stimulus, **options).run(observed, key=key, init=init)
+
+
+def _broadcast(*shapes) -> tuple | None:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
 
 
 def _unconstrained_init(init: dict, prior: Prior, sigma_prior, num_chains: int) -> dict:
