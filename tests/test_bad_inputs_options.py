@@ -28,6 +28,7 @@ from jaxneuron.analysis.criticality import (
     measure,
 )
 from jaxneuron.analysis.excitability import nth_spike_after, sustained_rate
+from jaxneuron.analysis.summaries import HHSummaries
 from jaxneuron.apps import arguments
 from jaxneuron.apps.cli import main
 from jaxneuron.fit import check_target
@@ -534,6 +535,10 @@ OTHER_OPTIONS = {
     "typed_raster bin_ms < 0": (lambda: typed_raster({}, t1=10.0,
                                                                          bin_ms=-5.0),
                                 ValueError, r"bin_ms must be a finite number > 0; got -5"),
+    "HHSummaries window reversed": (lambda: HHSummaries(t_on=50.0, t_off=10.0), ValueError,
+                                    r"t_off must be > t_on \(the stimulus window, ms\)"),
+    "HHSummaries t_off NaN": (lambda: HHSummaries(t_on=10.0, t_off=np.nan), ValueError,
+                              r"t_off must be a finite number; got nan"),
     "bin_counts bin_steps bool": (lambda: bin_counts(np.ones(10), True), ValueError,
                                   r"bin_steps must be an int >= 1; got True"),
 }
