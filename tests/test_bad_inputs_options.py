@@ -10,12 +10,17 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import json
 import re
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
+from flowjax.bijections import RationalQuadraticSpline
+from flowjax.distributions import Normal
+from flowjax.flows import masked_autoregressive_flow
 
 import jaxneuron as jn
 from jaxneuron import emulators as em, sampling
@@ -35,7 +40,7 @@ from jaxneuron.fit import check_target
 from jaxneuron.inference import Prior, fit_restarts, run_nuts
 from jaxneuron.inference.bayes import NutsSampler
 from jaxneuron.inference.calibration import c2st, coverage, coverage_interval, sbc_ranks
-from jaxneuron.inference.npe import simulate_observations, train_npe
+from jaxneuron.inference.npe import NPEPosterior, simulate_observations, train_npe
 from jaxneuron.network import (
     CurrentInput,
     GaussianInput,
@@ -94,6 +99,19 @@ def npe(theta=THETA, x=X, **kwargs):
     kwargs.setdefault("key", KEY)
     return train_npe(theta, x, HH_PRIOR, batch_size=8, max_epochs=1, progress=False,
                      **kwargs)
+
+
+@functools.cache
+def tiny_posterior():
+    """An untrained NPE posterior of one parameter a in (0, 1) given x `(2,)` (a small
+    flow as `train_npe` builds it): the checks of its observations are what is tested."""
+    flow = masked_autoregressive_flow(
+        KEY, base_dist=Normal(jnp.zeros(1)),
+        transformer=RationalQuadraticSpline(knots=2, interval=4.0), cond_dim=2,
+        flow_layers=1, nn_width=4)
+    return NPEPosterior(flow=flow, embedding=None, prior=Prior({"a": (0.0, 1.0)}),
+                        x_mean=jnp.zeros(2), x_std=jnp.ones(2), u_mean=jnp.zeros(1),
+                        u_std=jnp.ones(1))
 
 
 def dataset(states=None, currents=None, ts=None, n_states=1):
@@ -168,6 +186,17 @@ OBSERVED = {
                             r"theta must be finite"),
     "train_npe theta 1 column": (lambda: npe(theta=THETA[:, :1]), ValueError,
                                  r"theta must have shape \(n, 2\)"),
+    "NPE sample x NaN": (lambda: tiny_posterior().sample(KEY, np.array([np.nan, 0.1]), 3),
+                         ValueError, r"x must be finite; it has 1 NaN/inf"),
+    "NPE sample x too short": (lambda: tiny_posterior().sample(KEY, np.array([0.1]), 3),
+                               ValueError, r"x must have shape \(2,\); got shape \(1,\)"),
+    "NPE sample x batched": (lambda: tiny_posterior().sample(KEY, np.ones((1, 2)), 3),
+                             ValueError, r"x must have shape \(2,\); got shape \(1, 2\)"),
+    "NPE sample n 0": (lambda: tiny_posterior().sample(KEY, np.ones(2), 0), ValueError,
+                       r"n must be an int >= 1; got 0"),
+    "NPE sample_many xs inf": (lambda: tiny_posterior().sample_many(KEY, np.full((2, 2), np.inf),
+                                                                    3),
+                               ValueError, r"xs must be finite"),
     # emulator training data
     "Dataset states NaN": (lambda: dataset(states=with_nan((2, 5, 1), (1, 3, 0))),
                            ValueError, r"states must be finite.*\[1, 3, 0\]"),
@@ -691,6 +720,8 @@ def test_nuts_expects_the_observable_shape_and_accepts_it():
     custom = NutsSampler(passive_lif(), jn.StepCurrent(1.5), prior=LIF_PRIOR, sigma=1.0,
                          observable=lambda tr: tr.v[-1], **PASSIVE)
     assert custom.observed_shape == ()
+    draws = tiny_posterior().sample(KEY, np.array([0.5, 0.25]), np.int64(3))
+    assert draws.shape == (3, 1) and np.all((draws > 0.0) & (draws < 1.0))  # inside bounds
     per_point = NutsSampler(passive_lif(), jn.StepCurrent(1.5), prior=LIF_PRIOR,
                             sigma=np.ones(N_OBS), **PASSIVE)  # one sigma per saved voltage
     assert per_point.observed_shape == (21,)

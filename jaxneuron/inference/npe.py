@@ -128,8 +128,8 @@ class NPEPosterior(eqx.Module):
 
         **Raises:** `ValueError` for an `x` of the wrong shape or with NaN/inf values, or
         an `n` that is not an int >= 1."""
-        if is_concrete(x):
-            self._condition(x)  # checks x before compiling
+        if is_concrete(x):  # checks x before compiling
+            check_observed("x", x, shape=self.x_mean.shape)
         return self._sample(key, x, check_int("n", n, 1))
 
     @eqx.filter_jit
