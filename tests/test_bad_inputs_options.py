@@ -42,6 +42,7 @@ from jaxneuron.inference.bayes import NutsSampler
 from jaxneuron.inference.calibration import c2st, coverage, coverage_interval, sbc_ranks
 from jaxneuron.inference.npe import NPEPosterior, simulate_observations, train_npe
 from jaxneuron.network import (
+    STDP,
     CurrentInput,
     GaussianInput,
     Network,
@@ -386,6 +387,7 @@ NETWORK_OPTIONS = {
                               ValueError, r"delay \(steps\) must be an int >= 0; got 1.5"),
     "StateJump delay < 0": (lambda: izh_net(proj(synapse=StateJump("v", delay=-1))),
                             ValueError, r"delay \(steps\) must be an int >= 0; got -1"),
+    "STDP A_plus inf": (lambda: STDP(A_plus=np.inf), ValueError, r"A_plus must be finite"),
     "Population max_events 0": (lambda: izh_net(max_events=0), ValueError,
                                 r"max_events must be an int >= 1; got 0"),
     "Population n bool": (lambda: Population(jn.Izhikevich(), True), ValueError,
