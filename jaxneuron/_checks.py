@@ -119,3 +119,52 @@ def check_parameter_values(module) -> None:
     for f in dataclasses.fields(module):
         if not f.metadata.get("static", False):
             _check_number(f.name, getattr(module, f.name, None))
+
+
+def check_int(name: str, value, minimum: int | None = None, maximum: int | None = None) -> int:
+    """`value` as a Python int: a Python or NumPy integer (not a bool, not a float) in
+    `[minimum, maximum]` (either end optional).
+
+    **Raises:** `ValueError` naming `name` and the allowed range.
+    """
+    allowed = "an int" + ("" if minimum is None else f" >= {minimum}") + (
+        "" if maximum is None else f" and <= {maximum}")
+    if isinstance(value, bool | np.bool_) or not isinstance(value, int | np.integer):
+        raise ValueError(f"{name} must be {allowed}; got {value!r} ({type(value).__name__})")
+    value = int(value)
+    if (minimum is not None and value < minimum) or (maximum is not None and value > maximum):
+        raise ValueError(f"{name} must be {allowed}; got {value}")
+    return value
+
+
+def check_real(name: str, value, *, gt=None, ge=None, lt=None, le=None,
+               finite: bool = True) -> float:
+    """`value` as a Python float: a real number (Python or NumPy int or float, or a 0-d
+    array; not a bool or text), finite unless `finite=False` (NaN never passes), and
+    `> gt`, `>= ge`, `< lt`, `<= le` where given.
+
+    **Raises:** `ValueError` naming `name` and the allowed range.
+    """
+    bounds = [f"{op} {b:g}" for op, b in ((">", gt), (">=", ge), ("<", lt), ("<=", le))
+              if b is not None]
+    allowed = ("a finite number" if finite else "a number") + (
+        f" {' and '.join(bounds)}" if bounds else "")
+    if isinstance(value, bool | np.bool_) or _is_text(value) or np.ndim(value) != 0:
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    try:
+        number = float(value)
+    except (TypeError, ValueError) as error:
+        raise ValueError(f"{name} must be {allowed}; got {value!r}") from error
+    if (math.isnan(number) or (finite and math.isinf(number))
+            or (gt is not None and not number > gt) or (ge is not None and not number >= ge)
+            or (lt is not None and not number < lt) or (le is not None and not number <= le)):
+        raise ValueError(f"{name} must be {allowed}; got {value!r}")
+    return number
+
+
+def static_int(value):
+    """Converter of static int fields: a NumPy integer becomes a Python int (hashable and
+    JSON-able); anything else is kept as it is, for the class's check to reject."""
+    if isinstance(value, np.integer) and not isinstance(value, np.bool_):
+        return int(value)
+    return value

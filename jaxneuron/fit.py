@@ -12,10 +12,12 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from ._checks import check_int, check_real
 from ._fields import check_parameter_names, replace_parameters
 from .engines import with_engine
 from .gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
 from .models.base import AbstractNeuron
+from .observed import check_observed
 from .simulate import simulate
 from .stimuli import AbstractStimulus
 from .trace import Trace
@@ -53,31 +55,21 @@ def check_target(model: AbstractNeuron, stimulus: AbstractStimulus, target, loss
 
     **Raises:** `ValueError` naming `argument` and what is allowed.
     """
-    for leaf in jax.tree.leaves(target):
-        try:
-            arr = np.asarray(leaf, dtype=float)
-        except (TypeError, ValueError) as error:
-            if loss in (voltage_mse, spike_time_mse):
-                raise ValueError(f"{argument} must be a numeric array; got "
-                                 f"{type(leaf).__name__}") from error
-            continue
-        bad = ~np.isfinite(arr)
-        if np.any(bad):
-            raise ValueError(f"{argument} must be finite; it has {int(bad.sum())} NaN/inf "
-                             f"value(s) (first at index {np.argwhere(bad)[0].tolist()})")
+    builtin = loss in (voltage_mse, spike_time_mse)
+    for leaf in ([target] if builtin else jax.tree.leaves(target)):
+        if builtin or _is_numeric(leaf):  # a custom loss may take anything else as it is
+            check_observed(argument, leaf)
     trace = jax.eval_shape(lambda: simulate(model, stimulus, t1=t1, **simulate_kwargs))
     if loss is voltage_mse:
-        target = np.asarray(target, dtype=float)
-        if target.shape != trace.v.shape:
-            raise ValueError(f"{argument} must be a 1-D voltage trace on the save grid, shape "
-                             f"{trace.v.shape} for t1={t1} and these dt/save_every; got shape "
-                             f"{target.shape}")
+        target = check_observed(
+            argument, target, shape=trace.v.shape,
+            what=f"a 1-D voltage trace on the save grid, shape {trace.v.shape} for t1={t1} "
+                 "and these dt/save_every")
     elif loss is spike_time_mse:
-        target = np.asarray(target, dtype=float)
         max_spikes = trace.spike_times.shape[-1]
-        if target.ndim != 1 or not 1 <= target.size <= max_spikes:
-            raise ValueError(f"{argument} must be a 1-D array of 1 to max_spikes={max_spikes} "
-                             f"spike times (ms); got shape {target.shape}")
+        target = check_observed(
+            argument, target, ndim=1, min_length=1, max_length=max_spikes,
+            what=f"a 1-D array of 1 to max_spikes={max_spikes} spike times (ms)")
         if np.any(np.diff(target) < 0):
             raise ValueError(f"{argument} spike times must be sorted (non-decreasing); got "
                              f"{target.tolist()}")
@@ -159,8 +151,12 @@ def fit(
     transforms = dict(transforms or {})
     check_parameter_names(model, bounds, "bounds")
     check_parameter_names(model, transforms, "transforms")
-    if not isinstance(steps, int) or steps < 1:
-        raise ValueError(f"steps must be a positive int; got {steps!r}")
+    for name, transform in transforms.items():
+        if not isinstance(transform, AbstractTransform):
+            raise ValueError(f"transforms[{name!r}] must be a jaxneuron.transforms transform "
+                             f"(e.g. Positive(), Bounded(low, high)); got "
+                             f"{type(transform).__name__}")
+    steps = check_int("steps", steps, 1)
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
     # Forward-mode gradients, reverse-mode line search: an engine that supports both.
@@ -169,7 +165,7 @@ def fit(
     for name in params:
         value = float(getattr(model, name))
         if name in bounds:
-            low, high = bounds[name]
+            low, high = _check_interval(f"bounds[{name!r}]", bounds[name])
             if not low < value < high:
                 raise ValueError(f"bounds: starting {name}={value} is outside ({low}, {high})")
             transforms.setdefault(name, Bounded(float(low), float(high)))
@@ -206,6 +202,24 @@ def fit(
     return FitResult(model=fitted, loss_history=np.asarray(losses),
                      param_history={k: np.asarray(v) for k, v in history.items()})
 
+
+
+def _check_interval(name: str, pair) -> tuple[float, float]:
+    """A finite `(low, high)` with low < high."""
+    if np.ndim(pair) != 1 or np.shape(pair)[0] != 2:
+        raise ValueError(f"{name} must be a pair (low, high); got {pair!r}")
+    low, high = (check_real(name, v) for v in pair)
+    if not low < high:
+        raise ValueError(f"{name} must be (low, high) with low < high; got {pair!r}")
+    return low, high
+
+
+def _is_numeric(leaf) -> bool:
+    try:
+        np.asarray(leaf, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return True
 
 
 _DEFAULT_OPTIMIZER = optax.with_extra_args_support(optax.lbfgs())

@@ -17,7 +17,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from ._checks import as_float_array, check_positive
+from ._checks import as_float_array, check_finite, check_positive
 
 
 class AbstractSurrogate(eqx.Module):
@@ -35,6 +35,9 @@ class AbstractSurrogate(eqx.Module):
 
     def __check_init__(self):
         check_positive("slope", self.slope)
+        check_finite("slope", self.slope)
+        if not isinstance(self.detach_reset, bool):
+            raise ValueError(f"detach_reset must be True or False; got {self.detach_reset!r}")
 
     @abc.abstractmethod
     def derivative(self, x):

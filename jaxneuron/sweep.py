@@ -15,6 +15,7 @@ import numpy as np
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from tqdm.auto import tqdm
 
+from ._checks import check_int
 from ._fields import check_parameter_names, is_parameter_value, replace_parameters
 from .engines import ENGINE_OPTIONS, SpikeRecord, build_engine
 from .engines.spikes import steady_firing_rate
@@ -212,8 +213,7 @@ def sweep(
     if next(iter(lengths.values()))[0] == 0:
         raise ValueError("params: the value arrays are empty (length 0); give at least one "
                          "parameter set")
-    if not isinstance(chunk_size, int) or chunk_size < 1:
-        raise ValueError(f"chunk_size must be a positive int; got {chunk_size!r}")
+    chunk_size = check_int("chunk_size", chunk_size, 1)
     n_sets = next(iter(lengths.values()))[0]
     order = None
     if cost is not None:

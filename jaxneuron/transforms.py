@@ -10,6 +10,8 @@ import equinox as eqx
 import jax
 import jax.numpy as jnp
 
+from ._checks import check_finite, is_concrete
+
 
 class AbstractTransform(eqx.Module):
     """A bijection `forward: R -> allowed range` with its `inverse`."""
@@ -62,7 +64,9 @@ class Bounded(AbstractTransform):
     high: float
 
     def __check_init__(self):
-        if not self.high > self.low:
+        check_finite("Bounded low", self.low)
+        check_finite("Bounded high", self.high)
+        if is_concrete(self.low) and is_concrete(self.high) and not self.high > self.low:
             raise ValueError(f"Bounded needs high > low; got low={self.low}, high={self.high}")
 
     def forward(self, u):
@@ -81,6 +85,7 @@ class LogBounded(AbstractTransform):
     high: float
 
     def __check_init__(self):
+        check_finite("LogBounded high", self.high)
         if not 0 < self.low < self.high:
             raise ValueError(f"LogBounded needs 0 < low < high; got low={self.low}, "
                              f"high={self.high}")

@@ -84,7 +84,7 @@ def test_no_library_module_imports_the_applications():
 
 LAYERS = (
     {"_arrays", "_checks", "_fields", "_keys", "biophysics", "gradients", "spike_surrogates",
-     "transforms"},
+     "transforms", "observed"},
     {"models"},
     {"stimuli"},
     {"trace"},

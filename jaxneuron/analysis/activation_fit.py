@@ -25,6 +25,8 @@ import jax.numpy as jnp
 import numpy as np
 from scipy.optimize import least_squares
 
+from .._checks import check_int
+
 
 # Each function takes the array namespace `xp` (numpy for fitting on the host, jax.numpy
 # for `activation`), so one definition serves both.
@@ -119,8 +121,7 @@ def fit_activation(current, rate, name: str, *, n_offsets: int = 7,
     if x.size < n_params or not (np.all(np.isfinite(x)) and np.all(np.isfinite(y))):
         raise ValueError(f"current and rate must be finite with at least {n_params} points "
                          f"for {name!r}; got {x.size} points")
-    if not isinstance(n_offsets, int) or n_offsets < 1:
-        raise ValueError(f"n_offsets must be an int >= 1; got {n_offsets!r}")
+    n_offsets = check_int("n_offsets", n_offsets, 1)
     span = max(float(np.ptp(x)), 1e-12)
     model = _internal_model(name)
     lower = np.array([0.0] * (n_params - 1) + [-np.inf])

@@ -26,6 +26,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .._checks import check_int, check_real
+
 SUBCRITICAL_BELOW = 0.95
 SUPERCRITICAL_ABOVE = 1.05
 
@@ -122,8 +124,7 @@ def bin_counts(counts, bin_steps: int) -> np.ndarray:
     """Sum `counts` (`(n_steps,)`) in consecutive bins of `bin_steps` (a trailing partial bin
     is dropped)."""
     counts = population_counts(counts)
-    if not isinstance(bin_steps, int | np.integer) or bin_steps < 1:
-        raise ValueError(f"bin_steps must be a positive int; got {bin_steps!r}")
+    bin_steps = check_int("bin_steps", bin_steps, 1)
     n_bins = counts.size // bin_steps
     return counts[: n_bins * bin_steps].reshape(n_bins, bin_steps).sum(axis=1)
 
@@ -139,14 +140,12 @@ def detect_avalanches(activity, dt: float, *, bin_ms: float | None = None) -> Av
 
     **Raises:** `ValueError` for `dt <= 0`, `bin_ms <= 0` or fewer than 2 spikes (default bin).
     """
-    if not dt > 0:
-        raise ValueError(f"dt must be > 0 ms; got {dt!r}")
+    dt = check_real("dt (ms)", dt, gt=0)
     counts = population_counts(activity)
     if bin_ms is None:
         bin_steps = max(1, int(round(mean_interevent_steps(counts))))
     else:
-        if not bin_ms > 0:
-            raise ValueError(f"bin_ms must be > 0; got {bin_ms!r}")
+        bin_ms = check_real("bin_ms", bin_ms, gt=0)
         bin_steps = max(1, int(round(bin_ms / dt)))
     binned = bin_counts(counts, bin_steps)
     active = np.concatenate([[0], (binned > 0).astype(np.int8), [0]])
@@ -208,6 +207,8 @@ def branching_ratio(counts, *, bin_ms: float = 1.0, max_lag: int = 40,
     """
     import mrestimator as mre
 
+    max_lag = check_int("max_lag", max_lag, 2)
+    bin_ms = check_real("bin_ms", bin_ms, gt=0)
     data = np.atleast_2d(np.asarray(counts, dtype=float))
     if data.ndim != 2 or data.shape[1] < 3 * max_lag or max_lag < 2:
         raise ValueError(f"counts must hold at least 3 * max_lag = {3 * max_lag} bins "
@@ -271,6 +272,8 @@ def measure(counts, dt: float, *, gain: float = float("nan"), n_neurons: int = 1
     """Avalanches and branching ratio of population counts per step `(n_steps,)` sampled
     every `dt` ms: avalanches on bins of `bin_ms` (default the mean inter-event interval),
     the MR branching ratio on bins of `mr_bin_ms` (default the avalanche bin)."""
+    dt = check_real("dt (ms)", dt, gt=0)
+    n_neurons = check_int("n_neurons", n_neurons, 1)
     counts = population_counts(counts)
     duration_s = counts.size * dt / 1000.0
     rate = float(counts.sum()) / n_neurons / duration_s

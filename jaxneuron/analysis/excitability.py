@@ -27,6 +27,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_int, check_real, is_concrete
 from ..models.base import AbstractNeuron
 from ..stimuli import StepCurrent
 from ..sweep import sweep
@@ -51,7 +52,14 @@ def sustained_rate(spike_times: Float[Array, "*batch max_spikes"], t_start, t_st
     more than `stop_factor` mean intervals before `t_stop` (a transient burst, such as the
     few spikes Hodgkin–Huxley fires just below its repetitive-firing threshold). Rates
     below about `1000 (n_last + 1) / (t_stop - t_start)` Hz cannot be seen.
+
+    **Raises:** `ValueError` unless `n_last` is an int >= 1 and a concrete `stop_factor`
+    a finite number > 0.
     """
+    if not isinstance(n_last, jax.Array):  # a JAX array (traced or not) is the caller's
+        n_last = check_int("n_last", n_last, 1)
+    if is_concrete(stop_factor):
+        check_real("stop_factor", stop_factor, gt=0)
     inside = (spike_times >= t_start) & (spike_times < t_stop)
     times = jnp.where(inside, spike_times, jnp.nan)
     rate = steady_firing_rate(times, n_last=n_last)
@@ -89,7 +97,10 @@ def step_response(trace: Trace, *, t_start: float | None = None, n_last: int = 3
 
 def nth_spike_after(spike_times: Float[Array, " max_spikes"], t_start, n: int = 0
                     ) -> Float[Array, ""]:
-    """Time (ms) of the `n`-th spike (0 = first) at or after `t_start`; NaN if there is none."""
+    """Time (ms) of the `n`-th spike (0 = first) at or after `t_start`; NaN if there is none.
+    **Raises:** `ValueError` unless `n` is an int >= 0."""
+    if not isinstance(n, jax.Array):
+        n = check_int("n", n, 0)
     after = spike_times >= t_start
     chosen = after & (jnp.cumsum(after) == n + 1)
     return jnp.where(jnp.any(chosen), jnp.sum(jnp.where(chosen, spike_times, 0.0)), jnp.nan)
@@ -373,9 +384,7 @@ def rheobases(model: AbstractNeuron, brackets: dict[str, tuple], *, params: dict
     unknown = [c for c in brackets if c not in CRITERIA]
     if unknown:
         raise ValueError(f"criterion must be one of {CRITERIA}; got {unknown}")
-    for name, value in (("n_points", n_points), ("rounds", rounds)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an int >= 1; got {value!r}")
+    n_points, rounds = check_int("n_points", n_points, 1), check_int("rounds", rounds, 1)
     values = _parameter_columns(params)
     _check_timing(duration, delay, n_last)
     n_values = len(next(iter(values.values()))) if values else 1
@@ -491,8 +500,7 @@ def _check_timing(duration, delay, n_last):
         raise ValueError(f"duration must be > 0 ms; got {duration!r}")
     if not (np.isfinite(delay) and delay >= 0):
         raise ValueError(f"delay must be >= 0 ms; got {delay!r}")
-    if not isinstance(n_last, int) or n_last < 1:
-        raise ValueError(f"n_last must be an int >= 1; got {n_last!r}")
+    check_int("n_last", n_last, 1)
 
 
 __all__ = [

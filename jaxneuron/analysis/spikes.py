@@ -9,7 +9,9 @@ statistics the engines need live in `jaxneuron.engines.spikes` and are re-export
 from __future__ import annotations
 
 import jax.numpy as jnp
+import numpy as np
 
+from .._checks import check_finite, check_real, is_concrete
 from ..engines.spikes import (
     crossing_time,
     detect_spikes,
@@ -25,7 +27,15 @@ def spike_count(spike_times, t_start=-jnp.inf, t_stop=jnp.inf):
 
 
 def firing_rate(spike_times, t_start, t_stop):
-    """Mean firing rate (Hz) over the window `[t_start, t_stop)` in ms."""
+    """Mean firing rate (Hz) over the window `[t_start, t_stop)` in ms.
+
+    **Raises:** `ValueError` if concrete window ends are not finite with t_stop > t_start."""
+    if is_concrete(t_start) and is_concrete(t_stop):
+        check_finite("t_start", t_start)
+        check_finite("t_stop", t_stop)
+        if not np.all(np.asarray(t_stop, float) > np.asarray(t_start, float)):
+            raise ValueError(f"t_stop must be > t_start (ms); got t_start={t_start!r}, "
+                             f"t_stop={t_stop!r}")
     return 1000.0 * spike_count(spike_times, t_start, t_stop) / (t_stop - t_start)
 
 
@@ -43,6 +53,8 @@ def adaptation_index(spike_times):
 
 def burst_count(spike_times, max_isi: float = 10.0):
     """Number of bursts: runs of spikes separated by ISIs shorter than `max_isi` (ms)."""
+    if is_concrete(max_isi):
+        check_real("max_isi", max_isi, gt=0)
     short = interspike_intervals(spike_times) < max_isi
     previous = jnp.concatenate([jnp.zeros_like(short[..., :1]), short[..., :-1]], axis=-1)
     return jnp.sum(short & ~previous, axis=-1)

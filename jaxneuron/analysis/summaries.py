@@ -16,6 +16,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
+from .._checks import check_real, is_concrete
 from ..trace import Trace
 from .excitability import spike_shape_from_voltage
 from .spikes import crossing_time
@@ -114,6 +115,17 @@ class HHSummaries(eqx.Module):
     t_off: float
     threshold: float = -10.0
     shape: bool = eqx.field(default=False, static=True)
+
+    def __check_init__(self):
+        values = (self.t_on, self.t_off, self.threshold)
+        if all(is_concrete(x) for x in values):
+            t_on, t_off = check_real("t_on", self.t_on), check_real("t_off", self.t_off)
+            check_real("threshold", self.threshold)
+            if not t_off > t_on:
+                raise ValueError(f"t_off must be > t_on (the stimulus window, ms); got "
+                                 f"t_on={t_on:g}, t_off={t_off:g}")
+        if not isinstance(self.shape, bool):
+            raise ValueError(f"shape must be True or False; got {self.shape!r}")
 
     @property
     def names(self) -> tuple[str, ...]:

@@ -61,9 +61,13 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the command line with `argv` (default `sys.argv[1:]`); returns the exit code
-    (0 success, 2 user error, 130 interrupted); parser errors exit via `SystemExit(2)`."""
+    (0 success, 2 user error, 130 interrupted); a parser error (an invalid option value,
+    see `jaxneuron.apps.arguments`) returns 2 after its one line, `--help` returns 0."""
     os.environ.setdefault("MPLBACKEND", "Agg")  # the workflows write PNGs; never open windows
-    args = build_parser().parse_args(argv)
+    try:
+        args = build_parser().parse_args(argv)
+    except SystemExit as exit_:  # argparse: an option error (2) or --help (0)
+        return exit_.code if isinstance(exit_.code, int) else 2
     try:
         args.func(args)
     except USER_ERRORS as error:

@@ -22,8 +22,10 @@ import numpy as np
 from jaxtyping import Array, Float
 from tqdm.auto import tqdm
 
+from .._checks import check_int, check_real
 from .._fields import check_parameter_names, replace_parameters
 from ..models.base import AbstractNeuron
+from ..observed import check_observed
 from ..simulate import simulate
 from ..stimuli import SampledCurrent
 
@@ -47,18 +49,24 @@ class CurrentSpec:
     noise_tau: float = 2.0
 
     def __post_init__(self):
-        lo, hi = self.amplitude
+        for name in ("amplitude", "steps_range"):
+            if np.shape(getattr(self, name)) != (2,):
+                raise ValueError(f"{name} must be a pair (low, high); got "
+                                 f"{getattr(self, name)!r}")
+        lo, hi = (check_real("amplitude", v) for v in self.amplitude)
         if not hi >= lo:
             raise ValueError(f"amplitude must be (low, high) with high >= low; got "
                              f"{self.amplitude}")
-        if not 0 <= self.steps_range[0] <= self.steps_range[1]:
+        steps = tuple(check_int("steps_range", v, 0) for v in self.steps_range)
+        if not steps[0] <= steps[1]:
             raise ValueError(f"steps_range must be (min, max) with 0 <= min <= max; got "
                              f"{self.steps_range}")
-        if not 0.0 <= self.p_zero <= 1.0:
-            raise ValueError(f"p_zero must be in [0, 1]; got {self.p_zero}")
-        if self.noise_std < 0 or self.noise_tau <= 0:
-            raise ValueError(f"noise_std must be >= 0 and noise_tau > 0; got "
-                             f"{self.noise_std}, {self.noise_tau}")
+        # stored as plain numbers (the spec is saved with the dataset as JSON)
+        object.__setattr__(self, "amplitude", (lo, hi))
+        object.__setattr__(self, "steps_range", steps)
+        object.__setattr__(self, "p_zero", check_real("p_zero", self.p_zero, ge=0, le=1))
+        object.__setattr__(self, "noise_std", check_real("noise_std", self.noise_std, ge=0))
+        object.__setattr__(self, "noise_tau", check_real("noise_tau", self.noise_tau, gt=0))
 
 
 def random_currents(rng: np.random.Generator, n_runs: int, n_samples: int, dt: float,
@@ -110,15 +118,15 @@ class Dataset:
     metadata: dict
 
     def __post_init__(self):
+        check_observed("states", self.states, shape=("n_runs", "n_t", "n_states"))
         n_runs, n_t = self.states.shape[:2]
-        if self.states.ndim != 3 or self.ts.shape != (n_t,):
-            raise ValueError(f"states must be (n_runs, n_t, n_states) with ts (n_t,); got "
-                             f"{self.states.shape} and {self.ts.shape}")
-        if self.currents.ndim != 3 or self.currents.shape[:2] != (n_runs, n_t):
-            raise ValueError(f"currents must have shape ({n_runs}, {n_t}, n_inputs); got "
-                             f"{self.currents.shape}")
-        if self.run_ids.shape != (n_runs,):
-            raise ValueError(f"run_ids must have shape ({n_runs},); got {self.run_ids.shape}")
+        check_observed("ts", self.ts, shape=(n_t,))
+        if n_t > 1 and not np.all(np.diff(self.ts) > 0):
+            raise ValueError("ts must be increasing save times (ms)")
+        check_observed("currents", self.currents, shape=(n_runs, n_t, "n_inputs"))
+        if np.shape(self.run_ids) != (n_runs,):
+            raise ValueError(f"run_ids must have shape ({n_runs},); got "
+                             f"{np.shape(self.run_ids)}")
 
     @property
     def n_runs(self) -> int:
@@ -227,10 +235,9 @@ def check_run_grid(n_runs, t1: float, dt_save: float) -> int:
 
     **Raises:** `ValueError` unless `n_runs` is a positive int and `t1` a whole number (>= 2)
     of `dt_save` > 0 (ms)."""
-    if not isinstance(n_runs, int) or n_runs < 1:
-        raise ValueError(f"n_runs must be a positive int; got {n_runs!r}")
-    if not dt_save > 0:
-        raise ValueError(f"dt_save must be > 0; got {dt_save}")
+    check_int("n_runs", n_runs, 1)
+    dt_save = check_real("dt_save", dt_save, gt=0)
+    t1 = check_real("t1", t1, gt=0)
     n_t = round(t1 / dt_save) + 1
     if n_t < 3 or abs((n_t - 1) * dt_save - t1) > 1e-9 * t1:
         raise ValueError(f"t1 must be a whole number (>= 2) of dt_save = {dt_save} ms; "
@@ -282,10 +289,16 @@ def generate_dataset(
         raise ValueError(f"initial_ranges: unknown state(s) {unknown}; allowed: {list(names)}")
     for label, ranges in (("param_ranges", param_ranges), ("initial_ranges", initial_ranges)):
         for k, (lo, hi) in ranges.items():
-            if not (np.isfinite(lo) and np.isfinite(hi) and hi >= lo):
+            lo, hi = (check_real(f"{label}[{k!r}]", v) for v in (lo, hi))
+            if not hi >= lo:
                 raise ValueError(f"{label}[{k!r}] must be finite (low, high) with high >= low;"
                                  f" got {(lo, hi)}")
     n_t = check_run_grid(n_runs, t1, dt_save)
+    n_runs = int(n_runs)
+    seed = check_int("seed", seed, 0)
+    chunk_size = check_int("chunk_size", chunk_size, 1)
+    if not isinstance(current, CurrentSpec):
+        raise ValueError(f"current must be a CurrentSpec; got {type(current).__name__}")
     index_v = voltage_index(model)
 
     rng = np.random.default_rng(seed)
@@ -347,8 +360,12 @@ def split_by_run(dataset: Dataset, fractions: tuple[float, float, float] = (0.7,
     **Raises:** `ValueError` unless the three fractions are >= 0, sum to 1, and every part
     gets at least one run.
     """
-    fractions = tuple(float(f) for f in fractions)
-    if len(fractions) != 3 or min(fractions) < 0 or abs(sum(fractions) - 1.0) > 1e-9:
+    if np.shape(fractions) != (3,):
+        raise ValueError(f"fractions must be three numbers >= 0 summing to 1; got "
+                         f"{fractions!r}")
+    fractions = tuple(check_real("fractions", f, ge=0) for f in fractions)
+    seed = check_int("seed", seed, 0)
+    if abs(sum(fractions) - 1.0) > 1e-9:
         raise ValueError(f"fractions must be three numbers >= 0 summing to 1; got {fractions}")
     n = dataset.n_runs
     order = np.random.default_rng(seed).permutation(n)

@@ -11,7 +11,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from .._checks import check_int, check_real
 from ..models.base import AbstractNeuron
+from ..observed import check_observed
 from .data import Dataset, reset_flags, simulate_runs
 from .nets import Emulator
 
@@ -67,6 +69,7 @@ def evaluate(emulator: Emulator, dataset: Dataset) -> dict:
 
 
 def _best_time(fn, repeats):
+    repeats = check_int("repeats", repeats, 1)
     jax.block_until_ready(fn())  # compile and warm up
     times = []
     for _ in range(repeats):
@@ -121,16 +124,20 @@ def reset_spike_times(ts, v, drop: float = 25.0) -> np.ndarray:
 
     **Arguments:** `ts` `(n_t,)` ms, `v` `(n_t,)` mV, `drop` (mV, > 0).
     """
-    if not drop > 0:
-        raise ValueError(f"drop must be > 0 mV; got {drop}")
+    check_real("drop (mV)", drop, gt=0)
     return np.asarray(ts)[1:][reset_flags(np.asarray(v), drop)]
 
 
 def match_spikes(true_times, pred_times, tolerance: float = 2.0) -> int:
     """The largest number of one-to-one pairs (true, predicted) of spike times that lie
     within `tolerance` ms of each other (greedy in time order, optimal for points on a
-    line)."""
-    true_times, pred_times = np.sort(true_times), np.sort(pred_times)
+    line).
+
+    **Raises:** `ValueError` for times that are not finite 1-D arrays, or a `tolerance`
+    that is not a finite number >= 0."""
+    check_real("tolerance (ms)", tolerance, ge=0)
+    true_times = np.sort(check_observed("true_times", true_times, ndim=1))
+    pred_times = np.sort(check_observed("pred_times", pred_times, ndim=1))
     i = j = matched = 0
     while i < true_times.size and j < pred_times.size:
         gap = pred_times[j] - true_times[i]
@@ -157,8 +164,7 @@ def spike_scores(true_trains, pred_trains, duration: float, tolerance: float = 2
     if len(true_trains) != len(pred_trains):
         raise ValueError(f"true_trains and pred_trains must pair up; got {len(true_trains)} "
                          f"and {len(pred_trains)}")
-    if not duration > 0:
-        raise ValueError(f"duration must be > 0 ms; got {duration}")
+    check_real("duration (ms)", duration, gt=0)
     n_true = sum(len(t) for t in true_trains)
     n_pred = sum(len(p) for p in pred_trains)
     n_matched = sum(match_spikes(t, p, tolerance) for t, p in zip(true_trains, pred_trains,

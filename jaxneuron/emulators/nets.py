@@ -25,6 +25,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float, PRNGKeyArray
 
+from .._checks import check_int
 from .data import Standardizer
 
 ARCHITECTURES = ("mlp", "lstm", "gru", "gated_mlp", "node")
@@ -203,10 +204,8 @@ class NetConfig:
         if self.arch not in ARCHITECTURES:
             raise ValueError(f"arch must be one of {ARCHITECTURES}; got {self.arch!r}")
         for name in ("n_states", "n_inputs", "hidden_size", "depth", "n_gates",
-                     "n_substeps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}")
+                     "n_substeps"):  # NumPy integers stored as ints (saved as JSON)
+            object.__setattr__(self, name, check_int(name, getattr(self, name), 1))
 
     @property
     def n_features(self) -> int:

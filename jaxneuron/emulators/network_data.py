@@ -21,6 +21,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float
 
+from .._checks import check_int, check_real
 from ..models.base import AbstractSpikingNeuron
 from ..network import (
     CurrentInput,
@@ -174,11 +175,15 @@ def generate_network_dataset(
 
     **Raises:** `ValueError` for bad sizes, ranges or unknown state names.
     """
-    if not isinstance(n_neurons, int) or n_neurons < 2:
-        raise ValueError(f"n_neurons must be an int >= 2; got {n_neurons!r}")
+    n_neurons = check_int("n_neurons", n_neurons, 2)
     n_t = check_run_grid(n_runs, t1, dt_save)
-    lo, hi = weight_range
-    if not (np.isfinite(lo) and np.isfinite(hi) and hi >= lo):
+    n_runs = int(n_runs)
+    seed = check_int("seed", seed, 0)
+    dt = check_real("dt", dt, gt=0)
+    if np.shape(weight_range) != (2,):
+        raise ValueError(f"weight_range must be a pair (low, high); got {weight_range!r}")
+    lo, hi = (check_real("weight_range", v) for v in weight_range)
+    if not hi >= lo:
         raise ValueError(f"weight_range must be finite (low, high) with high >= low; got "
                          f"{weight_range}")
     names = tuple(model.state_names)

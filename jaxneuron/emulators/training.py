@@ -17,9 +17,11 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from .._checks import check_int, check_real
+from ..observed import check_observed
 from .data import Dataset, Standardizer, reset_flags
 from .evaluation import rollout_rmse
-from .nets import Emulator, GatedMLPEmulator, NetConfig, make_net
+from .nets import ARCHITECTURES, Emulator, GatedMLPEmulator, NetConfig, make_net
 
 LOSSES = ("teacher", "rollout")
 
@@ -36,11 +38,15 @@ class TrainConfig:
       window is run free from its first state: trains against error accumulation).
       Errors are measured in units of the training data's one-step change (`delta_std`).
     - `batch_size`, `epochs`, `learning_rate` (peak of a linear warm-up over
-      `warmup_fraction` of the steps, then cosine decay to 1 %), `weight_decay`,
-      `clip_norm` (global gradient norm).
+      `warmup_fraction` (in [0, 1)) of the steps, then cosine decay to 1 %),
+      `weight_decay` (>= 0), `clip_norm` (global gradient norm, > 0; None: no clipping).
     - `patience`: stop after this many epochs without a better validation rollout RMSE
       (the best network is kept).
-    - `seed`: network initialisation and minibatch order.
+    - `seed`: network initialisation and minibatch order (an int >= 0).
+    Integer fields accept NumPy integers (stored as ints).
+
+    **Raises:** `ValueError` naming the field for an unknown `arch` or `loss`, a count
+    that is not a positive int, a rate, fraction or norm out of its range or not finite.
     - `clip_states`: clip every predicted state into the range of the training states
       (`Emulator.bounds`; for spiking targets, whose free-running rollouts may otherwise
       leave the trained range and diverge).
@@ -61,7 +67,7 @@ class TrainConfig:
     learning_rate: float = 3e-3
     warmup_fraction: float = 0.05
     weight_decay: float = 0.0
-    clip_norm: float = 1.0
+    clip_norm: float | None = 1.0
     patience: int = 8
     seed: int = 0
     clip_states: bool = False
@@ -70,21 +76,31 @@ class TrainConfig:
     n_substeps: int = 2
 
     def __post_init__(self):
+        if self.arch not in ARCHITECTURES:
+            raise ValueError(f"arch must be one of {ARCHITECTURES}; got {self.arch!r}")
         if self.loss not in LOSSES:
             raise ValueError(f"loss must be one of {LOSSES}; got {self.loss!r}")
         if self.arch == "gated_mlp" and self.loss != "teacher":
             raise ValueError("arch 'gated_mlp' trains teacher-forced (its spike gates learn "
                              "from the true spikes): loss must be 'teacher'; got "
                              f"{self.loss!r}")
-        if not (self.spike_drop > 0 and self.gate_weight >= 0):
-            raise ValueError(f"spike_drop must be > 0 mV and gate_weight >= 0; got "
-                             f"{self.spike_drop}, {self.gate_weight}")
-        for name in ("window", "batch_size", "epochs", "patience", "n_substeps"):
-            value = getattr(self, name)
-            if not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive int; got {value!r}")
-        if not self.learning_rate > 0:
-            raise ValueError(f"learning_rate must be > 0; got {self.learning_rate}")
+        # NumPy integers are accepted and stored as ints (the config is saved as JSON)
+        ints = {"hidden_size": 1, "depth": 1, "window": 1, "stride": 0, "batch_size": 1,
+                "epochs": 1, "patience": 1, "seed": 0, "n_substeps": 1}
+        values = {name: check_int(name, getattr(self, name), least)
+                  for name, least in ints.items()}
+        values.update(
+            learning_rate=check_real("learning_rate", self.learning_rate, gt=0),
+            warmup_fraction=check_real("warmup_fraction", self.warmup_fraction, ge=0, lt=1),
+            weight_decay=check_real("weight_decay", self.weight_decay, ge=0),
+            spike_drop=check_real("spike_drop", self.spike_drop, gt=0),
+            gate_weight=check_real("gate_weight", self.gate_weight, ge=0))
+        if self.clip_norm is not None:  # None: no clipping
+            values["clip_norm"] = check_real("clip_norm", self.clip_norm, gt=0)
+        if not isinstance(self.clip_states, bool):
+            raise ValueError(f"clip_states must be True or False; got {self.clip_states!r}")
+        for name, value in values.items():
+            object.__setattr__(self, name, value)
 
 
 @dataclasses.dataclass
@@ -106,6 +122,7 @@ def windows(dataset: Dataset, window: int, stride: int = 0) -> tuple[np.ndarray,
     """Cut every run into windows of `window + 1` save times, starting every `stride`
     steps (default `window // 2`; the last window ends at the run's end): states
     `(n_windows, window + 1, n_states)` and currents `(n_windows, window + 1, n_inputs)`."""
+    window, stride = check_int("window", window, 1), check_int("stride", stride, 0)
     n_t = dataset.states.shape[1]
     if window + 1 > n_t:
         raise ValueError(f"window must be < the run length ({n_t} save times); got {window}")
@@ -158,8 +175,10 @@ def default_optimizer(config: TrainConfig, total_steps: int) -> optax.GradientTr
     schedule = optax.warmup_cosine_decay_schedule(
         0.0, config.learning_rate, max(int(config.warmup_fraction * total_steps), 1),
         max(total_steps, 2), end_value=0.01 * config.learning_rate)
-    return optax.chain(optax.clip_by_global_norm(config.clip_norm),
-                       optax.adamw(schedule, weight_decay=config.weight_decay))
+    adamw = optax.adamw(schedule, weight_decay=config.weight_decay)
+    if config.clip_norm is None:
+        return adamw
+    return optax.chain(optax.clip_by_global_norm(config.clip_norm), adamw)
 
 
 def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainConfig(), *,
@@ -182,7 +201,20 @@ def train(train_data: Dataset, val_data: Dataset, config: TrainConfig = TrainCon
       minibatch of windows (NumPy, seeded from `config.seed`); e.g. `permute_neurons`.
 
     **Returns:** a `TrainResult`. The same data, config and seed give the same network.
+
+    **Raises:** `ValueError` if `config` is not a `TrainConfig` or `val_data` has other
+    state or input columns than `train_data`.
     """
+    if not isinstance(config, TrainConfig):
+        raise ValueError(f"config must be a TrainConfig; got {type(config).__name__}")
+    for name, data in (("train_data", train_data), ("val_data", val_data)):
+        if not isinstance(data, Dataset):
+            raise ValueError(f"{name} must be a Dataset; got {type(data).__name__}")
+    n_states, n_inputs = train_data.states.shape[-1], train_data.currents.shape[-1]
+    check_observed("val_data.states", val_data.states, shape=("n_runs", "n_t", n_states),
+                   finite=False)  # a Dataset is finite already
+    check_observed("val_data.currents", val_data.currents, shape=("n_runs", "n_t", n_inputs),
+                   finite=False)
     scaler = Standardizer.fit(train_data) if scaler is None else scaler
     dtype = scaler.state_mean.dtype
     bounds = None

@@ -24,10 +24,12 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer import MCMC, NUTS
 
+from .._checks import check_int, check_real
 from .._fields import replace_parameters
 from .._keys import check_key
 from ..engines import with_engine
 from ..models.base import AbstractNeuron
+from ..observed import check_observed
 from ..simulate import simulate
 from ..stimuli import AbstractStimulus
 from ..trace import Trace
@@ -86,8 +88,9 @@ def likelihood_model(
     **Raises:** `ValueError` if a prior name is not a field of `model` or `sigma` <= 0.
     """
     prior.check(model)
-    if sigma is not None and not np.all(np.asarray(sigma) > 0):
-        raise ValueError(f"sigma must be > 0 (or None to infer it); got {sigma!r}")
+    if sigma is not None and not np.all(np.isfinite(np.asarray(sigma, dtype=float))
+                                        & (np.asarray(sigma, dtype=float) > 0)):
+        raise ValueError(f"sigma must be > 0 and finite (or None to infer it); got {sigma!r}")
     if not isinstance(sigma_prior, AbstractMarginal):
         raise ValueError(f"sigma_prior must be Uniform or LogUniform; got {sigma_prior!r}")
     simulate_kwargs["throw"] = False
@@ -195,18 +198,18 @@ class NutsSampler:
         progress: bool = False,
         **simulate_kwargs,
     ):
-        for name, value in (("num_warmup", num_warmup), ("num_samples", num_samples),
-                            ("num_chains", num_chains)):
-            least = 0 if name == "num_warmup" else 1
-            if not isinstance(value, int) or value < least:
-                raise ValueError(f"{name} must be an int >= {least}; got {value!r}")
+        num_warmup = check_int("num_warmup", num_warmup, 0)
+        num_samples = check_int("num_samples", num_samples, 1)
+        num_chains = check_int("num_chains", num_chains, 1)
+        max_tree_depth = check_int("max_tree_depth", max_tree_depth, 1)
         if chain_method not in CHAIN_METHODS:
             raise ValueError(f"chain_method must be one of {CHAIN_METHODS}; got "
                              f"{chain_method!r}")
         if gradient not in ("forward", "reverse"):
             raise ValueError(f"gradient must be 'forward' or 'reverse'; got {gradient!r}")
-        if not 0 < target_accept < 1:
-            raise ValueError(f"target_accept must be in (0, 1); got {target_accept}")
+        target_accept = check_real("target_accept", target_accept, gt=0, lt=1)
+        if not isinstance(dense_mass, bool):
+            raise ValueError(f"dense_mass must be True or False; got {dense_mass!r}")
         forward = gradient == "forward"
         simulate_kwargs = with_engine(model, simulate_kwargs, forward=forward)
         numpyro_model = likelihood_model(model, stimulus, prior, t1=t1, sigma=sigma,
@@ -222,6 +225,15 @@ class NutsSampler:
         self.names = prior.names + ((SIGMA,) if sigma is None else ())
         self._sigma_prior = sigma_prior if sigma is None else None
         self._num_chains = num_chains
+        predicted = jax.eval_shape(lambda: observable(simulate(model, stimulus, t1=t1,
+                                                               **simulate_kwargs)))
+        self.observed_shape = tuple(predicted.shape)
+        """The shape `run` needs of `observed`: that of `observable(trace)`."""
+        if sigma is not None and _broadcast(np.shape(sigma), self.observed_shape) != (
+                self.observed_shape):
+            raise ValueError(f"sigma must be a number or an array that broadcasts to the "
+                             f"observable's shape {self.observed_shape}; got shape "
+                             f"{np.shape(sigma)}")
 
     def run(self, observed, *, key: jax.Array, init: dict | None = None) -> NutsResult:
         """Sample the posterior given `observed` (same shape as `observable(trace)`).
@@ -230,9 +242,13 @@ class NutsSampler:
         values} in the parameter's units (e.g. `fit_restarts(...).top(num_chains)`);
         default: NumPyro's uniform draw in (-2, 2) in the unconstrained space.
 
-        **Raises:** `ValueError` for init values outside the prior bounds or wrong names.
+        **Raises:** `ValueError` for an `observed` that is not finite or not of the shape
+        `observed_shape` of `observable(trace)` (see `jaxneuron.observed.check_observed`),
+        init values outside the prior bounds or wrong names.
         """
-        observed = jnp.asarray(observed, dtype=float)
+        check_key(key)
+        observed = jnp.asarray(check_observed("observed", observed,
+                                              shape=self.observed_shape), dtype=float)
         init_params = None if init is None else _unconstrained_init(
             init, self.prior, self._sigma_prior, self._num_chains)
         start = time.perf_counter()
@@ -256,6 +272,13 @@ def run_nuts(model: AbstractNeuron, stimulus: AbstractStimulus, observed, *, key
     `NutsSampler` for the options (`prior` and `t1` are required)."""
     check_key(key)
     return NutsSampler(model, stimulus, **options).run(observed, key=key, init=init)
+
+
+def _broadcast(*shapes) -> tuple | None:
+    try:
+        return tuple(np.broadcast_shapes(*shapes))
+    except ValueError:
+        return None
 
 
 def _unconstrained_init(init: dict, prior: Prior, sigma_prior, num_chains: int) -> dict:

@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import numpy as np
 
+from .._checks import check_int, check_real
+from ..observed import check_observed
+
 
 def _draws_and_truths(samples, truths) -> tuple[np.ndarray, np.ndarray]:
-    samples = np.asarray(samples, dtype=float)
-    truths = np.asarray(truths, dtype=float)
-    if samples.ndim != 3 or truths.shape != (samples.shape[0], samples.shape[2]):
-        raise ValueError(f"samples must have shape (n_obs, n_draws, dim) and truths "
-                         f"(n_obs, dim); got {samples.shape} and {truths.shape}")
+    """Finite draws `(n_obs, n_draws, dim)` and truths `(n_obs, dim)` (NaN draws would
+    count as misses and bias the coverage)."""
+    samples = check_observed("samples", samples, shape=("n_obs", "n_draws", "dim"))
+    truths = check_observed("truths", truths, shape=(samples.shape[0], samples.shape[2]))
     return samples, truths
 
 
@@ -30,8 +32,7 @@ def central_interval_hits(samples, truths, level: float = 0.9) -> np.ndarray:
     **Raises:** `ValueError` for mismatched shapes or `level` outside (0, 1).
     """
     samples, truths = _draws_and_truths(samples, truths)
-    if not 0 < level < 1:
-        raise ValueError(f"level must be in (0, 1); got {level}")
+    level = check_real("level", level, gt=0, lt=1)
     low = np.quantile(samples, (1 - level) / 2, axis=1)
     high = np.quantile(samples, (1 + level) / 2, axis=1)
     return (truths >= low) & (truths <= high)
@@ -57,6 +58,9 @@ def coverage_interval(level: float, n_obs: int, z: float = 1.96) -> tuple[float,
     """Range `level ± z * sqrt(level (1 - level) / n_obs)`, clipped to [0, 1], that the
     empirical coverage of a calibrated posterior falls in with about 95 % probability
     (z = 1.96; normal approximation to the binomial)."""
+    level = check_real("level", level, gt=0, lt=1)
+    n_obs = check_int("n_obs", n_obs, 1)
+    z = check_real("z", z, gt=0)
     half = z * np.sqrt(level * (1 - level) / n_obs)
     return float(max(level - half, 0.0)), float(min(level + half, 1.0))
 
@@ -94,8 +98,9 @@ def c2st(a, b, *, folds: int = 5, seed: int = 0, max_iter: int = 1000) -> float:
                          f"{b.shape}")
     if not (np.all(np.isfinite(a)) and np.all(np.isfinite(b))):
         raise ValueError("a and b must be finite")
-    if not isinstance(folds, int) or folds < 2:
-        raise ValueError(f"folds must be an int >= 2; got {folds!r}")
+    folds = check_int("folds", folds, 2)
+    seed = check_int("seed", seed, 0)
+    max_iter = check_int("max_iter", max_iter, 1)
     rng = np.random.default_rng(seed)
     n = min(a.shape[0], b.shape[0])
     if n < folds:

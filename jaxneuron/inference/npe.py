@@ -30,7 +30,10 @@ from flowjax.distributions import Normal
 from flowjax.flows import masked_autoregressive_flow
 from tqdm.auto import tqdm
 
+from .._checks import check_int, check_real, is_concrete
+from .._keys import check_key
 from ..models.base import AbstractNeuron
+from ..observed import check_observed
 from ..stimuli import AbstractStimulus
 from ..sweep import sweep
 from ..trace import Trace
@@ -76,11 +79,9 @@ def simulate_observations(
     names that are not fields of `model`.
     """
     prior.check(model)
-    theta = np.asarray(theta, dtype=float)
-    if theta.ndim != 2 or theta.shape[1] != prior.dim:
-        raise ValueError(f"theta must have shape (n, {prior.dim}); got {theta.shape}")
-    if not noise_std >= 0:
-        raise ValueError(f"noise_std must be >= 0; got {noise_std!r}")
+    check_key(key)
+    theta = check_observed("theta", theta, shape=(None, prior.dim), min_length=1)
+    noise_std = check_real("noise_std", noise_std, ge=0)
     result = sweep(model, {n: theta[:, i] for i, n in enumerate(prior.names)}, stimulus,
                    summary=lambda trace: {"x": observable(trace)}, t1=t1,
                    chunk_size=chunk_size, progress=progress, **simulate_kwargs)
@@ -110,25 +111,37 @@ class NPEPosterior(eqx.Module):
     u_std: jax.Array
 
     def _condition(self, x):
+        m = self.x_mean.shape[0]
+        if np.ndim(x) < 1 or np.shape(x)[-1] != m:
+            raise ValueError(f"x must have shape (..., {m}); got shape {np.shape(x)}")
+        check_observed("x", x)  # finite (when concrete)
         x = jnp.asarray(x, dtype=self.x_mean.dtype)
-        if x.shape[-1:] != self.x_mean.shape:
-            raise ValueError(f"x must have shape (..., {self.x_mean.shape[0]}); got {x.shape}")
         c = (x - self.x_mean) / self.x_std
         if self.embedding is None:
             return c
         embed = paramax.unwrap(self.embedding)
         return jnp.vectorize(embed, signature="(m)->(e)")(c)
 
-    @eqx.filter_jit
     def sample(self, key: jax.Array, x, n: int) -> jax.Array:
         """`n` posterior draws for one observation `x` `(m,)`: `theta` `(n, dim)`, inside
-        the prior bounds. Jitted; a new `n` recompiles."""
+        the prior bounds. Jitted; a new `n` recompiles.
+
+        **Raises:** `ValueError` for an `x` of the wrong shape or with NaN/inf values, or
+        an `n` that is not an int >= 1."""
+        if is_concrete(x):  # checks x before compiling
+            check_observed("x", x, shape=self.x_mean.shape)
+        return self._sample(key, x, check_int("n", n, 1))
+
+    @eqx.filter_jit
+    def _sample(self, key: jax.Array, x, n: int) -> jax.Array:
         c = self._condition(x)
         z = paramax.unwrap(self.flow).sample(key, (n,), condition=c)
         return self.prior.from_unconstrained(self.u_mean + self.u_std * z)
 
     def sample_many(self, key: jax.Array, xs, n: int) -> jax.Array:
         """`n` draws for each of the observations `xs` `(n_obs, m)`: `(n_obs, n, dim)`."""
+        xs = check_observed("xs", xs, shape=("n_obs", self.x_mean.shape[0]))
+        n = check_int("n", n, 1)
         keys = jax.random.split(key, xs.shape[0])
         return jax.lax.map(lambda a: self.sample(a[0], a[1], n), (keys, jnp.asarray(xs)))
 
@@ -199,18 +212,21 @@ def train_npe(
     **Raises:** `ValueError` for mismatched shapes, non-finite data, parameters outside
     the prior bounds, or too few rows for the split.
     """
-    theta = jnp.asarray(theta, dtype=float)
-    x = jnp.asarray(x, dtype=float)
-    if theta.ndim != 2 or theta.shape[1] != prior.dim:
-        raise ValueError(f"theta must have shape (n, {prior.dim}); got {theta.shape}")
-    if x.ndim != 2 or x.shape[0] != theta.shape[0]:
-        raise ValueError(f"x must have shape ({theta.shape[0]}, m); got {x.shape}")
-    if not (bool(jnp.all(jnp.isfinite(theta))) and bool(jnp.all(jnp.isfinite(x)))):
-        raise ValueError("theta and x must be finite: drop the failed simulations first")
+    check_key(key)
+    # NaN/inf rows are failed simulations: the caller drops them (`ok` of
+    # `simulate_observations`)
+    theta = jnp.asarray(check_observed("theta", theta, shape=(None, prior.dim)))
+    x = jnp.asarray(check_observed("x", x, shape=(theta.shape[0], "m")))
     if not bool(jnp.all(prior.contains(theta))):
         raise ValueError("theta must lie strictly inside the prior bounds")
-    if not 0 < val_fraction < 1:
-        raise ValueError(f"val_fraction must be in (0, 1); got {val_fraction}")
+    val_fraction = check_real("val_fraction", val_fraction, gt=0, lt=1)
+    for name, value in (("flow_layers", flow_layers), ("nn_width", nn_width),
+                        ("knots", knots), ("embedding_width", embedding_width),
+                        ("batch_size", batch_size), ("max_epochs", max_epochs),
+                        ("patience", patience)):
+        check_int(name, value, 1)
+    if embedding_dim is not None:
+        check_int("embedding_dim", embedding_dim, 1)
     n_val = int(round(val_fraction * theta.shape[0]))
     if n_val < 1 or theta.shape[0] - n_val < batch_size:
         raise ValueError(f"need at least batch_size = {batch_size} training rows plus a "

@@ -22,6 +22,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
+from .._checks import check_int
 from .._fields import replace_parameters
 from .._keys import check_key
 from ..engines import with_engine
@@ -102,9 +103,8 @@ def fit_restarts(
     """
     prior.check(model)
     check_key(key)
-    for name, value in (("n_restarts", n_restarts), ("steps", steps)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+    n_restarts = check_int("n_restarts", n_restarts, 1)
+    steps = check_int("steps", steps, 1)
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
     simulate_kwargs = with_engine(model, simulate_kwargs,

@@ -19,6 +19,8 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Float, Int
 
+from .._checks import check_int, check_real
+
 
 class Connectivity(eqx.Module):
     """Synapses from `n_pre` to `n_post` neurons in compressed sparse rows by source.
@@ -132,6 +134,7 @@ def fixed_probability(n_pre: int, n_post: int, p: float, weight: float, *, seed:
     then in-degrees are Binomial(n_pre - 1, p). Work and memory scale with the number of
     synapses: each source draws its out-degree, then that many distinct targets.
     """
+    n_pre, n_post = _check_size("n_pre", n_pre), _check_size("n_post", n_post)
     _check_probability("p", p)
     if not autapses and n_pre != n_post:
         raise ValueError(f"autapses=False needs n_pre == n_post; got {n_pre}, {n_post}")
@@ -149,8 +152,9 @@ def fixed_probability(n_pre: int, n_post: int, p: float, weight: float, *, seed:
 def fixed_in_degree(n_pre: int, n_post: int, k: int, weight: float, *, seed: int,
                     autapses: bool = True) -> Connectivity:
     """Every target receives exactly `k` synapses from distinct random sources."""
+    n_pre, n_post = _check_size("n_pre", n_pre), _check_size("n_post", n_post)
     pool = n_pre if autapses else n_pre - 1
-    if not isinstance(k, int | np.integer) or not 0 <= k <= pool:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 0 <= k <= pool:
         raise ValueError(f"k must be an int in [0, {pool}]; got {k!r}")
     if not autapses and n_pre != n_post:
         raise ValueError(f"autapses=False needs n_pre == n_post; got {n_pre}, {n_post}")
@@ -200,9 +204,10 @@ def ring(n: int, p_max: float, sigma: float, weight: float, *, seed: int,
     """Neurons on a circle; `i -> j` exists with probability
     $p_{max} \\exp(-d^2 / 2\\sigma^2)$, $d$ the circular distance $\\min(|i-j|, n-|i-j|)$
     (in neurons), for $1 \\le d \\le$ `cutoff * sigma` (no autapses)."""
+    n = _check_size("n", n)
     _check_probability("p_max", p_max)
-    if not sigma > 0:
-        raise ValueError(f"sigma must be > 0 (neurons); got {sigma}")
+    sigma = check_real("sigma (neurons)", sigma, gt=0)
+    cutoff = check_real("cutoff", cutoff, gt=0)
     rng = _rng(seed)
     reach = min(int(math.ceil(cutoff * sigma)), n // 2)
     pre, post = [], []
@@ -222,7 +227,7 @@ def small_world(n: int, k: int, beta: float, weight: float, *, seed: int) -> Con
     projects to its `k` nearest neighbours on a ring (`k // 2` on each side; `k` even), then
     each synapse is rewired with probability `beta` to a uniformly chosen target that is
     neither the source nor already one of its targets."""
-    if not isinstance(k, int) or k < 2 or k % 2 or k >= n:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or k < 2 or k % 2 or k >= n:
         raise ValueError(f"k must be an even int in [2, n); got {k!r}")
     _check_probability("beta", beta)
     rng = _rng(seed)
@@ -281,10 +286,9 @@ def _rng(seed) -> np.random.Generator:
 
 
 def _check_probability(name: str, p) -> None:
-    if not 0.0 <= p <= 1.0:
+    if isinstance(p, bool) or not 0.0 <= p <= 1.0:
         raise ValueError(f"{name} must be a probability in [0, 1]; got {p!r}")
 
 
-def _check_size(name: str, n) -> None:
-    if not isinstance(n, int | np.integer) or n < 1:
-        raise ValueError(f"{name} must be a positive int; got {n!r}")
+def _check_size(name: str, n) -> int:
+    return check_int(name, n, 1)

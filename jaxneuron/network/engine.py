@@ -25,7 +25,7 @@ import numpy as np
 from jax.custom_batching import custom_vmap
 from jaxtyping import Array, Bool, Float, Int, UInt8
 
-from .._checks import as_float_array, is_concrete
+from .._checks import as_float_array, check_finite, check_int, is_concrete, static_int
 from .._fields import batch_axes
 from .._keys import check_key
 from ..engines import ClockSpiking, TimeGrid
@@ -74,7 +74,8 @@ class Population(eqx.Module):
             if inferred is None:
                 raise ValueError("n must be given when every model parameter is a scalar")
             n = inferred
-        if not isinstance(n, int | np.integer) or n < 1 or (inferred not in (None, n)):
+        if (isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1
+                or (inferred not in (None, n))):
             raise ValueError(f"n must be a positive int matching the (n,) parameters "
                              f"({inferred}); got {n!r}")
         n_states = len(model.state_names)
@@ -87,8 +88,7 @@ class Population(eqx.Module):
                              f"got {y0.shape}")
         if max_events is None:
             max_events = min(n, max(64, math.ceil(n / 20)))
-        if not isinstance(max_events, int) or not 1 <= max_events:
-            raise ValueError(f"max_events must be a positive int; got {max_events!r}")
+        max_events = check_int("max_events", max_events, 1)
         self.model, self.y0, self.n = model, y0, int(n)
         self.max_events = min(int(max_events), int(n))
 
@@ -108,12 +108,17 @@ class Projection(eqx.Module):
     with `simulate_network(record_weights=...)`). A plastic projection updates all its
     synapses every step (cost proportional to its number of synapses)."""
 
-    pre: int = eqx.field(static=True)
-    post: int = eqx.field(static=True)
+    pre: int = eqx.field(static=True, converter=static_int)
+    post: int = eqx.field(static=True, converter=static_int)
     connectivity: Connectivity
     synapse: AbstractSynapse = StateJump()
     gain: Float[Array, ""] = eqx.field(default=1.0, converter=as_float_array)
     plasticity: STDP | None = None
+
+    def __check_init__(self):
+        check_int("pre", self.pre, 0)
+        check_int("post", self.post, 0)
+        check_finite("gain", self.gain)
 
 
 class Network(eqx.Module):
@@ -331,14 +336,16 @@ def simulate_network(
     rec_index = {}
     for p, idx in record.items():
         idx = np.asarray(idx, dtype=np.int64).ravel()
-        if not (isinstance(p, int) and 0 <= p < len(pops)):
+        if isinstance(p, np.integer) and not isinstance(p, np.bool_):
+            p = int(p)
+        if isinstance(p, bool) or not (isinstance(p, int) and 0 <= p < len(pops)):
             raise ValueError(f"record keys must index populations [0, {len(pops)}); got {p!r}")
         if idx.size == 0 or idx.min() < 0 or idx.max() >= pops[p].n:
             raise ValueError(f"record[{p}] must list neuron indices in [0, {pops[p].n})")
         rec_index[p] = idx
-    record_weights = tuple(record_weights)
+    record_weights = tuple(static_int(j) for j in record_weights)
     for j in record_weights:
-        if not (isinstance(j, int) and 0 <= j < len(network.projections)):
+        if isinstance(j, bool) or not (isinstance(j, int) and 0 <= j < len(network.projections)):
             raise ValueError(f"record_weights must list projection indices in "
                              f"[0, {len(network.projections)}); got {j!r}")
     recording = bool(rec_index) or bool(record_weights)

@@ -9,7 +9,7 @@ import jax
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_finite, check_positive
+from .._checks import check_finite, check_int, check_positive, static_int
 from .._fields import param
 from ..stimuli import AbstractStimulus
 from .synapses import AbstractSynapse, StateJump
@@ -35,13 +35,15 @@ class PoissonInput(AbstractRandomInput):
     Poisson(rate dt) number of spikes, drawn from the key passed to `simulate_network`.
     """
 
-    target: int = eqx.field(static=True)
+    target: int = eqx.field(static=True, converter=static_int)
     rate: Float[Array, " n"] = param()
     weight: Float[Array, " n"] = param()
     synapse: AbstractSynapse = StateJump()
 
     def __check_init__(self):
+        check_int("target", self.target, 0)
         check_positive("rate", self.rate, allow_zero=True)
+        check_finite("rate", self.rate)
         check_finite("weight", self.weight)
 
     def delta(self, key, dt, n: int):
@@ -58,14 +60,16 @@ class GaussianInput(AbstractRandomInput):
     noise of Izhikevich (2003). `mean`, `std`: scalar or `(n,)`; the draw is
     per step, so choose them for the `dt` used."""
 
-    target: int = eqx.field(static=True)
+    target: int = eqx.field(static=True, converter=static_int)
     mean: Float[Array, " n"] = param(0.0)
     std: Float[Array, " n"] = param(1.0)
     synapse: AbstractSynapse = StateJump("v")
 
     def __check_init__(self):
+        check_int("target", self.target, 0)
         check_finite("mean", self.mean)
         check_positive("std", self.std, allow_zero=True)
+        check_finite("std", self.std)
 
     def delta(self, key, dt, n: int):
         noise = jax.random.normal(key, (n,), jnp.result_type(self.std))
@@ -77,12 +81,16 @@ class CurrentInput(eqx.Module):
     per neuron) plus `stimulus(t)` (any `AbstractStimulus`, the same for every neuron), in
     the model's current unit (pA for `ConductanceLIF`)."""
 
-    target: int = eqx.field(static=True)
+    target: int = eqx.field(static=True, converter=static_int)
     amplitude: Float[Array, " n"] = param(0.0)
     stimulus: AbstractStimulus | None = None
 
     def __check_init__(self):
+        check_int("target", self.target, 0)
         check_finite("amplitude", self.amplitude)
+        if self.stimulus is not None and not isinstance(self.stimulus, AbstractStimulus):
+            raise ValueError(f"stimulus must be a jaxneuron stimulus or None; got "
+                             f"{type(self.stimulus).__name__}")
 
     def current(self, t):
         """The current at time `t` (ms): scalar or `(n,)`."""

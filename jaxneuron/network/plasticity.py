@@ -56,6 +56,8 @@ class STDP(eqx.Module):
         check_positive("tau_minus", self.tau_minus)
         check_positive("A_plus", self.A_plus, allow_zero=True)
         check_positive("A_minus", self.A_minus, allow_zero=True)
+        check_finite("A_plus", self.A_plus)
+        check_finite("A_minus", self.A_minus)
         check_finite("w_min", self.w_min)
         check_finite("w_max", self.w_max)
         check_positive("w_max - w_min", self.w_max - self.w_min)

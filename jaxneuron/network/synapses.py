@@ -16,7 +16,7 @@ import equinox as eqx
 import jax.numpy as jnp
 from jaxtyping import Array, Float
 
-from .._checks import check_positive
+from .._checks import check_int, check_positive, static_int
 from .._fields import param
 from ..models.base import AbstractSpikingNeuron
 
@@ -25,12 +25,11 @@ class AbstractSynapse(eqx.Module):
     """A synapse model. `delay` (keyword-only, static int >= 0, steps of `dt`): a spike in
     step `k` arrives at the end of step `k + delay` (0: at the end of its own step)."""
 
-    delay: int = eqx.field(static=True, default=0, kw_only=True)
+    delay: int = eqx.field(static=True, default=0, kw_only=True, converter=static_int)
 
     def check(self, post: AbstractSpikingNeuron) -> None:
         """Raise `ValueError` if the synapse cannot drive the model `post`."""
-        if not isinstance(self.delay, int) or self.delay < 0:
-            raise ValueError(f"delay must be an int >= 0 (steps); got {self.delay!r}")
+        check_int("delay (steps)", self.delay, 0)
 
     def conductance(self, post: AbstractSpikingNeuron) -> str | None:
         """The name of the conductance state of `post` that this synapse jumps (its weights

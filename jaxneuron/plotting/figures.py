@@ -5,6 +5,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .._checks import check_real
 from ._figure import finish
 
 
@@ -71,6 +72,8 @@ def regimes_raster(panels: dict, *, path=None, dt: float, rate_bin_ms: float = 5
     """Raster (top) and population rate (bottom) side by side for each regime.
 
     `panels` maps a label to `(times_ms, neuron_indices, counts_per_step, n_neurons)`."""
+    dt = check_real("dt (ms)", dt, gt=0)
+    rate_bin_ms = check_real("rate_bin_ms", rate_bin_ms, gt=0)
     fig, axes = plt.subplots(2, len(panels), figsize=(4.2 * len(panels), 5.2), sharex="col",
                              gridspec_kw={"height_ratios": [3, 1]}, squeeze=False)
     for col, (label, (times, idx, counts, n)) in enumerate(panels.items()):

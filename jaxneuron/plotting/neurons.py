@@ -6,6 +6,7 @@ from __future__ import annotations
 import matplotlib.pyplot as plt
 import numpy as np
 
+from .._checks import check_real
 from ._figure import finish
 
 
@@ -116,6 +117,8 @@ def weights_over_time(ts, history, *, path=None, title="STDP: weights over time"
 def typed_raster(spikes: dict, *, t1: float, path=None, bin_ms: float = 5.0, title=""):
     """Raster of several populations stacked (colour per population) above their
     population rates. `spikes` maps a population name to `(times_ms, indices, n)`."""
+    t1 = check_real("t1 (ms)", t1, gt=0)
+    bin_ms = check_real("bin_ms", bin_ms, gt=0)
     fig, (ax1, ax2) = plt.subplots(2, 1, figsize=(8, 6), sharex=True,
                                    gridspec_kw={"height_ratios": [3, 1]})
     offset = 0

@@ -24,6 +24,7 @@ import jax.numpy as jnp
 import optax
 from tqdm.auto import tqdm
 
+from ..._checks import check_int
 from . import checkpoint as ckpt
 from .digits import DigitsSplit
 from .layered import LayeredNetwork, LayeredWeights, init_weights
@@ -89,8 +90,7 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, strategy: str = "openes",
         generations = 20 if quick else GENERATIONS[strategy]
     for name, value in (("generations", generations), ("population_size", population_size),
                         ("batch_size", batch_size), ("eval_every", eval_every)):
-        if not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive int; got {value!r}")
+        check_int(name, value, 1)
     sigma = (0.03 if strategy == "ga" else 0.05) if sigma is None else sigma
     key = jax.random.key(0) if key is None else key
     config = {"method": "evolution", "strategy": strategy, "generations": generations,

@@ -22,6 +22,7 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
+from ..._checks import check_int
 from ...spike_surrogates import AbstractSurrogate, FastSigmoid
 from . import checkpoint as ckpt
 from .digits import DigitsSplit
@@ -59,10 +60,10 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, quick: bool = False,
     **Returns:** a `TrainResult`. **Raises:** `ValueError` for bad sizes.
     """
     epochs = (3 if quick else 25) if epochs is None else epochs
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int; got {epochs!r}")
+    epochs = check_int("epochs", epochs, 1)
     n_train = int(split.y_train.shape[0])
-    if not isinstance(batch_size, int) or not 1 <= batch_size <= n_train:
+    if isinstance(batch_size, bool) or not isinstance(batch_size, int | np.integer) or not (
+            1 <= batch_size <= n_train):
         raise ValueError(f"batch_size must be an int in [1, {n_train}]; got {batch_size!r}")
     key = jax.random.key(0) if key is None else key
     surrogate = FastSigmoid(0.5, detach_reset=True) if surrogate is None else surrogate

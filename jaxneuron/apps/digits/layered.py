@@ -105,7 +105,7 @@ class LayeredNetwork(eqx.Module):
                  cell: ConductanceLIF | None = None, lateral_inhibition: float = 0.0,
                  bias_hidden: float = 0.0, bias_out: float = 0.0):
         for name, n in (("n_in", n_in), ("n_hidden", n_hidden), ("n_out", n_out)):
-            if not isinstance(n, int | np.integer) or n < 1:
+            if isinstance(n, bool) or not isinstance(n, int | np.integer) or n < 1:
                 raise ValueError(f"{name} must be a positive int; got {n!r}")
         if encoding not in ENCODINGS:
             raise ValueError(f"encoding must be one of {ENCODINGS}; got {encoding!r}")

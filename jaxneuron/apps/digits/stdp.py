@@ -30,6 +30,7 @@ import jax.numpy as jnp
 import numpy as np
 from tqdm.auto import tqdm
 
+from ..._checks import check_int
 from ...network import (
     CurrentInput,
     Network,
@@ -189,8 +190,7 @@ def train(net: LayeredNetwork, split: DigitsSplit, *, quick: bool = False,
     random-weights reference, phase-1 activity).
     """
     epochs = 1 if epochs is None else epochs
-    if not isinstance(epochs, int) or epochs < 1:
-        raise ValueError(f"epochs must be a positive int; got {epochs!r}")
+    epochs = check_int("epochs", epochs, 1)
     settings = DEFAULTS | (settings or {})
     key = jax.random.key(0) if key is None else key
     k_learn, k_feat = jax.random.split(key)

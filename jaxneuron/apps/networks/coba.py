@@ -5,6 +5,7 @@ from __future__ import annotations
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import check_int
 from ...models.conductance_lif import ConductanceLIF
 from ...network.connectivity import fixed_probability
 from ...network.engine import Network, Population, Projection
@@ -24,8 +25,7 @@ def coba_network(n: int = 4000, seed: int = 0, *, p: float = 0.02,
     Population 0 is excitatory, 1 inhibitory. Run it with `dt = 0.1` ms. `seed` fixes the
     synapses and initial states.
     """
-    if not isinstance(n, int) or n < 10:
-        raise ValueError(f"n must be an int >= 10; got {n!r}")
+    n = check_int("n", n, 10)
     n_exc = int(round(0.8 * n))
     sizes = (n_exc, n - n_exc)
     g_leak = 10.0

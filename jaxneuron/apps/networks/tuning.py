@@ -15,6 +15,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ..._checks import check_int
 from ...analysis.criticality import measure
 from ...models.conductance_lif import ConductanceLIF
 from ...models.lif import LIF
@@ -83,7 +84,7 @@ def driven_branching_network(gain=1.0, *, n: int = N_CELLS, k: int = OUT_DEGREE,
     Because every cell has out-degree `k`, networks with different `seed`s have the same
     static `max_degree` and stack for `vmap` together with different gains.
     """
-    if not isinstance(k, int | np.integer) or not 1 <= k < n:
+    if isinstance(k, bool) or not isinstance(k, int | np.integer) or not 1 <= k < n:
         raise ValueError(f"k must be an int in [1, n); got {k!r}")
     w = V_TH - V_REST - v_offset if weight is None else weight
     rng = np.random.default_rng(seed)
@@ -154,8 +155,7 @@ def sweep_gain(gains, *, seeds: int = 4, t1: float = 2000.0, dt: float = 1.0, se
     numbers), unless `distinct_graphs` (then every instance has its own graph).
     """
     gains = np.asarray(gains, dtype=float).ravel()
-    if not isinstance(seeds, int) or seeds < 1:
-        raise ValueError(f"seeds must be a positive int; got {seeds!r}")
+    seeds = check_int("seeds", seeds, 1)
     g_all = np.repeat(gains, seeds)
     s_all = seed * 1000 + (np.arange(g_all.size) if distinct_graphs
                            else np.tile(np.arange(seeds), gains.size))
@@ -207,8 +207,7 @@ def tune_gain(low: float = 0.8, high: float = 1.2, *, points: int = 5, seeds: in
     """
     if not low < high:
         raise ValueError(f"low must be < high; got {low}, {high}")
-    if not isinstance(points, int) or points < 2:
-        raise ValueError(f"points must be an int >= 2; got {points!r}")
+    points = check_int("points", points, 2)
     history = []
 
     def evaluate(values, r):
@@ -300,8 +299,7 @@ def calibrate(build, metric, low: float, high: float, target: float, *, t1: floa
     """
     if not low < high:
         raise ValueError(f"low must be < high; got {low}, {high}")
-    if not isinstance(points, int) or points < 2:
-        raise ValueError(f"points must be an int >= 2; got {points!r}")
+    points = check_int("points", points, 2)
     history = []
 
     def evaluate(values):

@@ -36,6 +36,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
+from ..arguments import nonnegative_int
 from ..digits import checkpoint as ckpt, plotting as figures, training
 from ..digits.digits import ENCODINGS, load_split
 from ..digits.layered import HIDDEN, INPUT, OUTPUT, LayeredNetwork
@@ -207,7 +208,7 @@ def register(commands) -> None:
                         help="training method")
     parser.add_argument("--encoding", default="poisson", choices=ENCODINGS,
                         help="pixel encoding")
-    parser.add_argument("--seed", type=int, default=0, help="split and training seed")
+    parser.add_argument("--seed", type=nonnegative_int, default=0, help="split and training seed")
     parser.add_argument("--out", default=None, help="output folder (default "
                                                      "results/digits/<method>)")
     parser.add_argument("--quick", action="store_true",

@@ -7,10 +7,12 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 
+from ..._checks import check_int, check_real
 from ...models import HodgkinHuxley
 from ...simulate import simulate
 from ...stimuli import StepCurrent
 from ...trace import STATUS_OK, STATUS_SPIKES_OVERFLOWED, status_reason
+from ..arguments import finite_float, nonnegative_float, positive_float, positive_int
 from ..output import output_dir, write_summary
 
 # Spike-buffer size per second of simulated time when --max-spikes is not given: above the
@@ -29,9 +31,13 @@ def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float
         max_spikes: int | None = None, log=print) -> dict:
     """Simulate HH (g_Na, g_K in mS/cm²) under `amplitude` µA/cm² for `t1` ms at step `dt` ms,
     recording up to `max_spikes` spikes (default `default_max_spikes(t1)`; more raise)."""
+    for name, value in (("g_Na", g_Na), ("g_K", g_K)):
+        check_real(name, value, ge=0)
+    amplitude = check_real("amplitude", amplitude)
+    t1, dt = check_real("t1", t1, gt=0), check_real("dt", dt, gt=0)
+    max_spikes = default_max_spikes(t1) if max_spikes is None else check_int(
+        "max_spikes", max_spikes, 1)
     out = output_dir(out)
-    if max_spikes is None:
-        max_spikes = default_max_spikes(t1)
     trace = simulate(HodgkinHuxley(g_Na=g_Na, g_K=g_K), StepCurrent(amplitude), t1=t1, dt=dt,
                      save_every=dt, max_spikes=max_spikes, throw=False)
     status = int(trace.status)
@@ -60,12 +66,12 @@ def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float
 def register(commands) -> None:
     """Add `jaxneuron simulate` to the CLI's sub-commands."""
     parser = commands.add_parser("simulate", help="one Hodgkin–Huxley run under a step current")
-    parser.add_argument("--g-na", type=float, default=120.0, help="mS/cm²")
-    parser.add_argument("--g-k", type=float, default=36.0, help="mS/cm²")
-    parser.add_argument("--amplitude", type=float, default=10.0, help="µA/cm²")
-    parser.add_argument("--t1", type=float, default=100.0, help="ms")
-    parser.add_argument("--dt", type=float, default=0.025, help="ms")
-    parser.add_argument("--max-spikes", type=int, default=None,
+    parser.add_argument("--g-na", type=nonnegative_float, default=120.0, help="mS/cm²")
+    parser.add_argument("--g-k", type=nonnegative_float, default=36.0, help="mS/cm²")
+    parser.add_argument("--amplitude", type=finite_float, default=10.0, help="µA/cm²")
+    parser.add_argument("--t1", type=positive_float, default=100.0, help="ms")
+    parser.add_argument("--dt", type=positive_float, default=0.025, help="ms")
+    parser.add_argument("--max-spikes", type=positive_int, default=None,
                         help="capacity of the spike list; a run with more spikes stops with an "
                              "error instead of reporting a truncated list (default: 500 per "
                              "second of t1, at least 64: room for HH's ~100 Hz at 30 µA/cm² "

@@ -23,6 +23,7 @@ from scipy.signal import welch
 
 from ...network import simulate_network
 from ...plotting import neurons as figures
+from ..arguments import nonnegative_int
 from ..networks.circuits import izhikevich_2003_network
 from ..output import output_dir, write_rows, write_summary
 
@@ -89,5 +90,5 @@ def register(commands) -> None:
                                    "raster and population spectrum")
     parser.add_argument("--out", default="results/izhikevich_network", help="output folder")
     parser.add_argument("--quick", action="store_true", help="1 s instead of 5 s")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.set_defaults(func=lambda args: run(args.out, quick=args.quick, seed=args.seed))

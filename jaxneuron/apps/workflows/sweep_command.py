@@ -39,10 +39,12 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ... import models, sampling
+from ..._checks import check_int, check_real
 from ..._fields import check_parameter_names, is_parameter_value
 from ...models.base import AbstractNeuron
 from ...stimuli import StepCurrent
 from ...sweep import sweep
+from ..arguments import finite_float, nonnegative_int, positive_float, positive_int
 from ..output import output_dir, write_summary
 
 PRECISIONS = ("float32", "float64")
@@ -156,6 +158,10 @@ def run(out: str | Path = "results/sweep", *, model: str = "hh",
     **Raises:** `ValueError` for options that would silently do nothing or be wrong (see
     the module docstring), naming the option."""
     cls = model_class(model)
+    n, chunk_size, seed = check_int("n", n, 1), check_int("chunk_size", chunk_size, 1), \
+        check_int("seed", seed, 0)
+    t1, dt = check_real("t1", t1, gt=0), check_real("dt", dt, gt=0)
+    amplitude = check_real("amplitude", amplitude)
     if precision not in PRECISIONS:
         raise ValueError(f"precision must be one of {PRECISIONS}; got {precision!r}")
     if not params:
@@ -243,18 +249,18 @@ def register(commands) -> None:
                         help="a swept parameter and its range (repeat for each parameter, "
                              "once each; stimulus.amplitude sweeps the step; default for hh: "
                              "g_Na=60:180 g_K=18:54, required for other models)")
-    parser.add_argument("--n", type=int, default=10_000,
+    parser.add_argument("--n", type=positive_int, default=10_000,
                         help="number of sets (for --sampler grid: values per parameter)")
     parser.add_argument("--sampler", default="sobol", choices=sampling.SAMPLERS)
     parser.add_argument("--log", action="append", default=[], dest="log_params",
                         metavar="NAME", help="sample this swept parameter log-uniformly")
     parser.add_argument("--store", default="results/sweep/sweep.zarr")
-    parser.add_argument("--amplitude", type=float, default=10.0, help="step current")
-    parser.add_argument("--t1", type=float, default=100.0, help="ms")
-    parser.add_argument("--dt", type=float, default=0.025, help="ms")
-    parser.add_argument("--chunk", type=int, default=10_000, help="sets per compiled call")
+    parser.add_argument("--amplitude", type=finite_float, default=10.0, help="step current")
+    parser.add_argument("--t1", type=positive_float, default=100.0, help="ms")
+    parser.add_argument("--dt", type=positive_float, default=0.025, help="ms")
+    parser.add_argument("--chunk", type=positive_int, default=10_000, help="sets per compiled call")
     parser.add_argument("--precision", default="float32", choices=PRECISIONS)
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=nonnegative_int, default=0)
     parser.add_argument("--out", default="results/sweep")
     parser.set_defaults(func=lambda a: run(
         a.out, model=a.model, params=tuple(a.params or ()),
