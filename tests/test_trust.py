@@ -157,6 +157,23 @@ def test_exact_engine_sees_a_short_pulse_into_an_lif():
                                atol=1e-3)
 
 
+def test_exact_engine_sees_a_grazing_crossing_inside_one_long_step():
+    # Found by the oracle: a COBA cell under a 41-Hz sine approaches threshold slowly and
+    # crosses it by ~0.1 mV around 35.4 ms; at the default tolerances one adaptive step
+    # spans the whole excursion, both of its ends below threshold. Reference: a fine clock
+    # run (and the exact engine at tight tolerances): 4 spikes.
+    cell = jn.ConductanceLIF(C=147.10329146123428, g_L=9.796769814774294,
+                             t_ref=3.9993976302747667)
+    sine = jn.SineCurrent(214.79714515010218, 41.0044151123041, offset=70.85823851875905,
+                          t_start=0.1453628036381327)
+    fine = jn.simulate(cell, sine, t1=100.0, dt=0.003125, save_every=0)
+    exact = jn.simulate(cell, sine, t1=100.0, spiking="exact", save_every=0)
+    assert int(fine.n_spikes) == 4
+    assert int(exact.n_spikes) == 4
+    np.testing.assert_allclose(np.asarray(exact.spike_times[:4]),
+                               np.asarray(fine.spike_times[:4]), atol=0.01)
+
+
 def test_exact_engine_fires_when_an_input_jump_lifts_v_over_threshold():
     # LIF at rest (-65 mV, threshold -50): each 20-mV kick fires at its own time.
     times = np.array([10.0, 30.0, 50.0])

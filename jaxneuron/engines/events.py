@@ -3,9 +3,11 @@ models: threshold crossings of V) and `ExactSpiking` (threshold-and-reset models
 
 Each iteration takes one Diffrax solver step under a PID controller. A step never crosses a
 stop (a jump of the stimulus, `stimulus.next_jump`; an input event; the end of a refractory
-period; `t1`). When the event condition changes sign upward inside an accepted step, the
-crossing is root-found on the solver's dense output (safeguarded Newton), so a spike is found
-where it happens, whatever the save grid. With a reset (spiking models) the step is cut
+period; `t1`). When the event condition is below zero at the start of an accepted step and
+at or above it at its end or at one of `INTERIOR_SAMPLES` points of the dense output inside
+it (a grazing crossing goes over threshold and back within one step), the first crossing is
+root-found on the dense output (safeguarded Newton), so a spike is found where it happens,
+whatever the save grid. With a reset (spiking models) the step is cut
 there, the reset applied and stepping continues from the spike time; without one (smooth
 models) the crossing is recorded and the step kept (at most one crossing per accepted step
 is seen: a step long enough to hold a whole spike would need tolerances far looser than any
@@ -32,6 +34,7 @@ from .spikes import assemble_trace, empty_spike_buffer, record_spike
 from .terms import input_events
 
 SAVES_PER_STEP = 16  # a step is shortened so that at most this many saves fall inside it
+INTERIOR_SAMPLES = 4  # points inside each step where the event condition is also checked
 
 
 def _merged_stops(stimulus, y0, t0, t1):
@@ -172,16 +175,28 @@ def event_loop(model, stimulus, y0, grid, record, *, solver: diffrax.AbstractSol
         interpolation = solver.interpolation_cls(t0=t, t1=t_end, **dense)
         g0 = event_value(y, t, refractory_until)
         g1 = event_value(y1, t_end, refractory_until)
-        crossed = keep & (g0 < 0) & (g1 >= 0)
+        frozen_params, frozen_interpolation = _frozen((params, interpolation))
+        # The condition at INTERIOR_SAMPLES points inside the step too (dense output): a
+        # grazing crossing, over threshold and back inside one step, has both ends below.
+        # The first sample at or above zero closes the bracket of the first crossing.
+        inside = t + (t_end - t) * jnp.arange(1, INTERIOR_SAMPLES + 1, dtype=dtype) / (
+            INTERIOR_SAMPLES + 1)
+        g_inside = jax.vmap(lambda s: jnp.where(
+            s < refractory_until, -1.0,
+            condition(frozen_params, frozen_interpolation.evaluate(s))))(inside)
+        times = jax.lax.stop_gradient(jnp.concatenate([t[None], inside, t_end[None]]))
+        values = jax.lax.stop_gradient(jnp.concatenate([g0[None], g_inside, g1[None]]))
+        above = values[1:] >= 0
+        first = jnp.argmax(above)  # the first point at or above threshold, after t
+        crossed = keep & (g0 < 0) & jnp.any(above)
 
         def g(s):
             return condition(params, interpolation.evaluate(s))
 
-        frozen_params, frozen_interpolation = _frozen((params, interpolation))
         root = _crossing_time(
             lambda s: condition(frozen_params, frozen_interpolation.evaluate(s)),
-            t, t_end, jnp.where(crossed, g0, -1.0), jnp.where(crossed, g1, 1.0), crossed,
-            root_tolerance)
+            times[first], times[first + 1], jnp.where(crossed, values[first], -1.0),
+            jnp.where(crossed, values[first + 1], 1.0), crossed, root_tolerance)
         _, slope = jax.jvp(g, (root,), (jnp.ones_like(root),))
         t_spike = root - g(root) / jax.lax.stop_gradient(jnp.where(slope > 0, slope, 1.0))
         t_spike = jnp.clip(t_spike, t, t_end)
