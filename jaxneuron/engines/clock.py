@@ -23,6 +23,7 @@ import jax.numpy as jnp
 from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron, AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
+from .accuracy import check_accuracy_option, estimate, flag_inaccurate, unwatch, watch_steps
 from .base import AbstractEngine, require_explicit, require_spiking
 from .grid import scan_fixed_steps
 from .solvers import (
@@ -83,15 +84,20 @@ class ClockSpiking(AbstractEngine):
     - `surrogate`: a surrogate derivative of the spike (e.g. `jaxneuron.FastSigmoid(0.2)`)
       through which gradients flow across resets; `None` (default) treats the reset as a
       constant (spike-time gradients still flow through the interpolated crossing).
+    - `accuracy`: estimate the local error of `run` away from spikes, resets and input
+      jumps, and flag the run (`Trace.status` 7, `Trace.accuracy`) when the step is too
+      coarse (static, default True; see `jaxneuron.engines.accuracy`). False skips it.
     """
 
     solver: diffrax.AbstractSolver | None = eqx.field(default=None, converter=solver_from_name)
     surrogate: AbstractSurrogate | None = None
+    accuracy: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         if self.surrogate is not None and not isinstance(self.surrogate, AbstractSurrogate):
             raise ValueError(f"surrogate must be a jaxneuron.spike_surrogates surrogate such "
                              f"as FastSigmoid(slope); got {self.surrogate!r}")
+        check_accuracy_option(self.accuracy)
 
     def solver_for(self, model: AbstractSpikingNeuron) -> diffrax.AbstractSolver:
         """The solver this engine steps `model` with (the default resolved).
@@ -226,14 +232,22 @@ class ClockSpiking(AbstractEngine):
                                                           columns, release)
         carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0),
                  start_record(record, y0.dtype))
+        if self.accuracy:  # steps without a spike, a reset or a refractory period
+            one_step, carry = watch_steps(one_step, carry, model, stimulus, grid, quiet=lambda
+                                          a, b: ~b[2][1] & (a[1] == -jnp.inf) & (b[1] == -jnp.inf))
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
                                         flush=flush_record if blocks else None,
                                         block=RECORD_BLOCK, save=lambda y: grid.save(model, y),
                                         checkpoint=True)
+        carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         times, count, stats = finish_record(carry[3], carry[2], record, blocks)
-        return assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
-                              jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
-                              spike_stats=stats, record=record)
+        trace = assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
+                               jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
+                               spike_stats=stats, record=record)
+        if not self.accuracy:
+            return trace
+        order = self.solver_for(model).order(None)
+        return flag_inaccurate(trace, estimate(watch, model, stimulus, dt, order))
 
 
 def _columns(y) -> tuple:
