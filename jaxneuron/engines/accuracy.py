@@ -47,27 +47,13 @@ STATE_RTOL = 0.1
 """Largest local error per step of a non-voltage state, relative to its magnitude."""
 STATE_ATOL = 1e-6
 """Absolute floor (in the state's own unit) of the non-voltage states' tolerance."""
+WATCH_STEPS = 128
+"""Runs longer than twice this many steps look for the state to probe once per block of
+steps, at about this many evenly spread states (see `watch_steps`)."""
+PROBE_STEPS = 4
+"""Steps probed from the kept state."""
 REFERENCE_SUBSTEPS = 16
 """Tsit5 sub-steps of the reference that recomputes a probed step."""
-
-
-class Watch(NamedTuple):
-    """What the loop carries for the estimate (each entry a scalar per neuron).
-
-    **Fields:**
-    - `prev`: the state at the start of the previous step, as columns.
-    - `prev_clean`: whether the previous step may be probed (bool).
-    - `score`: $|\\Delta V|$ of the kept step (mV), 0 before one is kept.
-    - `t`: start of the kept step `n` (ms), NaN before one is kept.
-    - `window`: the states at the starts of steps `n - 1`, `n` and at the end of step `n`,
-      as three tuples of columns.
-    """
-
-    prev: tuple
-    prev_clean: jax.Array
-    score: jax.Array
-    t: jax.Array
-    window: tuple
 
 
 def check_accuracy_option(value) -> None:
@@ -77,45 +63,91 @@ def check_accuracy_option(value) -> None:
                          f"{value!r}")
 
 
-def watch_steps(one_step, carry, model, stimulus, grid, quiet=None):
-    """Wrap a fixed-step loop body so that it also keeps the steps to probe.
+class Watch(NamedTuple):
+    """What the loop carries for the estimate.
+
+    **Fields:**
+    - `k`: steps done (int, the same for every neuron of a batch).
+    - `score`: $|dV/dt|$ (mV/ms) at the kept state, 0 before one is kept.
+    - `t`: time of the kept state (ms), NaN before one is kept.
+    - `y`: the kept state, as columns.
+    - `solver_state`: the engine's solver state there (None for stateless solvers).
+    - `prev`: the previous block's `(y, solver_state, t)` (`t` NaN where it may not be
+      kept), in runs that keep the state one block before the fastest; else None.
+    """
+
+    k: jax.Array
+    score: jax.Array
+    t: jax.Array
+    y: tuple
+    solver_state: object
+    prev: tuple | None
+
+
+def watch_steps(one_step, carry, model, stimulus, grid, *, flush=None, block: int = 1,
+                eligible=None, solver_state=None, stop=None):
+    """Wrap a fixed-step loop so that it also keeps the state to probe.
 
     `one_step(carry, (k, per_step))` is the engine's body for `scan_fixed_steps`, its carry
-    starting with the state's columns. Returns `(body, carry)`: the wrapped body and its
-    initial carry, `(columns, watch, *rest)` (so `carry[0]` stays the columns and
-    `carry[-1]` the rest's last entry); `unwatch` takes the watch back out after the loop.
-    `quiet(before, after)` (the engine's own carries around a step) says whether the step is
-    free of spikes, resets and refractory periods; None: always.
+    starting with the state's columns; `flush` and `block` the engine's own (None and 1
+    when it has none). At the end of every block of steps the state with the largest
+    $|dV/dt|$ so far is kept (one evaluation of the vector field per block, nothing per
+    step). Blocks are one step long in runs of up to `2 * WATCH_STEPS` steps, which keep
+    the state one step before the fastest (the start of the steep part, where a spike's
+    upstroke errs most); longer runs observe once per recording block of the engine or
+    every `n_steps // WATCH_STEPS` steps, and keep the fastest state itself.
+
+    `eligible(rest)` (`rest`: the engine's carry after the columns) says whether the state
+    may be kept (e.g. not refractory); `solver_state(rest)` picks the solver state to keep
+    with it (None: none); `stop(y0, y1)` (stacked states) whether a step from `y0` to `y1`
+    would spike: a state whose two Euler steps spike is not kept in long runs.
+
+    **Returns:** `(body, carry, flush, block)` for `scan_fixed_steps`: the carry is
+    `(columns, watch, *rest)`, so `carry[0]` stays the columns and `carry[-1]` the rest's
+    last entry; `unwatch` takes the watch back out after the loop.
     """
-    columns = carry[0]
+    columns, *rest = carry
     dtype = columns[0].dtype
-    jumps = jnp.ravel(jnp.asarray(stimulus.discontinuities(), dtype))
+    lag = grid.n_steps <= 2 * WATCH_STEPS  # keep the state one step before the fastest
+    if lag:
+        block = 1
+    elif flush is None:
+        block = grid.n_steps // WATCH_STEPS
+    state = None if solver_state is None else solver_state(rest)
     nan = jnp.full((), jnp.nan, dtype)
-    watch = Watch(prev=columns, prev_clean=jnp.asarray(False), score=jnp.zeros((), dtype),
-                  t=nan, window=(columns, columns, columns))
+    watch = Watch(k=jnp.asarray(0, jnp.int32), score=jnp.zeros((), dtype), t=nan, y=columns,
+                  solver_state=state, prev=(columns, state, nan) if lag else None)
 
     def body(carry, x):
         columns, watch, *rest = carry
         after, out = one_step((columns, *rest), x)
-        k, jump = x
-        t = grid.t0 + k.astype(dtype) * grid.dt
-        # an input jump in (t, t + dt] (one at t itself is seen by the whole step)
-        clean = jnp.sum(jumps <= t + grid.dt) == jnp.sum(jumps <= t)
-        if jump is not None:
-            clean = clean & jnp.all(jump == 0)
-        if quiet is not None:
-            clean = clean & quiet((columns, *rest), after)
-        y1 = after[0]
-        step = jax.lax.stop_gradient((watch.prev, columns, y1))
-        dv = jnp.abs(_voltage(model, step[2]) - _voltage(model, step[1]))
-        better = clean & watch.prev_clean & (dv > watch.score)
-        watch = Watch(prev=step[1], prev_clean=clean, score=jnp.where(better, dv, watch.score),
-                      t=jnp.where(better, t, watch.t),
-                      window=jax.tree.map(lambda new, old: jnp.where(better, new, old), step,
-                                          watch.window))
-        return (y1, watch, *after[1:]), out
+        return (after[0], watch._replace(k=watch.k + 1), *after[1:]), out
 
-    return body, (columns, watch, *carry[1:])
+    def observe(carry, outputs):
+        if flush is not None:
+            carry = flush(carry, outputs)
+        columns, watch, *rest = carry
+        t = grid.t0 + watch.k.astype(dtype) * grid.dt
+        y = jax.lax.stop_gradient(jnp.stack(columns))
+        f = model.vector_field(t, y, stimulus(t))
+        speed = jnp.abs(jax.jvp(model.voltage, (y,), (f,))[1])
+        ok = jnp.asarray(True) if eligible is None else eligible(rest)
+        now = jax.lax.stop_gradient((columns, None if solver_state is None else
+                                     solver_state(rest), jnp.where(ok, t, jnp.nan)))
+        if lag:
+            candidate, prev = watch.prev, now
+        else:
+            if stop is not None:
+                ok = ok & ~stop(y, y + 2 * grid.dt * f)  # two Euler steps ahead
+            candidate, prev = (now[0], now[1], jnp.where(ok, t, jnp.nan)), None
+        better = jnp.isfinite(candidate[2]) & (speed > watch.score)
+        kept = jax.tree.map(lambda new, old: jnp.where(better, new, old), candidate,
+                            (watch.y, watch.solver_state, watch.t))
+        watch = watch._replace(score=jnp.where(better, speed, watch.score), y=kept[0],
+                               solver_state=kept[1], t=kept[2], prev=prev)
+        return (columns, watch, *rest)
+
+    return body, (columns, watch, *rest), observe, block
 
 
 def unwatch(carry):
@@ -124,32 +156,52 @@ def unwatch(carry):
     return (columns, *rest), watch
 
 
-def estimate(watch: Watch, model, stimulus, dt: float, order: int) -> AccuracyEstimate:
-    """The `AccuracyEstimate` of the two kept steps: each recomputed from its start state by
-    the reference and compared with the engine's result. `order` is the solver's order
-    (for `dt_hint`). No gradient flows through it."""
+def estimate(watch: Watch, model, stimulus, dt: float, order: int, advance,
+             stop=None) -> AccuracyEstimate:
+    """The `AccuracyEstimate` of the `PROBE_STEPS` steps from the kept state: each step
+    taken again as the engine takes it, `advance(t, columns, solver_state) -> (columns,
+    solver_state)`, and from the same start by the reference; their difference is the
+    step's local error. The probe ends at the first step with a declared input jump or
+    input event, or where `stop(y0, y1)` (stacked states) says the step would spike.
+    `order` is the solver's order (for `dt_hint`). No gradient flows through it."""
     model, stimulus, watch = jax.tree.map(
         lambda x: jax.lax.stop_gradient(x) if eqx.is_inexact_array(x) else x,
         (model, stimulus, watch))
-    before, start, end = (jnp.stack(y) for y in watch.window)
-    starts = jnp.stack([before, start])
-    engine = jnp.stack([start, end])
-    ts = jnp.stack([watch.t - dt, watch.t])
-    reference = jax.vmap(lambda t, y: _reference_step(model, stimulus, t, dt, y))(ts, starts)
-    error = jnp.abs(engine - reference)  # (2, n_states)
-    voltage = _voltage_states(model, start)
-    v_error = jnp.abs(jax.vmap(model.voltage)(engine) - jax.vmap(model.voltage)(reference))
-    scale = jnp.max(jnp.abs(jnp.stack([before, start, end])), axis=0)
-    ratio = jnp.where(voltage, error / V_TOLERANCE, error / (STATE_RTOL * scale + STATE_ATOL))
-    ratio = jnp.maximum(jnp.max(ratio, axis=1), v_error / V_TOLERANCE)  # (2,)
-    kept = jnp.isfinite(watch.t)
-    ratio = jnp.where(kept, jnp.where(jnp.isnan(ratio), jnp.inf, ratio), 0.0)
-    worst = jnp.argmax(ratio)
-    error_ratio = ratio[worst]
+    dtype = watch.t.dtype
+    jumps = jnp.ravel(jnp.asarray(stimulus.discontinuities(), dtype))
+    events = stimulus.events()
+    if events is not None:
+        jumps = jnp.concatenate([jumps, jnp.ravel(jnp.asarray(events[0], dtype))])
+    columns, state = watch.y, watch.solver_state
+    valid = jnp.isfinite(watch.t)
+    ratios, v_errors, ts = [], [], []
+    for j in range(PROBE_STEPS):
+        t = watch.t + j * dt
+        y0 = jnp.stack(columns)
+        columns, state = jax.lax.stop_gradient(advance(t, columns, state))
+        y1 = jnp.stack(columns)
+        # an input jump in (t, t + dt] (one at t itself is seen by the whole step)
+        valid = valid & (jnp.sum(jumps <= t + dt) == jnp.sum(jumps <= t))
+        if stop is not None:
+            valid = valid & ~stop(y0, y1)
+        reference = _reference_step(model, stimulus, t, dt, y0)
+        error = jnp.abs(y1 - reference)
+        v_error = jnp.abs(model.voltage(y1) - model.voltage(reference))
+        scale = jnp.maximum(jnp.abs(y0), jnp.abs(y1))
+        ratio = jnp.where(_voltage_states(model, y0), error / V_TOLERANCE,
+                          error / (STATE_RTOL * scale + STATE_ATOL))
+        ratio = jnp.maximum(jnp.max(ratio), v_error / V_TOLERANCE)
+        ratio = jnp.where(jnp.isnan(ratio), jnp.inf, ratio)
+        ratios.append(jnp.where(valid, ratio, 0.0))
+        v_errors.append(jnp.where(valid, v_error, 0.0))
+        ts.append(t)
+    ratios = jnp.stack(ratios)
+    worst = jnp.argmax(ratios)
+    error_ratio = ratios[worst]
     shrink = jnp.clip((0.5 / error_ratio) ** (1.0 / (order + 1)), 0.0, 1.0)
-    return AccuracyEstimate(error=error_ratio,
-                            v_error=jnp.where(kept, jnp.max(v_error), 0.0),
-                            t=ts[worst], dt_hint=dt * jnp.where(error_ratio > 1, shrink, 1.0))
+    return jax.lax.stop_gradient(AccuracyEstimate(
+        error=error_ratio, v_error=jnp.max(jnp.stack(v_errors)), t=jnp.stack(ts)[worst],
+        dt_hint=dt * jnp.where(error_ratio > 1, shrink, 1.0)))
 
 
 def flag_inaccurate(trace: Trace, accuracy: AccuracyEstimate) -> Trace:

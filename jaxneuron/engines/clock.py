@@ -232,13 +232,16 @@ class ClockSpiking(AbstractEngine):
                                                           columns, release)
         carry = (columns, release, (jnp.asarray(t0, y0.dtype), spiked_at_t0),
                  start_record(record, y0.dtype))
-        if self.accuracy:  # steps without a spike, a reset or a refractory period
-            one_step, carry = watch_steps(one_step, carry, model, stimulus, grid, quiet=lambda
-                                          a, b: ~b[2][1] & (a[1] == -jnp.inf) & (b[1] == -jnp.inf))
+        flush, block = (flush_record if blocks else None), RECORD_BLOCK
+        spikes = lambda y0, y1: (model.spike_condition(y0) >= 0) | (  # noqa: E731
+            model.spike_condition(y1) >= 0)
+        if self.accuracy:  # never a refractory state
+            one_step, carry, flush, block = watch_steps(
+                one_step, carry, model, stimulus, grid, flush=flush, block=block,
+                eligible=lambda rest: rest[0] == -jnp.inf, stop=spikes)
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
-                                        flush=flush_record if blocks else None,
-                                        block=RECORD_BLOCK, save=lambda y: grid.save(model, y),
-                                        checkpoint=True)
+                                        flush=flush, block=block,
+                                        save=lambda y: grid.save(model, y), checkpoint=True)
         carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         times, count, stats = finish_record(carry[3], carry[2], record, blocks)
         trace = assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
@@ -246,8 +249,11 @@ class ClockSpiking(AbstractEngine):
                                spike_stats=stats, record=record)
         if not self.accuracy:
             return trace
-        order = self.solver_for(model).order(None)
-        return flag_inaccurate(trace, estimate(watch, model, stimulus, dt, order))
+        solver = self.solver_for(model)
+        return flag_inaccurate(trace, estimate(
+            watch, model, stimulus, dt, solver.order(None),
+            lambda t, y, _: (_advance(solver, model, stimulus, t, dt, y, 1.0), None),
+            stop=spikes))
 
 
 def _columns(y) -> tuple:

@@ -66,9 +66,11 @@ class FixedSteps(AbstractEngine):
         solver_state = init_fixed_step(solver, local_time_term(term, t0), dt, y0, None)
         spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
         carry = (unstack(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
+        flush, block = None, 1
         if self.accuracy:
-            one_step, carry = watch_steps(one_step, carry, model, stimulus, grid)
-        carry, saved = scan_fixed_steps(one_step, carry, y0, grid,
+            one_step, carry, flush, block = watch_steps(one_step, carry, model, stimulus, grid,
+                                                        solver_state=lambda rest: rest[0])
+        carry, saved = scan_fixed_steps(one_step, carry, y0, grid, flush=flush, block=block,
                                         save=lambda y: grid.save(model, y), checkpoint=True)
         carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         columns, _, spikes, count = carry
@@ -77,4 +79,11 @@ class FixedSteps(AbstractEngine):
                                record=record)
         if not self.accuracy:
             return trace
-        return flag_inaccurate(trace, estimate(watch, model, stimulus, dt, solver.order(None)))
+
+        def advance(t, columns, state):
+            y1, state = fixed_step(solver, local_time_term(term, t), dt, jnp.stack(columns),
+                                   None, state)
+            return unstack(y1), state
+
+        return flag_inaccurate(trace, estimate(watch, model, stimulus, dt, solver.order(None),
+                                               advance))
