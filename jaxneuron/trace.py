@@ -88,18 +88,19 @@ class SpikeStats(eqx.Module):
 
 
 class AccuracyEstimate(eqx.Module):
-    """The local-error estimate of a fixed-step run (`jaxneuron.engines.accuracy`): the two
-    steps around the fastest change of V (away from spikes, resets and input jumps)
-    recomputed with a fine reference.
+    """The local-error estimate of a fixed-step run (`jaxneuron.engines.accuracy`): a few
+    steps from where V changes fastest (away from spikes, resets and input jumps) taken
+    again and compared with a fine reference.
 
     Under `vmap` every field gains a leading batch axis.
 
     **Fields:**
     - `error`: the estimate over its tolerance, the worst state of the probed steps
-      (dimensionless); above 1 the run's status is 7 (`STATUS_INACCURATE`).
+      (dimensionless, 0 when no step could be probed); above 1 the run's status is 7
+      (`STATUS_INACCURATE`).
     - `v_error`: the estimated local error of V in the probed steps, mV per step.
-    - `t`: start of the probed step with the larger error, ms (NaN when no step could be
-      probed, e.g. V never moved).
+    - `t`: start of the probed step that errs most, ms (NaN when no state was kept, e.g.
+      V never moved).
     - `dt_hint`: a step (ms) that should bring `error` below 1 (the local error scaled
       as $dt^{p+1}$ for a solver of order p); `dt` itself where `error` is already below 1.
     """
