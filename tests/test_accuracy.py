@@ -233,3 +233,12 @@ def test_advice_rounds_the_step_down_to_a_plain_number():
 def test_overflow_alone_keeps_status_3():
     trace = _hh(0.025, max_spikes=1)
     assert int(trace.status) == STATUS_SPIKES_OVERFLOWED
+
+
+def test_coarse_spike_count_estimate_keeps_flagged_counts():
+    # the cost pre-pass of an exact sweep runs at a coarse step on purpose: a set flagged 7
+    # there still has its spike count (Izhikevich RS at dt = 1 ms: flagged, 3 spikes in
+    # 100 ms as at fine steps)
+    counts = jn.estimate_spike_counts(jn.Izhikevich.preset("RS"), {"d": np.array([8.0, 8.0])},
+                                      jn.StepCurrent(10.0), dt=1.0, t1=100.0)
+    assert np.all(np.isfinite(counts)) and list(counts) == [3, 3]
