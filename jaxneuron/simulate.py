@@ -13,6 +13,7 @@ import numpy as np
 
 from ._checks import is_concrete
 from .engines import AbstractEngine, SaveSpec, SpikeRecord, TimeGrid, build_engine
+from .engines.accuracy import warn_inaccurate
 from .engines.base import check_precision
 from .engines.terms import neuron_term
 from .models.base import AbstractNeuron, domain_status
@@ -86,7 +87,9 @@ def simulate(
     - `throw`: raise if the run blows up, the solver fails, the spike buffer overflows or
       the parameters lie outside the model's domain (`AbstractNeuron.domain`, checked at run
       time, so also for values set inside `jit`/`vmap`), with a message naming the reason;
-      with `False` the failure is flagged in `Trace.ok` and `Trace.status`.
+      with `False` the failure is flagged in `Trace.ok` and `Trace.status`. A fixed step
+      too coarse for the model (status 7, `Trace.accuracy`) does not raise: outside `jit`
+      and `vmap` it warns (`UserWarning`) with the step to use.
     - `solver`, `stepsize` (`"fixed"`/`"adaptive"`), `spiking` (`"clock"`/`"exact"`),
       `surrogate`, `rtol`, `atol`, `max_steps`, `adjoint`: conveniences that build the
       engine instead (see `jaxneuron.engines.build_engine`); not together with `engine`.
@@ -122,7 +125,10 @@ def simulate(
     y0 = _initial_state(model, stimulus, y0, t0)
     _check_input_events(model, stimulus, t0)
     check_precision(engine, y0.dtype)
-    return _run(engine, model, stimulus, y0, grid, record, threshold, throw)
+    trace = _run(engine, model, stimulus, y0, grid, record, threshold, throw)
+    if throw:  # status 7 is a warning: it does not raise
+        warn_inaccurate(trace, grid.dt)
+    return trace
 
 
 @eqx.filter_jit

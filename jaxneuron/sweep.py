@@ -26,8 +26,8 @@ from .trace import (
     STATUS_OK,
     STATUS_OUTSIDE_DOMAIN,
     STATUS_REASONS,
-    STATUS_SPIKES_OVERFLOWED,
     STATUS_SUMMARY_NOT_FINITE,
+    STATUS_WARNINGS,
     Trace,
     status_reason,
 )
@@ -530,8 +530,9 @@ def estimate_spike_counts(model: AbstractNeuron, params: dict[str, np.ndarray],
         warnings.simplefilter("always")
         result = sweep(coarse, params, stimulus, stimulus_params=stimulus_params,
                        progress=False, **simulate_kwargs)
-    # an overflowed spike buffer still counts every spike: only other failures lose the count
-    counted = np.isin(result.status, (STATUS_OK, STATUS_SPIKES_OVERFLOWED))
+    # an overflowed spike buffer or a coarse step still counts every spike: only failures
+    # lose the count
+    counted = np.isin(result.status, (STATUS_OK, *STATUS_WARNINGS))
     for w in caught:
         if not counted.all() or not issubclass(w.category, RuntimeWarning):
             warnings.warn_explicit(w.message, w.category, w.filename, w.lineno)

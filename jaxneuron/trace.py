@@ -87,6 +87,30 @@ class SpikeStats(eqx.Module):
 
 
 
+class AccuracyEstimate(eqx.Module):
+    """The local-error estimate of a fixed-step run (`jaxneuron.engines.accuracy`): a few
+    steps from where V changes fastest (away from spikes, resets and input jumps) taken
+    again and compared with a fine reference.
+
+    Under `vmap` every field gains a leading batch axis.
+
+    **Fields:**
+    - `error`: the estimate over its tolerance, the worst state of the probed steps
+      (dimensionless, 0 when no step could be probed); above 1 the run's status is 7
+      (`STATUS_INACCURATE`).
+    - `v_error`: the estimated local error of V in the probed steps, mV per step.
+    - `t`: start of the probed step that errs most, ms (NaN when no state was kept, e.g.
+      V never moved).
+    - `dt_hint`: a step (ms) that should bring `error` below 1 (the local error scaled
+      as $dt^{p+1}$ for a solver of order p); `dt` itself where `error` is already below 1.
+    """
+
+    error: Float[Array, ""]
+    v_error: Float[Array, ""]
+    t: Float[Array, ""]
+    dt_hint: Float[Array, ""]
+
+
 class Trace(eqx.Module):
     """A simulated trajectory with its spikes.
 
@@ -114,9 +138,14 @@ class Trace(eqx.Module):
     - `status`: why the run is not fully trustworthy, one code (`STATUS_REASONS`,
       `status_reason`): 0 ok, 1 the state became NaN/inf, 2 the solver failed (max_steps or
       step-size collapse; adaptive and event-driven engines report a blow-up so), 3 more
-      spikes than `max_spikes`, 4 parameters outside the model's domain (the first that
-      applies in the order 4, 2, 1, 3). `status == 0` means `ok`
-      and a complete spike list.
+      spikes than `max_spikes`, 4 parameters outside the model's or the stimulus's domain,
+      6 an implausible state (beyond `model.plausible`, or above threshold after a reset),
+      7 the fixed step is too coarse (`accuracy`; `ok` stays True: a warning), 8 a pulse of
+      the stimulus shorter than the fixed step; the first that applies in
+      `STATUS_PRECEDENCE`. `status == 0` means `ok` and a complete spike list.
+    - `accuracy`: the local-error estimate of a fixed-step run (an `AccuracyEstimate`;
+      status 7 when it is far above what the step should give), None for other engines or
+      with the estimate turned off.
     - `spike_stats`: online spike statistics (`jaxneuron.engines.SpikeStats`: count, first
       and last spike, ISI mean and variance, recent spike times) when the run recorded them
       (`SpikeRecord(stats=True)`), else None.
@@ -132,6 +161,7 @@ class Trace(eqx.Module):
     state_names: tuple[str, ...] = eqx.field(static=True)
     status: Int[Array, ""] | int = 0
     spike_stats: SpikeStats | None = None
+    accuracy: AccuracyEstimate | None = None
 
     @property
     def spikes_overflowed(self) -> Bool[Array, ""]:

@@ -24,6 +24,7 @@ from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron, AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
 from ..trace import STATUS_IMPLAUSIBLE
+from .accuracy import check_accuracy_option, estimate, flag_inaccurate, unwatch, watch_steps
 from .base import AbstractEngine, require_explicit, require_spiking
 from .grid import scan_fixed_steps
 from .solvers import (
@@ -85,15 +86,20 @@ class ClockSpiking(AbstractEngine):
     - `surrogate`: a surrogate derivative of the spike (e.g. `jaxneuron.FastSigmoid(0.2)`)
       through which gradients flow across resets; `None` (default) treats the reset as a
       constant (spike-time gradients still flow through the interpolated crossing).
+    - `accuracy`: estimate the local error of `run` away from spikes, resets and input
+      jumps, and flag the run (`Trace.status` 7, `Trace.accuracy`) when the step is too
+      coarse (static, default True; see `jaxneuron.engines.accuracy`). False skips it.
     """
 
     solver: diffrax.AbstractSolver | None = eqx.field(default=None, converter=solver_from_name)
     surrogate: AbstractSurrogate | None = None
+    accuracy: bool = eqx.field(static=True, default=True)
 
     def __check_init__(self):
         if self.surrogate is not None and not isinstance(self.surrogate, AbstractSurrogate):
             raise ValueError(f"surrogate must be a jaxneuron.spike_surrogates surrogate such "
                              f"as FastSigmoid(slope); got {self.surrogate!r}")
+        check_accuracy_option(self.accuracy)
 
     def solver_for(self, model: AbstractSpikingNeuron) -> diffrax.AbstractSolver:
         """The solver this engine steps `model` with (the default resolved).
@@ -232,15 +238,30 @@ class ClockSpiking(AbstractEngine):
                                                           columns, release)
         carry = (columns, release, jnp.asarray(False),
                  (jnp.asarray(t0, y0.dtype), spiked_at_t0), start_record(record, y0.dtype))
+        flush, block = (flush_record if blocks else None), RECORD_BLOCK
+        spikes = lambda y0, y1: (model.spike_condition(y0) >= 0) | (  # noqa: E731
+            model.spike_condition(y1) >= 0)
+        if self.accuracy:  # never a refractory state
+            one_step, carry, flush, block = watch_steps(
+                one_step, carry, model, stimulus, grid, flush=flush, block=block,
+                eligible=lambda rest: rest[0] == -jnp.inf, stop=spikes)
         carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
-                                        flush=flush_record if blocks else None,
-                                        block=RECORD_BLOCK, save=lambda y: grid.save(model, y),
-                                        checkpoint=True)
+                                        flush=flush, block=block,
+                                        save=lambda y: grid.save(model, y), checkpoint=True)
+        carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         times, count, stats = finish_record(carry[4], carry[3], record, blocks)
         flags = {**unresolved_input(stimulus, grid), STATUS_IMPLAUSIBLE: carry[2]}
-        return assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
-                              jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
-                              spike_stats=stats, record=record, flags=flags)
+        trace = assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
+                               jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
+                               spike_stats=stats, record=record, flags=flags)
+        if not self.accuracy:
+            return trace
+        solver = self.solver_for(model)
+        return flag_inaccurate(trace, estimate(
+            watch, model, stimulus, dt, solver.order(None),
+            lambda t, y, _: (_advance(solver, model, step_input(stimulus, t, dt), t, dt, y,
+                                      1.0), None),
+            stop=spikes))
 
 
 def _columns(y) -> tuple:

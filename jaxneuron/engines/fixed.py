@@ -8,6 +8,7 @@ import jax.numpy as jnp
 
 from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron
+from .accuracy import check_accuracy_option, estimate, flag_inaccurate, unwatch, watch_steps
 from .base import AbstractEngine, require_explicit, require_smooth
 from .grid import scan_fixed_steps
 from .solvers import StaggeredExponential, check_solver_fits, solver_from_name
@@ -34,9 +35,16 @@ class FixedSteps(AbstractEngine):
       `"heun"`, `"midpoint"`, `"tsit5"`, ...) or an explicit Diffrax solver; default
       `"staggered"` for `AbstractGatedNeuron`s (conductance-based models), `"tsit5"`
       otherwise.
+    - `accuracy`: estimate the local error of the run and flag it (`Trace.status` 7,
+      `Trace.accuracy`) when the step is too coarse (static, default True; see
+      `jaxneuron.engines.accuracy`). False skips the estimate.
     """
 
     solver: diffrax.AbstractSolver | None = eqx.field(default=None, converter=solver_from_name)
+    accuracy: bool = eqx.field(static=True, default=True)
+
+    def __check_init__(self):
+        check_accuracy_option(self.accuracy)
 
     def run(self, model, stimulus, y0, grid, record):
         require_smooth(self, model, stimulus)
@@ -66,9 +74,25 @@ class FixedSteps(AbstractEngine):
             y0, None)
         spikes = empty_spike_buffer(record.max_spikes, y0.dtype)
         carry = (unstack(y0), solver_state, spikes, jnp.asarray(0, dtype=jnp.int32))
-        carry, saved = scan_fixed_steps(one_step, carry, y0, grid,
+        flush, block = None, 1
+        if self.accuracy:
+            one_step, carry, flush, block = watch_steps(one_step, carry, model, stimulus, grid,
+                                                        solver_state=lambda rest: rest[0])
+        carry, saved = scan_fixed_steps(one_step, carry, y0, grid, flush=flush, block=block,
                                         save=lambda y: grid.save(model, y), checkpoint=True)
+        carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         columns, _, spikes, count = carry
-        return assemble_trace(model, grid.save_times(y0.dtype), saved, spikes[:-1], count,
-                              jnp.asarray(True), jnp.stack(columns), save=grid.save,
-                              record=record, flags=unresolved_input(stimulus, grid))
+        trace = assemble_trace(model, grid.save_times(y0.dtype), saved, spikes[:-1], count,
+                               jnp.asarray(True), jnp.stack(columns), save=grid.save,
+                               record=record, flags=unresolved_input(stimulus, grid))
+        if not self.accuracy:
+            return trace
+
+        def advance(t, columns, state):
+            term = neuron_term(model, step_input(stimulus, t, dt))
+            y1, state = fixed_step(solver, local_time_term(term, t), dt, jnp.stack(columns),
+                                   None, state)
+            return unstack(y1), state
+
+        return flag_inaccurate(trace, estimate(watch, model, stimulus, dt, solver.order(None),
+                                               advance))

@@ -8,10 +8,11 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 from ..._checks import check_int, check_real
+from ...engines.accuracy import advice
 from ...models import HodgkinHuxley
 from ...simulate import simulate
 from ...stimuli import StepCurrent
-from ...trace import STATUS_OK, STATUS_SPIKES_OVERFLOWED, status_reason
+from ...trace import STATUS_INACCURATE, STATUS_OK, STATUS_SPIKES_OVERFLOWED, status_reason
 from ..arguments import finite_float, nonnegative_float, positive_float, positive_int
 from ..output import output_dir, write_summary
 
@@ -44,7 +45,7 @@ def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float
     if status == STATUS_SPIKES_OVERFLOWED:
         raise ValueError(f"max_spikes: the run fired {int(trace.n_spikes)} spikes, more than "
                          f"--max-spikes {max_spikes}; pass a larger --max-spikes")
-    if status != STATUS_OK:
+    if status not in (STATUS_OK, STATUS_INACCURATE):
         raise ValueError(f"simulation failed: {status_reason(status)} (status {status}); "
                          "check the parameters or use a smaller --dt")
     data = np.column_stack([np.asarray(trace.ts), np.asarray(trace.states)])
@@ -60,6 +61,8 @@ def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float
     fig.savefig(out / "trace.png", dpi=120)
     plt.close(fig)
     log(f"{n} spikes; wrote trace.csv, trace.png, summary.json to {out.resolve()}")
+    if status == STATUS_INACCURATE:
+        log(f"warning: {advice(trace.accuracy, dt)}")
     return summary
 
 
