@@ -178,9 +178,9 @@ class Finding:
     description: str
 
 
-def check_batch(model: OracleModel, kind: str, dtype, seed: int, batch: int = 8):
-    """Draw `batch` cases, run them, and return `(findings, counts)`: the unflagged
-    disagreements and a tally (`cases`, `flagged`, `unusable`, `marginal`)."""
+def draw(model: OracleModel, kind: str, seed: int, batch: int):
+    """The `batch` cases of `seed`: lists of models and of their stimuli at gains 1,
+    1 - MARGIN and 1 + MARGIN (the same draw scaled)."""
     rng = np.random.default_rng(seed)
     models, stimuli, low, high = [], [], [], []
     for _ in range(batch):
@@ -190,6 +190,20 @@ def check_batch(model: OracleModel, kind: str, dtype, seed: int, batch: int = 8)
         for gain, out in ((1.0, stimuli), (1.0 - MARGIN, low), (1.0 + MARGIN, high)):
             rng.bit_generator.state = state  # the same draw at three gains
             out.append(make_stimulus(kind, model, rng, gain))
+    return models, stimuli, low, high
+
+
+def case(model_id: str, kind: str, seed: int, index: int, batch: int = 8):
+    """`(family, model, stimulus)` of one drawn case, e.g. to replay a finding."""
+    model = next(m for m in MODELS if m.id == model_id)
+    models, stimuli, _, _ = draw(model, kind, seed, batch)
+    return model, models[index], stimuli[index]
+
+
+def check_batch(model: OracleModel, kind: str, dtype, seed: int, batch: int = 8):
+    """Draw `batch` cases, run them, and return `(findings, counts)`: the unflagged
+    disagreements and a tally (`cases`, `flagged`, `unusable`, `marginal`)."""
+    models, stimuli, low, high = draw(model, kind, seed, batch)
     under_test, reference = engines(model)
     dt_ref = model.dt / REFINE
     n_ref, t_ref, s_ref = run(models, stimuli, model, reference, dt=dt_ref)
