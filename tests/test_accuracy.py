@@ -170,6 +170,7 @@ def test_inaccurate_outranks_an_overflowed_spike_list():
     assert int(trace.status) == STATUS_INACCURATE  # 7 comes before 3 in STATUS_PRECEDENCE
 
 
+@pytest.mark.slow
 def test_throw_warns_instead_of_raising_and_not_under_jit():
     with pytest.warns(UserWarning, match=r"dt=1 ms is too coarse .* try dt <= 0\.\d+ ms"):
         trace = jn.simulate(jn.HodgkinHuxley(), jn.StepCurrent(10.0), t1=20.0, dt=1.0)
@@ -185,6 +186,7 @@ def test_throw_warns_instead_of_raising_and_not_under_jit():
         assert int(status(10.0)) == STATUS_INACCURATE
 
 
+@pytest.mark.slow
 def test_vmap_and_grad():
     def run(dt):
         return jax.vmap(lambda g: jn.simulate(jn.HodgkinHuxley(g_K=g), jn.StepCurrent(10.0),

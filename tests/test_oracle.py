@@ -19,9 +19,7 @@ COMBOS = [(m, kind, dtype) for m in MODELS for kind in STIMULI if applicable(m, 
           for dtype in (jnp.float64, jnp.float32)]
 # The fast budget: a fixed handful of combinations (each compiles its own loops), drawn
 # afresh by hypothesis within them.
-FAST = [c for c in COMBOS if (c[0].id, c[1]) in {("LIF", "train"), ("Izhikevich", "step"),
-                                                  ("HodgkinHuxley", "pulse"),
-                                                  ("ConductanceLIF", "spikes")}
+FAST = [c for c in COMBOS if (c[0].id, c[1]) in {("LIF", "train"), ("ConductanceLIF", "spikes")}
         and c[2] == jnp.float32]
 
 
