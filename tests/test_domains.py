@@ -115,6 +115,7 @@ def test_default_cli_spike_buffer_fits_a_long_hh_run(tmp_path):
 # ---- run-time checks: Trace.status ------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_invalid_values_set_inside_a_transform_fail_with_status_4():
     bad = eqx.tree_at(lambda m: m.C_m, HH, jnp.asarray(0.0))  # no constructor check
     trace = jn.simulate(bad, STEP, t1=5.0, throw=False)
@@ -198,6 +199,7 @@ def _steady_rate_hz(spike_times, n_last=3):
     return 1000.0 / isi[-n_last:].mean()
 
 
+@pytest.mark.slow
 def test_hh_ramp_steady_rate_is_flagged_when_the_buffer_overflows():
     ramp = jn.RampCurrent(10.0, 60.0, 0.0, 1000.0)
     kwargs = dict(t1=1000.0, dt=0.025)

@@ -56,6 +56,7 @@ def test_lif_rheobase_is_threshold_distance_over_resistance():
     assert result.n_simulations == 11 + 9
 
 
+@pytest.mark.slow
 def test_hh_rheobases_match_published_values_and_onset_jumps():
     # Standard HH at 6.3 °C under long steps: a single spike from about 2.2-2.3 µA/cm²;
     # repetitive firing from the saddle-node of limit cycles at I = 6.26 µA/cm² (Rinzel &

@@ -18,10 +18,10 @@ from jaxneuron.inference.priors import Prior
 STEPS = 20
 START = 1.2  # the fit starts at 120 % of the true value
 
-# The default run keeps one smooth case (fixed steps) and LIF in clock mode (the non-gated
-# Izhikevich in clock mode is the issue's reproduction below); the others, exact mode
-# included, take 20-90 s each on a 2-core CPU and run with `-m slow`.
-DEFAULT_RUN = {("RestingMembrane", "FixedSteps"), ("LIF", "ClockSpiking")}
+# The default run keeps LIF in clock mode (smooth fits run in tests/test_sweep_fit.py and
+# tests/test_custom_model.py); the others, exact mode included, take 20-90 s each on a
+# 2-core CPU and run with `-m slow`.
+DEFAULT_RUN = {("LIF", "ClockSpiking")}
 
 
 def _pairs():
@@ -51,6 +51,7 @@ def test_fit_recovers_a_perturbed_parameter(model_case, engine_case):
     assert result.loss_history[-1] < result.loss_history[0]
 
 
+@pytest.mark.slow
 def test_issue_18_izhikevich_fit_recovers_a():
     """The reproduction of issue 18: default engine (ClockSpiking), default gradient
     ("auto" = forward for one parameter), default optimizer (L-BFGS); ~10 s."""

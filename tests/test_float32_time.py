@@ -28,6 +28,7 @@ def test_float32_steps_far_from_zero_keep_the_analytic_relaxation():
     assert jax.config.jax_enable_x64  # the rest of the suite stays in float64
 
 
+@pytest.mark.slow
 def test_float32_sampled_current_holds_its_last_sample_to_the_end():
     # The last step's stages land within rounding of t1 = 200 ms, where one float32 ulp is
     # 3e-5 sample intervals: the current must still read its last sample there, or the

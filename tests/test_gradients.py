@@ -25,6 +25,7 @@ def test_value_and_grad_matches_analytic_gradient_on_a_pytree(mode):
     assert float(grad["b"]) == pytest.approx(3.0)
 
 
+@pytest.mark.slow
 def test_forward_and_reverse_mode_agree_through_the_hh_solver():
     stim = jn.StepCurrent(10.0, 2.0)
     target = jn.simulate(jn.HodgkinHuxley(), stim, t1=30.0, dt=0.025, save_every=0.1).v + 1.0

@@ -47,8 +47,9 @@ def test_spike_times_match_scipy_reference(solver, dt, stepsize, tol):
     assert spike_time_error(trace, ref) < tol
 
 
-@pytest.mark.parametrize(("solver", "order"), [("staggered", 2), ("exp_euler", 1),
-                                               ("exp_midpoint", 2)])
+@pytest.mark.parametrize(("solver", "order"), [
+    ("staggered", 2), pytest.param("exp_euler", 1, marks=pytest.mark.slow),
+    pytest.param("exp_midpoint", 2, marks=pytest.mark.slow)])
 def test_convergence_order_of_exponential_solvers(solver, order):
     ref = scipy_hh_spikes(10.0, 30.0)
     dts = np.array([0.04, 0.02, 0.01])
@@ -112,6 +113,7 @@ def test_gradient_matches_central_finite_differences(name):
     assert grad == pytest.approx(fd, rel=1e-4)
 
 
+@pytest.mark.slow
 def test_vmap_over_64_sets_equals_python_loop():
     rng = np.random.default_rng(1)
     g_na, g_k, amp = rng.uniform(80, 160, 64), rng.uniform(20, 50, 64), rng.uniform(0, 20, 64)

@@ -60,8 +60,8 @@ def _is_slow(model_case, engine_case) -> bool:
 
 
 # `make test` runs every supported pair in two of the four combinations, which between them
-# cover both gradient modes and both transforms (ExactSpiking: forward/jit only, its vmap
-# variants take ~25 s each); the rest run with `-m slow`.
+# cover both gradient modes and both transforms (the adaptive engines: forward/jit only,
+# their vmap variants take 25-30 s each); the rest run with `-m slow`.
 DEFAULT_COMBINATIONS = {("forward", "jit"), ("reverse", "vmap")}
 
 
@@ -72,7 +72,7 @@ def _cases():
                 for transform in TRANSFORMS:
                     slow = supports(m, e) and (
                         _is_slow(m, e) or (mode, transform) not in DEFAULT_COMBINATIONS
-                        or (e.id == "ExactSpiking" and transform == "vmap"))
+                        or (e.id in DEFAULT_ADAPTIVE and transform == "vmap"))
                     yield pytest.param(m, e, mode, transform,
                                        id=f"{m.id}-{e.id}-{mode}-{transform}",
                                        marks=[pytest.mark.slow] if slow else [])

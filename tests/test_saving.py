@@ -106,12 +106,14 @@ def test_a_blow_up_is_detected_from_the_full_final_state_with_no_state_saved():
         jn.simulate(bad, jn.StepCurrent(10.0), **kwargs)
 
 
-# jit, vmap and grad: by default HH on fixed steps (the fixed-step save path that the
-# clock engine shares); the clock engine and the adaptive engines (a gradient through
-# diffrax's SaveAt fn and through the exact loop) are slow (their vmapped reverse-mode
-# loops compile for 10-60 s).
+# jit, vmap and grad: by default the resting membrane on fixed steps (the fixed-step save
+# path that the clock engine shares); HH, the clock engine and the adaptive engines (a
+# gradient through diffrax's SaveAt fn and through the exact loop) are slow (their vmapped
+# reverse-mode loops compile for 10-60 s).
 TRANSFORM_CASES = [
-    pytest.param("HodgkinHuxley", "FixedSteps", id="HodgkinHuxley-FixedSteps"),
+    pytest.param("RestingMembrane", "FixedSteps", id="RestingMembrane-FixedSteps"),
+    pytest.param("HodgkinHuxley", "FixedSteps", id="HodgkinHuxley-FixedSteps",
+                 marks=pytest.mark.slow),
     pytest.param("Izhikevich", "ClockSpiking", id="Izhikevich-ClockSpiking",
                  marks=pytest.mark.slow),
     pytest.param("RestingMembrane", "AdaptiveSteps", id="RestingMembrane-AdaptiveSteps",
@@ -159,6 +161,7 @@ def test_save_states_under_jit_vmap_and_grad_equal_the_full_save(model_id, engin
     _assert_close(one.states[..., 0], full.states[..., names.index(name)])
 
 
+@pytest.mark.slow
 def test_sweep_keeps_only_the_chosen_states_of_its_traces_in_the_order_asked_for():
     params = {"g_K": np.array([30.0, 36.0, 42.0])}
     kwargs = dict(t1=10.0, dt=0.025, save_every=0.5, keep_traces=True, progress=False)

@@ -54,6 +54,7 @@ def test_a_different_call_on_an_existing_store_is_refused(tmp_path):
         open_sweep(tmp_path)
 
 
+@pytest.mark.slow
 def test_cost_ordered_store_reads_back_in_the_callers_order(tmp_path):
     cost = np.random.default_rng(0).random(40)
     ds = _hh_sweep(store=tmp_path / "s.zarr", cost=cost)

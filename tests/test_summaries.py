@@ -109,6 +109,7 @@ def sbi_reference(t, x, t_on, t_off, dt):
     return np.concatenate([[stim.shape[0]], [rest_mean, rest_std, np.mean(window)], moments])
 
 
+@pytest.mark.slow
 def test_hh_summaries_match_the_sbi_code_on_a_noisy_hh_trace_inside_sweep():
     dt, t_on, t_off = 0.05, 10.0, 40.0
     stim = jn.StepCurrent(8.0, t_start=t_on, t_stop=t_off)

@@ -147,6 +147,7 @@ class ExactStep(sg.AbstractEmulatorNet):
         return carry, (y1 - y - s.delta_mean) / s.delta_std
 
 
+@pytest.mark.slow
 def test_rollout_with_the_true_step_map_reproduces_the_data(parts):
     test = parts["test"]
     scaler = sg.Standardizer.fit(parts["train"])

@@ -123,6 +123,9 @@ def watch_steps(one_step, carry, model, stimulus, grid, *, flush=None, block: in
     nan = jnp.full((), jnp.nan, dtype)
     watch = Watch(k=jnp.asarray(0, jnp.int32), score=jnp.zeros((), dtype), t=nan, y=columns,
                   solver_state=state, prev=(columns, state, nan) if lag else None)
+    # no gradient flows through the watch, so a differentiated loop carries none for it
+    watch = jax.tree.map(lambda x: jax.lax.stop_gradient(x) if eqx.is_inexact_array(x) else x,
+                         watch)
 
     def body(carry, x):
         columns, watch, *rest = carry
@@ -136,7 +139,7 @@ def watch_steps(one_step, carry, model, stimulus, grid, *, flush=None, block: in
         t = grid.t0 + watch.k.astype(dtype) * grid.dt
         y = jax.lax.stop_gradient(jnp.stack(columns))
         f = model.vector_field(t, y, stimulus(t))
-        speed = jnp.abs(jax.jvp(model.voltage, (y,), (f,))[1])
+        speed = jax.lax.stop_gradient(jnp.abs(jax.jvp(model.voltage, (y,), (f,))[1]))
         ok = jnp.asarray(True) if eligible is None else eligible(rest)
         now = jax.lax.stop_gradient((columns, None if solver_state is None else
                                      solver_state(rest), jnp.where(ok, t, jnp.nan)))
@@ -177,10 +180,10 @@ def estimate(watch: Watch, model, stimulus, dt: float, order: int, advance,
     events = stimulus.events()
     jumps = (jnp.zeros((0,), dtype) if events is None
              else jnp.ravel(jnp.asarray(events[0], dtype)))
-    columns, state = watch.y, watch.solver_state
-    valid = jnp.isfinite(watch.t)
-    ratios, v_errors, ts = [], [], []
-    for j in range(PROBE_STEPS):
+    voltage_states = _voltage_states(model, jnp.stack(watch.y))
+
+    def probe(carry, j):  # one probed step (a scan, so the step is compiled once)
+        columns, state, valid = carry
         t = watch.t + j * dt
         y0 = jnp.stack(columns)
         columns, state = jax.lax.stop_gradient(advance(t, columns, state))
@@ -195,19 +198,20 @@ def estimate(watch: Watch, model, stimulus, dt: float, order: int, advance,
         error = jnp.abs(y1 - reference)
         v_error = jnp.abs(model.voltage(y1) - model.voltage(reference))
         scale = jnp.maximum(jnp.abs(y0), jnp.abs(y1))
-        ratio = jnp.where(_voltage_states(model, y0), error / V_TOLERANCE,
+        ratio = jnp.where(voltage_states, error / V_TOLERANCE,
                           error / (STATE_RTOL * scale + STATE_ATOL))
         ratio = jnp.maximum(jnp.max(ratio), v_error / V_TOLERANCE)
         ratio = jnp.where(jnp.isnan(ratio), jnp.inf, ratio)  # the engine's step blew up
-        ratios.append(jnp.where(valid, ratio, 0.0))
-        v_errors.append(jnp.where(valid, v_error, 0.0))
-        ts.append(t)
-    ratios = jnp.stack(ratios)
+        out = (jnp.where(valid, ratio, 0.0), jnp.where(valid, v_error, 0.0), t)
+        return (columns, state, valid), out
+
+    start = (watch.y, watch.solver_state, jnp.isfinite(watch.t))
+    _, (ratios, v_errors, ts) = jax.lax.scan(probe, start, jnp.arange(PROBE_STEPS))
     worst = jnp.argmax(ratios)
     error_ratio = ratios[worst]
     shrink = jnp.clip((0.5 / error_ratio) ** (1.0 / (order + 1)), 0.0, 1.0)
     return jax.lax.stop_gradient(AccuracyEstimate(
-        error=error_ratio, v_error=jnp.max(jnp.stack(v_errors)), t=jnp.stack(ts)[worst],
+        error=error_ratio, v_error=jnp.max(v_errors), t=ts[worst],
         dt_hint=dt * jnp.where(error_ratio > 1, shrink, 1.0)))
 
 
