@@ -1,0 +1,15 @@
+"""Electrophysiology features with eFEL's names and definitions: exact (NumPy,
+`extract`) and differentiable (JAX, `smooth`).
+
+- `extract(time_ms, voltage_mv, names, *, stim_start, stim_end, ...)`: eFEL's values;
+  an undefined feature is None.
+- `smooth(time_ms, voltage_mv, names, *, stim_start, stim_end, smoothing, ...)`: smooth
+  versions for losses (`jax.grad`, `jax.vmap`, `jax.jit`), which tend to the exact values
+  as `smoothing` goes to zero.
+- `trace_arrays(trace)`: the times and voltage of a `jaxneuron.Trace`.
+"""
+
+from .exact import extract
+from .inputs import FEATURES, trace_arrays
+
+__all__ = ["FEATURES", "extract", "trace_arrays"]
