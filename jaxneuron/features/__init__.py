@@ -11,5 +11,7 @@
 
 from .exact import extract
 from .inputs import FEATURES, trace_arrays
+from .smooth import NO_SMOOTH_FORM, SMOOTH_FEATURES, smooth
 
-__all__ = ["FEATURES", "extract", "trace_arrays"]
+__all__ = ["FEATURES", "NO_SMOOTH_FORM", "SMOOTH_FEATURES", "extract", "smooth",
+           "trace_arrays"]
