@@ -19,6 +19,8 @@ first local minimum of `AHP_depth_abs` have no smooth form: asking for them is a
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -224,9 +226,17 @@ def smooth(time_ms, voltage_mv, names, *, stim_start: float, stim_end: float,
         grid, _ = interpolate(t_np, np.zeros_like(t_np), interp_step)
         t = jnp.asarray(grid, dtype=v.dtype)
         v = jnp.interp(t, jnp.asarray(t_np, dtype=v.dtype), v)
+    return _features(t, v, start, end, threshold, s, current, names=names,
+                     max_spikes=max_spikes, ignore_first_isi=bool(ignore_first_isi))
+
+
+@functools.partial(jax.jit, static_argnames=("names", "max_spikes", "ignore_first_isi"))
+def _features(t, v, start, end, threshold, s, current, *, names, max_spikes,
+              ignore_first_isi):
+    """The features of one prepared trace, compiled once per set of names and shapes."""
     out = {}
     out.update(_spike_features(t, v, names, start, end, threshold, s, max_spikes,
-                               bool(ignore_first_isi)))
+                               ignore_first_isi))
     out.update(_subthreshold_features(t, v, names, start, end, s, current))
     return {name: out[name] for name in names}
 
