@@ -69,8 +69,10 @@ def check_trace(time_ms, voltage_mv, *, strict: bool = True) -> tuple[np.ndarray
     **Raises:** `ValueError` naming the argument at fault: different lengths, NaN/inf, or
     time going back (or repeated, when `strict`).
     """
-    t = np.asarray(check_observed("time_ms", time_ms, ndim=1, min_length=3), dtype=float)
+    t = np.asarray(check_observed("time_ms", time_ms, ndim=1), dtype=float)
     v = np.asarray(check_observed("voltage_mv", voltage_mv, ndim=1), dtype=float)
+    if t.size < 3:
+        raise ValueError(f"time_ms must hold at least 3 samples; got {t.size}")
     if v.shape != t.shape:
         raise ValueError(f"voltage_mv must have the length of time_ms ({t.size}); got "
                          f"{v.size} samples")
@@ -93,6 +95,7 @@ def check_window(stim_start, stim_end, t_first: float, t_last: float) -> tuple[f
     """
     start = check_real("stim_start", stim_start)
     end = check_real("stim_end", stim_end)
+    t_first, t_last = float(t_first), float(t_last)
     if not t_first <= start < t_last:
         raise ValueError(f"stim_start must lie inside the trace, in [{t_first!r}, {t_last!r}) "
                          f"ms; got {start!r}")
