@@ -325,8 +325,8 @@ def test_smooth_gradient_through_a_simulation_matches_finite_differences():
         return smooth(trace.ts, trace.v, "time_to_first_spike", stim_start=10.0,
                       stim_end=50.0, smoothing=1.0)["time_to_first_spike"]
 
-    grad = jax.grad(first_spike)(10.0)
+    grad = float(jax.grad(first_spike)(10.0))
     step = 1e-3
-    fd = (first_spike(10.0 + step) - first_spike(10.0 - step)) / (2 * step)
+    fd = float((first_spike(10.0 + step) - first_spike(10.0 - step)) / (2 * step))
     assert np.isfinite(grad) and grad < 0  # more current, earlier spike
     assert grad == pytest.approx(fd, rel=1e-4)
