@@ -81,6 +81,9 @@ def compare(ours, ref, step):
         assert ours[name] is not None, (name, value)
         mine = np.atleast_1d(ours[name])
         assert mine.shape == value.shape, (name, mine, value)
+        if name == "AP_duration_half_width":  # eFEL's negative width where no end: NaN
+            assert np.array_equal(np.isnan(mine), value < 0), (mine, value)
+            mine, value = mine[value >= 0], value[value >= 0]
         if name in TIMES:
             errors[name] = float(np.max(np.abs(mine - value)) / step)
             assert errors[name] <= 1.0 + 1e-9, (name, mine, value)
@@ -205,6 +208,16 @@ def test_repeated_time_stamps_are_interpolated_like_efel():
     assert np.any(np.diff(t) == 0)  # rounded time stamps
     with pytest.raises(ValueError, match="time_ms must be strictly increasing"):
         extract(t, v, ["Spikecount"], stim_start=500.0, stim_end=900.0, interp_step=None)
+
+
+def test_window_at_the_end_of_the_trace_leaves_steady_state_undefined_as_in_efel():
+    t, v = hh_trace(10.0)
+    names = ["steady_state_voltage", "Spikecount", "voltage_base"]
+    ref = efel_values(t, v, 50.0, float(t[-1]), names)
+    assert np.isnan(ref["steady_state_voltage"][0])  # eFEL: mean of nothing
+    ours = extract(t, v, names, stim_start=50.0, stim_end=float(t[-1]))
+    compare(ours, ref, 0.1)
+    assert ours["steady_state_voltage"] is None
 
 
 def test_extract_accepts_one_name_and_a_trace():

@@ -102,7 +102,7 @@ class _Trace:
         last = inside[-1] if inside.size else 0.0
         if last == self.start:
             return None
-        return float(inside.size * 1000 / (last - self.start))
+        return float(inside.size * 1000 / (last - self.start)) + 0.0  # never -0.0
 
     def _time_to_first_spike(self):
         times = self.get("peak_times")
@@ -138,7 +138,7 @@ class _Trace:
         fall = spikes.ap_fall_indices(self.v, begins, ends, peaks)
         if rise is None or fall is None:
             return None
-        return self.t[fall] - self.t[rise]
+        return np.where(fall >= 0, self.t[fall] - self.t[rise], np.nan)
 
     def _AHP_depth_abs(self):
         ahp = self.get("ahp")
@@ -219,7 +219,11 @@ def extract(time_ms, voltage_mv, names, *, stim_start: float, stim_end: float,
 
     **Returns:** a dict from each name to its value: a float (`Spikecount`: an int), a
     1-D float array for the per-spike features (`peak_voltage`, `AP_amplitude`,
-    `AP_duration_half_width`, `AHP_depth_abs`), or None where eFEL returns None.
+    `AP_duration_half_width`, `AHP_depth_abs`), or None where the feature is undefined
+    (where eFEL returns None, or NaN: `steady_state_voltage` with no sample after
+    `stim_end`). One deviation: where
+    eFEL finds no end for a spike it reports a negative `AP_duration_half_width`
+    (`t[0] - t[rise]`); that entry is NaN here.
 
     **Raises:** `ValueError` for an unknown name, a damaged trace (different lengths,
     NaN, time not increasing), a stimulus window outside the trace or empty, or

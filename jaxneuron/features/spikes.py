@@ -129,10 +129,10 @@ def ap_rise_indices(v, begins, peaks) -> np.ndarray | None:
 
 def ap_fall_indices(v, begins, ends, peaks) -> np.ndarray | None:
     """Per spike, the sample between peak and end closest to the mean of peak and onset
-    voltages (eFEL pairs the i-th onset, end and peak); eFEL leaves index 0 where the end is
-    missing or precedes the peak."""
+    voltages (eFEL pairs the i-th onset, end and peak); -1 where the end is missing or
+    precedes the peak (eFEL leaves index 0 there, which gives a negative width)."""
     n = min(begins.size, peaks.size)
-    found = np.zeros(n, dtype=int)
+    found = np.full(n, -1, dtype=int)
     for i in range(n):
         if i >= ends.size or peaks[i] > ends[i]:
             continue
