@@ -268,8 +268,11 @@ def test_smooth_features_tend_to_the_exact_ones(amplitude):
 
 def test_smooth_spike_features_on_a_known_train():
     t, v = spike_train()
-    out = smooth(t, v, SMOOTH_FEATURES[:5], stim_start=10.0, stim_end=90.0, smoothing=0.05)
+    out = smooth(t, v, SMOOTH_FEATURES, stim_start=10.0, stim_end=90.0, smoothing=0.05,
+                 stimulus_current=0.1)
     isis = np.diff([20.0, 31.0, 44.0, 59.0, 76.0])
+    # eFEL's adaptation_index2: from the second spike, mean of (d_i - d_(i-1)) / (d_i + d_(i-1))
+    assert out["adaptation_index2"] == pytest.approx((2 / 28 + 2 / 32) / 2, rel=1e-3)
     assert out["Spikecount"] == pytest.approx(5.0, abs=1e-9)
     assert out["time_to_first_spike"] == pytest.approx(10.0, abs=0.05)
     assert out["mean_frequency"] == pytest.approx(5 * 1000 / 66.0, rel=1e-3)
