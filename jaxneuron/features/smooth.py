@@ -181,9 +181,9 @@ def smooth(time_ms, voltage_mv, names, *, stim_start: float, stim_end: float,
     (`NO_SMOOTH_FORM`), a damaged concrete trace, a stimulus window outside it, or
     `ohmic_input_resistance` without a nonzero `stimulus_current`.
     """
-    for name in [names] if isinstance(names, str) else list(names) if \
-            isinstance(names, list | tuple) else []:
-        if name in NO_SMOOTH_FORM:
+    requested = (names,) if isinstance(names, str) else names
+    for name in requested if isinstance(requested, list | tuple) else ():
+        if isinstance(name, str) and name in NO_SMOOTH_FORM:
             raise ValueError(f"names: {name!r} has no smooth form ({NO_SMOOTH_FORM[name]}); "
                              f"smooth supports {list(SMOOTH_FEATURES)}")
     names = check_names(names, SMOOTH_FEATURES)
