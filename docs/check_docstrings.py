@@ -25,6 +25,7 @@ PUBLIC_MODULES = [
     "jaxneuron.analysis",
     "jaxneuron.inference",
     "jaxneuron.emulators",
+    "jaxneuron.features",
     "jaxneuron.plotting",
     "jaxneuron.baselines",
     "jaxneuron.biophysics",

@@ -7,6 +7,7 @@ from . import (
     biophysics as biophysics,
     emulators as emulators,
     engines as engines,
+    features as features,
     inference as inference,
     models as models,
     network as network,

@@ -94,6 +94,7 @@ LAYERS = (
     {"sweep"},
     {"network"},
     {"analysis"},
+    {"features"},
     {"fit"},
     {"inference"},
     {"emulators"},

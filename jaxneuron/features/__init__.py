@@ -1,0 +1,17 @@
+"""Electrophysiology features with eFEL's names and definitions: exact (NumPy,
+`extract`) and differentiable (JAX, `smooth`).
+
+- `extract(time_ms, voltage_mv, names, *, stim_start, stim_end, ...)`: eFEL's values;
+  an undefined feature is None.
+- `smooth(time_ms, voltage_mv, names, *, stim_start, stim_end, smoothing, ...)`: smooth
+  versions for losses (`jax.grad`, `jax.vmap`, `jax.jit`), which tend to the exact values
+  as `smoothing` goes to zero.
+- `trace_arrays(trace)`: the times and voltage of a `jaxneuron.Trace`.
+"""
+
+from .exact import extract
+from .inputs import FEATURES, trace_arrays
+from .smooth import NO_SMOOTH_FORM, SMOOTH_FEATURES, smooth
+
+__all__ = ["FEATURES", "NO_SMOOTH_FORM", "SMOOTH_FEATURES", "extract", "smooth",
+           "trace_arrays"]
