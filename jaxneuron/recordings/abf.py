@@ -44,8 +44,13 @@ def read_abf(path, *, current: str | int | None = "command", voltage_channel: in
         abf.setSweep(number, channel=voltage_channel)
         label = f"{path}: sweep {number}"
         time = np.array(abf.sweepX, dtype=float) * 1e3  # s -> ms
-        voltage = np.array(abf.sweepY, dtype=float) * conversion_factor(
-            abf.sweepUnitsY.strip(), "mV", argument=f"{label} voltage unit (sweepUnitsY)")
+        try:
+            to_mv = conversion_factor(abf.sweepUnitsY.strip(), "mV",
+                                      argument=f"{label} voltage unit (sweepUnitsY)")
+        except ValueError as error:
+            raise ValueError(f"{error}; voltage_channel {voltage_channel} must hold the "
+                             "membrane voltage (only current-clamp files are read)") from None
+        voltage = np.array(abf.sweepY, dtype=float) * to_mv
         values, unit = None, None
         if current == "command":
             values, unit = np.array(abf.sweepC, dtype=float), abf.sweepUnitsC.strip()

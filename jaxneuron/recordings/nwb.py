@@ -55,7 +55,7 @@ def _sweep(response, stimulus, start, count, s_start, s_count, current, time_ori
                 else int(response.sweep_number),
                 "starting_time_s": float(response.starting_time or 0.0),
                 "stimulus_description": response.stimulus_description}
-    name, stim = response.name, {}
+    name, stim, current_unit = response.name, {}, CURRENT_UNIT
     try:
         written = json.loads(response.comments or "")
     except ValueError:
@@ -64,17 +64,19 @@ def _sweep(response, stimulus, start, count, s_start, s_count, current, time_ori
         name = written[_MARK].get("name", name)
         metadata.update(written[_MARK].get("metadata", {}))
         stim = {k: written[_MARK].get(k) for k in ("stim_start", "stim_end")}
+        current_unit = written[_MARK].get("current_unit") or current_unit
     elif response.comments and response.comments != "no comments":
         metadata["comments"] = response.comments
     values, unit = None, None
     if current is not None:
         if stimulus is not None:
-            values = _values(stimulus, s_start, s_count, CURRENT_UNIT, f"{label} stimulus unit")
+            values = _values(stimulus, s_start, s_count, current_unit,
+                             f"{label} stimulus unit")
             if values.shape[0] != n or (stimulus.rate or 0) != (response.rate or 0):
                 raise ValueError(f"{label}: its stimulus {stimulus.name!r} has "
                                  f"{values.shape[0]} samples at {stimulus.rate} Hz, the "
                                  f"response {n} at {response.rate} Hz; they must match")
-            unit = CURRENT_UNIT
+            unit = current_unit
             metadata["stimulus_series"] = stimulus.name
         elif zero_clamp:
             values, unit = np.zeros(n), CURRENT_UNIT  # I=0 clamp: no current by definition
@@ -136,7 +138,8 @@ def read_nwb(path, *, current: str | None = "stimulus", time_origin: str = "swee
     (the injected current) through the file's icephys intracellular-recordings table when
     present (in table order), else by sweep number (in sweep-number order). Values are read
     in the file's units (`unit`, `conversion`, `offset` of each series): voltage in mV,
-    current in pA. An `IZeroClampSeries` (no current by definition) reads with zero current.
+    current in pA (or, for a file `write_nwb` wrote, in the unit the sweep had). An
+    `IZeroClampSeries` (no current by definition) reads with zero current.
 
     **Arguments:**
     - `path`: the `.nwb` file.
@@ -204,6 +207,7 @@ def write_nwb(recording: Recording, path, *, session_description: str = "current
     for i, sweep in enumerate(recording):
         try:
             comments = json.dumps({_MARK: {"name": sweep.name, "metadata": sweep.metadata,
+                                           "current_unit": sweep.current_unit,
                                            "stim_start": sweep.stim_start,
                                            "stim_end": sweep.stim_end}})
         except TypeError as error:
@@ -212,7 +216,7 @@ def write_nwb(recording: Recording, path, *, session_description: str = "current
         timing = dict(rate=1e3 / sweep.dt_ms, starting_time=float(sweep.time[0]) * 1e-3)
         response = CurrentClampSeries(name=f"sweep_{i:04d}", data=sweep.voltage,
                                       electrode=electrode, gain=1.0, conversion=1e-3,
-                                      sweep_number=i, comments=comments, **timing)
+                                      sweep_number=np.uint32(i), comments=comments, **timing)
         stimulus = None
         if sweep.current is not None:
             to_amperes = conversion_factor(sweep.current_unit, "A",
@@ -220,7 +224,7 @@ def write_nwb(recording: Recording, path, *, session_description: str = "current
             stimulus = CurrentClampStimulusSeries(name=f"stimulus_{i:04d}",
                                                   data=sweep.current, electrode=electrode,
                                                   gain=1.0, conversion=to_amperes,
-                                                  sweep_number=i, **timing)
+                                                  sweep_number=np.uint32(i), **timing)
         nwb.add_intracellular_recording(electrode=electrode, stimulus=stimulus,
                                         response=response)
     with NWBHDF5IO(path, "w") as io:

@@ -38,7 +38,10 @@ def resample(time, values, ts, *, argument: str = "ts") -> np.ndarray:
     Where `ts` is coarser than the recording (its largest spacing > the recording's `dt`),
     the signal is first low-pass filtered (`lowpass_filter`, zero phase, the ends extended
     by odd reflection so the filter sees no step there) at the Nyquist frequency of that
-    spacing, so that faster components are removed instead of aliased. Then, where every
+    spacing, so that faster components are removed instead of aliased. Within half the
+    filter's length of either end (`lowpass_filter(dt, spacing).size // 2` samples, about
+    5 new sampling intervals) the filter sees the reflected extension, so components above
+    the new Nyquist frequency are only partly removed there; slower ones are kept. Then, where every
     `ts` falls on a sample (an integer decimation, e.g. 20 kHz onto 0.1 ms), the filtered
     samples are taken as they are; elsewhere the filtered signal is interpolated by a
     cubic spline. Where `ts` is as fine as the recording or finer, the samples are
