@@ -55,10 +55,13 @@ def _parse(text, argument: str, what: str):
     """`text` as a pint Quantity, or a ValueError naming `argument`."""
     if isinstance(text, bytes):
         text = text.decode(errors="replace")
-    if not isinstance(text, str) or not text.strip():
+    examples = "'pA', 'nA', 'uA/cm**2', 'mV', 'ms' or '1' (dimensionless)"
+    if text is None or isinstance(text, str) and not text.strip():
         raise ValueError(f"{argument}: missing unit; give {what} as a unit string such as "
-                         f"'pA', 'nA', 'uA/cm**2', 'mV', 'ms' or '1' (dimensionless); "
-                         f"got {text!r}")
+                         f"{examples}; got {text!r}")
+    if not isinstance(text, str):
+        raise ValueError(f"{argument} must be a unit string such as {examples}; got "
+                         f"{text!r} ({type(text).__name__})")
     ureg = registry()
     try:
         return ureg.parse_expression(_brian2_powers(text.strip()))

@@ -103,7 +103,7 @@ def _pairs(nwb, source, stimuli_wanted: bool):
         for row in range(len(table)):
             r = responses[row]
             s = None if stimuli is None else stimuli[row]
-            if s is not None and (s.idx_start < 0 or s.timeseries is None):
+            if s is not None and (s.idx_start is None or s.idx_start < 0 or s.timeseries is None):
                 s = None
             pairs.append((r.timeseries, None if s is None else s.timeseries, int(r.idx_start),
                           int(r.count), 0 if s is None else int(s.idx_start),
@@ -219,8 +219,13 @@ def write_nwb(recording: Recording, path, *, session_description: str = "current
                                       sweep_number=np.uint32(i), comments=comments, **timing)
         stimulus = None
         if sweep.current is not None:
-            to_amperes = conversion_factor(sweep.current_unit, "A",
-                                           argument=f"recording[{i}] current_unit")
+            try:
+                to_amperes = conversion_factor(sweep.current_unit, "A",
+                                               argument=f"recording[{i}] current_unit")
+            except ValueError as error:
+                raise ValueError(f"{error}. NWB stores a current in amperes: convert the "
+                                 "sweep first, e.g. sweep.with_current_unit('pA', "
+                                 "area_cm2=...)") from None
             stimulus = CurrentClampStimulusSeries(name=f"stimulus_{i:04d}",
                                                   data=sweep.current, electrode=electrode,
                                                   gain=1.0, conversion=to_amperes,

@@ -59,7 +59,8 @@ class Sweep:
 
     def __post_init__(self):
         label = f"sweep {self.name!r}"
-        time = check_observed(f"{label}: time", self.time, ndim=1, min_length=2).astype(float)
+        time = check_observed(f"{label}: time", self.time, ndim=1, min_length=2,
+                              what="a 1-D array of at least 2 samples").astype(float)
         n = time.shape[0]
         what = f"a 1-D array of {n} samples, as long as time"
         voltage = check_observed(f"{label}: voltage", self.voltage, shape=(n,), what=what)
@@ -76,8 +77,8 @@ class Sweep:
         if np.any(steps <= 0):
             k = int(np.argmax(steps <= 0)) + 1
             raise ValueError(f"{label}: time must be strictly increasing; sample {k} "
-                             f"({time[k]!r} ms) is not after sample {k - 1} "
-                             f"({time[k - 1]!r} ms)")
+                             f"({time[k]:.17g} ms) is not after sample {k - 1} "
+                             f"({time[k - 1]:.17g} ms)")
         dt = float((time[-1] - time[0]) / (n - 1))
         tolerance = TIME_TOLERANCE * dt + float(np.finfo(np.float32).eps) * np.max(
             np.abs(time))
