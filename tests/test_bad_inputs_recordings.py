@@ -233,6 +233,10 @@ CASES = {
                                                  r"'current' column"),
     "write NWB over a file": (lambda f: recordings.write_nwb(rec4(), f["nwb"]), ValueError,
                               r"path: .*cell.nwb' exists; pass overwrite=True"),
+    "write NWB metadata not JSON": (
+        lambda f: recordings.write_nwb(Recording([sweep(metadata={"x": object()})]),
+                                       f["nwb"].with_name("object.nwb")),
+        ValueError, r"recording\[0\].metadata must be JSON-serialisable"),
     "write NWB of a density": (
         lambda f: recordings.write_nwb(Recording([sweep(unit="uA/cm**2")]),
                                        f["nwb"].with_name("density.nwb")),

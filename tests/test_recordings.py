@@ -269,7 +269,9 @@ def _same(a: Recording, b: Recording, *, voltage_atol=1e-12):
 def test_nwb_round_trip_keeps_values_units_names_and_metadata(tmp_path):
     rec = step_recording()
     rec = rec.replace(sweeps=(rec[0].with_current_unit("nA"), *rec.sweeps[1:3],
-                              rec[3].replace(stim_start=50.0, stim_end=150.0)))
+                              rec[3].replace(stim_start=50.0, stim_end=150.0,
+                                             metadata={"gain": np.int64(3),
+                                                       "levels": np.array([1.5, 2.0])})))
     path = tmp_path / "cell.nwb"
     recordings.write_nwb(rec, path)
     back = recordings.read_nwb(path)
@@ -278,6 +280,7 @@ def test_nwb_round_trip_keeps_values_units_names_and_metadata(tmp_path):
     assert [s.name for s in back] == [s.name for s in rec]
     assert back[2].metadata["amplitude"] == 100.0 and back[2].metadata["sweep_number"] == 2
     assert (back[3].stim_start, back[3].stim_end) == (50.0, 150.0)
+    assert back[3].metadata["gain"] == 3 and back[3].metadata["levels"] == [1.5, 2.0]
     assert recordings.load(path).select([1])[0].name == "step 0"
 
 

@@ -130,6 +130,13 @@ def _pairs(nwb, source, stimuli_wanted: bool):
              0, None, 0, None) for r in responses]
 
 
+def _plain(value):
+    """NumPy scalars and arrays as Python numbers and lists, for JSON."""
+    if isinstance(value, np.generic | np.ndarray):
+        return value.tolist()
+    raise TypeError(f"{type(value).__name__} is not JSON-serialisable")
+
+
 def read_nwb(path, *, current: str | None = "stimulus", time_origin: str = "sweep",
              **options) -> Recording:
     """The current-clamp sweeps of an NWB file.
@@ -209,7 +216,7 @@ def write_nwb(recording: Recording, path, *, session_description: str = "current
             comments = json.dumps({_MARK: {"name": sweep.name, "metadata": sweep.metadata,
                                            "current_unit": sweep.current_unit,
                                            "stim_start": sweep.stim_start,
-                                           "stim_end": sweep.stim_end}})
+                                           "stim_end": sweep.stim_end}}, default=_plain)
         except TypeError as error:
             raise ValueError(f"recording[{i}].metadata must be JSON-serialisable to be "
                              f"written ({error})") from error

@@ -15,8 +15,9 @@ from .resample import resample
 
 TIME_TOLERANCE = 1e-4
 """A sampling interval may differ from the sweep's mean interval by this fraction of it
-(plus a float32 rounding unit of the largest time), so that time columns stored in float32
-(as many files hold them) read as the uniform grid they are."""
+plus a float32 rounding unit of the largest time (at most 1 % of the interval), so that
+time columns stored in float32 (as many files hold them) read as the uniform grid they
+are."""
 
 STIM_THRESHOLD = 0.01
 """Default for `Sweep.stim_times`: a sample departs from the baseline (the first sample)
@@ -80,8 +81,8 @@ class Sweep:
                              f"({time[k]:.17g} ms) is not after sample {k - 1} "
                              f"({time[k - 1]:.17g} ms)")
         dt = float((time[-1] - time[0]) / (n - 1))
-        tolerance = TIME_TOLERANCE * dt + float(np.finfo(np.float32).eps) * np.max(
-            np.abs(time))
+        tolerance = min(TIME_TOLERANCE * dt + float(np.finfo(np.float32).eps) * np.max(
+            np.abs(time)), 0.01 * dt)
         off = np.abs(steps - dt) > tolerance
         if np.any(off):
             k = int(np.argmax(off)) + 1
@@ -290,8 +291,9 @@ class Recording:
                     f"{argument}: sweeps of one protocol must have equal lengths and "
                     f"sampling intervals; sweep 0 ({first.name!r}) has {len(first)} samples "
                     f"every {first.dt_ms:g} ms, sweep {i} ({sweep.name!r}) {len(sweep)} "
-                    f"every {sweep.dt_ms:g} ms (pass equal_lengths=False to hold them "
-                    "anyway, or cut them with window=...)")
+                    f"every {sweep.dt_ms:g} ms (pick sweeps of one protocol with "
+                    "sweeps=[...], cut them with window=..., or pass equal_lengths=False "
+                    "to hold them anyway)")
 
     def __len__(self) -> int:
         """The number of sweeps."""
