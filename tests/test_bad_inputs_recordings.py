@@ -57,11 +57,12 @@ def files(tmp_path_factory):
     waveform) and a file of an unknown format."""
     from pyabf.abfWriter import writeABF1
     from pynwb import NWBHDF5IO, NWBFile
-    from pynwb.icephys import CurrentClampSeries
+    from pynwb.icephys import CurrentClampSeries, CurrentClampStimulusSeries
 
     folder = tmp_path_factory.mktemp("bad_recordings")
     out = {"csv": folder / "cell.csv", "nwb_v": folder / "voltage_only.nwb",
            "nwb_raw": folder / "raw.nwb", "abf": folder / "cell.abf",
+           "nwb_mismatch": folder / "mismatch.nwb",
            "nwb": folder / "cell.nwb", "other": folder / "cell.xyz"}
     np.savetxt(out["csv"], np.column_stack([T, V, I_STEP]), delimiter=",")
     recordings.write_nwb(Recording([sweep(current=None, unit=None)]), out["nwb_v"])
@@ -73,6 +74,17 @@ def files(tmp_path_factory):
     nwb.add_acquisition(CurrentClampSeries(name="v", data=V * 1e-3, electrode=electrode,
                                            gain=1.0, rate=2e4, sweep_number=np.uint32(0)))
     with NWBHDF5IO(out["nwb_raw"], "w") as io:
+        io.write(nwb)
+    nwb = NWBFile(session_description="t", identifier="t",
+                  session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC))
+    electrode = nwb.create_icephys_electrode(name="e", description="e",
+                                             device=nwb.create_device(name="d"))
+    nwb.add_acquisition(CurrentClampSeries(name="v", data=V * 1e-3, electrode=electrode,
+                                           gain=1.0, rate=2e4, sweep_number=np.uint32(0)))
+    nwb.add_stimulus(CurrentClampStimulusSeries(  # half as long: cannot be its stimulus
+        name="i", data=I_STEP[:200] * 1e-12, electrode=electrode, gain=1.0, rate=2e4,
+        sweep_number=np.uint32(0)))
+    with NWBHDF5IO(out["nwb_mismatch"], "w") as io:
         io.write(nwb)
     long = np.tile(V, 10)  # pyabf cannot read back a file of a few hundred samples
     writeABF1(np.stack([long, long]), str(out["abf"]), 20000.0, units="mV")
@@ -193,6 +205,10 @@ CASES = {
     "NWB without stimulus (no table)": (
         lambda f: recordings.load(f["nwb_raw"]), ValueError,
         r"raw.nwb: v: the file holds no stimulus .*current=None"),
+    "NWB stimulus of another length": (
+        lambda f: recordings.read_nwb(f["nwb_mismatch"]), ValueError,
+        r"mismatch.nwb: v: its stimulus 'i' has 200 samples at 20000.0 Hz, the response 400 "
+        r"at 20000.0 Hz.*they must match"),
     "NWB current option": (lambda f: recordings.read_nwb(f["nwb"], current="command"),
                            ValueError, r"current must be 'stimulus' or None"),
     "ABF without command waveform": (lambda f: recordings.load(f["abf"]), ValueError,

@@ -62,7 +62,7 @@ def _sweep(response, stimulus, start, count, s_start, s_count, current, time_ori
         written = None
     if isinstance(written, dict) and _MARK in written:
         name = written[_MARK].get("name", name)
-        metadata.update(written[_MARK].get("metadata", {}))
+        metadata = {**written[_MARK].get("metadata", {}), **metadata}  # the file's first
         stim = {k: written[_MARK].get(k) for k in ("stim_start", "stim_end")}
         current_unit = written[_MARK].get("current_unit") or current_unit
     elif response.comments and response.comments != "no comments":
@@ -72,10 +72,14 @@ def _sweep(response, stimulus, start, count, s_start, s_count, current, time_ori
         if stimulus is not None:
             values = _values(stimulus, s_start, s_count, current_unit,
                              f"{label} stimulus unit")
-            if values.shape[0] != n or (stimulus.rate or 0) != (response.rate or 0):
+            shift = abs(float(stimulus.starting_time or 0.0) + s_start / (stimulus.rate or 1)
+                        - float(response.starting_time or 0.0) - start / (response.rate or 1))
+            if values.shape[0] != n or (stimulus.rate or 0) != (response.rate or 0) or \
+                    shift > 0.5 / (response.rate or 1):
                 raise ValueError(f"{label}: its stimulus {stimulus.name!r} has "
                                  f"{values.shape[0]} samples at {stimulus.rate} Hz, the "
-                                 f"response {n} at {response.rate} Hz; they must match")
+                                 f"response {n} at {response.rate} Hz, starting "
+                                 f"{shift:g} s apart; they must match")
             unit = current_unit
             metadata["stimulus_series"] = stimulus.name
         elif zero_clamp:
