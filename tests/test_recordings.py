@@ -357,6 +357,13 @@ def test_text_round_trip_in_declared_units(tmp_path):
     np.testing.assert_allclose(back[0].voltage, sweep.voltage, rtol=1e-12)
     assert back[0].current_unit == "nA"
     np.testing.assert_allclose(back[0].current, sweep.current * 1e-3, rtol=1e-12)
+    for delimiter, suffix in ((";", ".csv"), ("\t", ".tsv"), (" ", ".txt")):
+        other = tmp_path / f"cell{suffix}"
+        np.savetxt(other, table, delimiter=delimiter, fmt="%.17g")
+        again = recordings.load(other, columns={"time": 0, "voltage": 1}, time_unit="s",
+                                voltage_unit="V")
+        np.testing.assert_allclose(again[0].voltage, sweep.voltage, rtol=1e-12)
+        assert again[0].current is None
 
 
 def test_npy_and_npz_round_trip_with_several_sweeps(tmp_path):

@@ -30,12 +30,14 @@ a text table's are declared by the caller, and every model class states the unit
 input current as `input_unit` (`"uA/cm**2"` for `HodgkinHuxley`, `"nA"` for `LIF`, `"pA"`
 for `AdEx`, `"1"` for `Izhikevich`). Turning a sweep into a model's input converts once::
 
+    rec = recordings.load("cell.nwb", junction_offset=7.0, window=(0.0, 700.0))
     model = jn.HodgkinHuxley()
     stim = rec[0].stimulus(model, area_cm2=1e-5)        # pA -> uA/cm**2 (1000 um^2 cell)
     stim = rec[0].stimulus(jn.AdEx())                   # pA -> pA
     stim = rec[0].stimulus(jn.Izhikevich(), scale="1 pA")  # dimensionless: explicit scale
-    trace = jn.simulate(model, stim, t1=float(rec[0].time[-1]), dt=0.025)
+    trace = jn.simulate(model, rec[0].stimulus(model, area_cm2=1e-5), t1=700.0, dt=0.025)
     target = rec[0].voltage_on(trace.ts)                # anti-aliased onto the save grid
+    start, end = rec[0].stim_times()                    # from the command, ms
 
 A density (uA/cm**2) needs the membrane area (`area_cm2`, or `capacitance_pF` with
 1 µF/cm²), a dimensionless current an explicit `scale`; a missing or impossible unit is a

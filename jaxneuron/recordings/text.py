@@ -21,9 +21,9 @@ _ROLES = ("time", "voltage", "current")
 def read_text(path, *, columns: dict, time_unit: str | None = None,
               voltage_unit: str | None = None, current_unit: str | None = None,
               dt: float | None = None, **options) -> Recording:
-    """Sweeps from a table: a text file (comma- or whitespace-separated, an optional header
-    line of column names, `#` comments), a `.npy` array of shape `(n_samples, n_columns)`,
-    or a `.npz` archive of named arrays.
+    """Sweeps from a table: a text file (comma-, semicolon-, tab- or space-separated, an
+    optional header line of column names, `#` comments), a `.npy` array of shape
+    `(n_samples, n_columns)`, or a `.npz` archive of named arrays.
 
     **Arguments:**
     - `path`: the file.
@@ -150,7 +150,8 @@ def _text_table(path):
     lines = [line for line in lines if line and not line.startswith("#")]
     if not lines:
         raise ValueError(f"{path}: holds no data")
-    delimiter = "," if "," in lines[0] or (len(lines) > 1 and "," in lines[1]) else None
+    sample = lines[:2]
+    delimiter = next((d for d in (",", ";", "\t") if any(d in line for line in sample)), None)
     first = [tok.strip() for tok in lines[0].split(delimiter)]
     try:
         [float(tok) for tok in first]
