@@ -183,6 +183,8 @@ CASES = {
                                   r"time; got shape \(399,\)"),
     "single sample": (lambda f: sweep(T[:1], V[:1], I_STEP[:1]), ValueError,
                       r"time must be a 1-D array of at least 2 samples; got shape \(1,\)"),
+    "sweep metadata not a dict": (lambda f: sweep(metadata=[1]), ValueError,
+                                  r"metadata must be a dict; got list"),
     "stim_end before stim_start": (lambda f: sweep(stim_start=10.0, stim_end=5.0),
                                    ValueError, r"stim_end must be > stim_start"),
     "no sweeps": (lambda f: Recording([]), ValueError, r"sweeps must be a non-empty"),

@@ -59,6 +59,10 @@ class Sweep:
     dt_ms: float = dataclasses.field(init=False)
 
     def __post_init__(self):
+        if not isinstance(self.name, str):
+            raise ValueError(f"name must be a str; got {self.name!r}")
+        if not isinstance(self.metadata, dict):
+            raise ValueError(f"metadata must be a dict; got {type(self.metadata).__name__}")
         label = f"sweep {self.name!r}"
         time = check_observed(f"{label}: time", self.time, ndim=1, min_length=2,
                               what="a 1-D array of at least 2 samples").astype(float)
