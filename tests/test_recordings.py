@@ -188,18 +188,28 @@ def test_recording_stimulus_is_batched_over_sweeps():
     np.testing.assert_allclose(at_80, np.array([-50.0, 0.0, 100.0, 250.0]) * 1e-3, rtol=1e-12)
 
 
-def test_a_sampled_step_drives_the_model_as_the_step_does():
-    # AdEx under a 20 kHz recording of an 800 pA step on [20, 120) ms vs StepCurrent: the
-    # same spike count; spike times within the one-sample ramp's effect (< 0.1 ms).
-    t = np.arange(3000) * DT
-    sweep = Sweep(t, np.full_like(t, -70.0), np.where((t >= 20) & (t < 120), 800.0, 0.0),
-                  "pA")
-    step = jn.StepCurrent(800.0, t_start=20.0, t_stop=120.0)
-    a = jn.simulate(jn.AdEx(), sweep.stimulus(jn.AdEx()), t1=140.0, dt=0.025)
-    b = jn.simulate(jn.AdEx(), step, t1=140.0, dt=0.025)
-    assert int(a.n_spikes) == int(b.n_spikes) >= 2
-    n = int(a.n_spikes)
-    np.testing.assert_allclose(a.spike_times[:n], b.spike_times[:n], atol=0.1)
+@pytest.mark.slow  # 7 s: one vmapped LIF compile
+def test_a_recorded_step_family_drives_the_lif_as_the_analytic_solution():
+    # Two sweeps of a 20 kHz recording, steps of 2500 and 3000 pA on [10, 50) ms, batched
+    # and vmapped through simulate. The LIF (nA, R = 10 MOhm, tau = 10 ms, 15 mV from rest
+    # to threshold, reset to rest, 2 ms refractory) fires first at 10 + tau ln(RI / (RI -
+    # 15)) ms and then every 2 + tau ln(RI / (RI - 15)) ms while the step lasts. The
+    # recorded step is a one-sample ramp before each edge (SampledCurrent is linear between
+    # samples): its charge arrives dt/2 = 0.025 ms early.
+    t = np.arange(1200) * DT
+    amplitudes = (2500.0, 3000.0)
+    rec = Recording([Sweep(t, np.full_like(t, -65.0), np.where((t >= 10) & (t < 50), a, 0.0),
+                           "pA") for a in amplitudes])
+    trace = jax.vmap(lambda s: jn.simulate(jn.LIF(), s, t1=59.0, dt=0.025))(
+        rec.stimulus(jn.LIF()))
+    for k, amplitude in enumerate(amplitudes):
+        drive = 10.0 * amplitude * 1e-3  # R I, mV
+        rise = 10.0 * np.log(drive / (drive - 15.0))
+        expected = 10.0 + rise + np.arange(10) * (2.0 + rise)
+        expected = expected[expected < 50.0]
+        n = int(trace.n_spikes[k])
+        assert n == expected.size
+        np.testing.assert_allclose(trace.spike_times[k, :n], expected - DT / 2, atol=0.005)
 
 
 # ---- resampling ----------------------------------------------------------------------------
