@@ -162,7 +162,11 @@ def conversion_factor(from_unit: str, to_unit: str, *, argument: str,
     if scale is not None:
         raise ValueError(f"scale applies only to a dimensionless unit ('1'); {argument} "
                          f"converts {pair}")
-    ratio = (1 * source) / (1 * target)
+    try:
+        ratio = (1 * source) / (1 * target)
+    except Exception as error:  # noqa: BLE001 - pint's offset units (degC) have no factor
+        raise ValueError(f"{argument}: no conversion factor {pair} ({error}); a unit with an "
+                         "offset (degC, degF) converts by a shift, not a factor") from error
     if ratio.dimensionless:
         return float(ratio.to("dimensionless").magnitude)
     area_dims = ureg.cm.dimensionality ** 2

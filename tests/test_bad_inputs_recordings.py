@@ -130,6 +130,8 @@ CASES = {
                                     r"time_unit: cannot convert from 'mV' to 'ms'"),
     "unit string is a quantity": (lambda f: parse_unit("10 pA", "unit"), ValueError,
                                   r"unit: '10 pA' is a quantity, not a unit"),
+    "offset unit has no factor": (lambda f: conversion_factor("degC", "K", argument="T"),
+                                  ValueError, r"T: no conversion factor from 'degC' to 'K'"),
     # -- conversions for a model
     "density without area": (lambda f: sweep().stimulus(jn.HodgkinHuxley()), ValueError,
                              r"current: converting from 'pA' to 'uA/cm\*\*2' needs the "

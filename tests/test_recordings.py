@@ -63,7 +63,8 @@ def test_100_pA_into_a_1000_um2_cell_is_10_uA_per_cm2():
 
 
 @pytest.mark.parametrize("text", ["msiemens", "uA/cm**2", "mV", "mvolt", "umetre**2", "cm2",
-                                  "µA/cm²", "MOhm", "nS", "pF", "1", "ms", "Hz", "mM"])
+                                  "µA/cm²", "MOhm", "nS", "pF", "1", "ms", "Hz", "mM",
+                                  "namp", "uamp/cm2", "nsiemens", "ufarad/cm2", "kohm"])
 def test_brian2_and_pint_spellings_parse(text):
     parse_unit(text, "unit")
 
