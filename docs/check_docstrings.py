@@ -37,6 +37,8 @@ PUBLIC_MODULES = [
     "jaxneuron.trace",
     "jaxneuron.store",
     "jaxneuron.sampling",
+    "jaxneuron.units",
+    "jaxneuron.recordings",
 ]
 
 # Methods inherited from Equinox / dataclasses / object that need no docstring of ours.

@@ -12,9 +12,11 @@ from . import (
     models as models,
     network as network,
     plotting as plotting,
+    recordings as recordings,
     spike_surrogates as spike_surrogates,
     stimuli as stimuli,
     transforms as transforms,
+    units as units,
 )
 from ._fields import (
     batch_axes as batch_axes,

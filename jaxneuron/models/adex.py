@@ -33,6 +33,8 @@ class AdEx(AbstractSpikingNeuron):
     """
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "w")
+    input_unit: ClassVar[str] = "pA"
+    """Unit of the input current (`args`): pA."""
 
     C: Float[Array, ""] = param(281.0)
     g_L: Float[Array, ""] = param(30.0)

@@ -26,11 +26,16 @@ class AbstractNeuron(eqx.Module):
     """A single neuron as a pure vector field $dy/dt = f(t, y, I(t))$.
 
     Concrete models set `state_names` (one label per entry of the state vector,
-    the membrane potential first by convention) and implement the methods below.
+    the membrane potential first by convention) and `input_unit` (the unit of the input
+    current, see `jaxneuron.units`), and implement the methods below.
     The state is a 1-D array of shape `(n_states,)`.
     """
 
     state_names: ClassVar[tuple[str, ...]]
+    input_unit: ClassVar[str | None] = None
+    """Unit of the input current `args`, a unit string: `"uA/cm**2"`, `"nA"`, `"pA"`, or
+    `"1"` for a dimensionless current. None (the default) states none: converting a
+    recording's current for the model is then a `ValueError`, never a guess."""
 
     def domain(self) -> dict[str, Bool[Array, "*shape"]]:
         """The model's valid parameter domain, stated once: constraint -> boolean array, True

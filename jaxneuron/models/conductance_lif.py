@@ -32,6 +32,8 @@ class ConductanceLIF(AbstractGatedNeuron, AbstractSpikingNeuron):
     """
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "g_e", "g_i")
+    input_unit: ClassVar[str] = "pA"
+    """Unit of the input current (`args`): pA."""
 
     C: Float[Array, ""] = param(200.0)
     g_L: Float[Array, ""] = param(10.0)

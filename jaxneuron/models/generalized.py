@@ -121,6 +121,8 @@ class GeneralizedNeuron(AbstractGatedNeuron, AbstractSpikingNeuron):
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "V_d", "w", "theta", "g_e", "g_e_distal",
                                               "g_i")
+    input_unit: ClassVar[str] = "pA"
+    """Unit of the input current (`args`): pA."""
 
     C: Float[Array, ""] = param(250.0)
     g_L: Float[Array, ""] = param(12.0)

@@ -29,6 +29,8 @@ class HodgkinHuxley(AbstractGatedNeuron):
     """
 
     state_names: ClassVar[tuple[str, ...]] = ("V", "m", "h", "n")
+    input_unit: ClassVar[str] = "uA/cm**2"
+    """Unit of the input current (`args`): uA/cm**2."""
 
     C_m: Float[Array, ""] = param(1.0)
     g_Na: Float[Array, ""] = param(120.0)

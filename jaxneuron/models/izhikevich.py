@@ -37,6 +37,8 @@ class Izhikevich(AbstractSpikingNeuron):
     """
 
     state_names: ClassVar[tuple[str, ...]] = ("v", "u")
+    input_unit: ClassVar[str] = "1"
+    """Unit of the input current (`args`): 1 (dimensionless: I in mV/ms)."""
 
     a: Float[Array, ""] = param(0.02)
     b: Float[Array, ""] = param(0.2)

@@ -36,6 +36,8 @@ class LIF(AbstractGatedNeuron, AbstractSpikingNeuron):
     """
 
     state_names: ClassVar[tuple[str, ...]] = ("V",)
+    input_unit: ClassVar[str] = "nA"
+    """Unit of the input current (`args`): nA."""
 
     tau_m: Float[Array, ""] = param(10.0)
     R: Float[Array, ""] = param(10.0)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from typing import ClassVar
 
 import equinox as eqx
 import jax
@@ -85,6 +86,9 @@ class RestingMembrane(AbstractNeuron):
     **Raises:** `ValueError` naming the argument for values outside these ranges and unknown
     `leak` / `ion_dynamics`.
     """
+
+    input_unit: ClassVar[str] = "uA/cm**2"
+    """Unit of the input current (`args`): uA/cm**2."""
 
     leak: str = eqx.field(static=True, default="ghk")
     ion_dynamics: str = eqx.field(static=True, default="fixed")
