@@ -8,6 +8,7 @@ from . import (
     emulators as emulators,
     engines as engines,
     inference as inference,
+    losses as losses,
     models as models,
     network as network,
     plotting as plotting,

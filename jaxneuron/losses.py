@@ -21,6 +21,8 @@ under `jax.jit`, `jax.grad` and `jax.vmap`, and checks its target before a fit s
 from __future__ import annotations
 
 import math
+import os
+import sys
 import warnings
 from collections.abc import Mapping
 
@@ -126,7 +128,7 @@ class VoltageMSE(AbstractLoss):
                 if not np.any(np.asarray(VoltageMSE(((a, b),)).mask(ts))):
                     raise ValueError(f"windows: ({a:g}, {b:g}) ms holds no save time (the "
                                      f"save grid has a step of {ts[1] - ts[0]:g} ms)")
-        warn_if_spiking(target, mask=keep, argument=argument, stacklevel=5)
+        warn_if_spiking(target, mask=keep, argument=argument)
         return target
 
 
@@ -166,14 +168,15 @@ voltage_mse = VoltageMSE()
 
 
 def warn_if_spiking(v, *, mask=None, threshold: float = -20.0, drop: float = 10.0,
-                    argument: str = "target", stacklevel: int = 2) -> bool:
+                    argument: str = "target", stacklevel: int | None = None) -> bool:
     """Warn (`UserWarning`, one line) if the voltage trace `v` (mV, `(n,)`) has spikes,
     which make voltage MSE the wrong loss (a small shift of a spike costs as much as
     missing it, so a fit drifts, e.g. a membrane time constant far from the truth).
 
     A spike is an upward crossing of `threshold` (mV; eFEL's default -20) or a fall of
     more than `drop` mV between two samples (the reset of an integrate-and-fire model);
-    only pairs of samples both in `mask` (boolean `(n,)`, default all) count.
+    only pairs of samples both in `mask` (boolean `(n,)`, default all) count. The warning
+    points at `stacklevel` (default: the first caller outside jaxneuron and Equinox).
 
     **Returns:** True if it warned.
     """
@@ -189,8 +192,18 @@ def warn_if_spiking(v, *, mask=None, threshold: float = -20.0, drop: float = 10.
         "for spikes (it can pull parameters far off): use spike times "
         "(jaxneuron.losses.spike_match_mse), features (feature_zscore_loss), SoftDTW, or "
         "voltage_mse_in(windows) on the subthreshold parts", UserWarning,
-        stacklevel=stacklevel)
+        stacklevel=_outside_level() if stacklevel is None else stacklevel)
     return True
+
+
+def _outside_level() -> int:
+    """The `stacklevel` of the first frame outside jaxneuron and Equinox, for a warning
+    issued by this module's caller (level 1)."""
+    inside = (os.path.dirname(os.path.abspath(__file__)), os.path.dirname(eqx.__file__))
+    frame, level = sys._getframe(2), 2
+    while frame is not None and frame.f_code.co_filename.startswith(inside):
+        frame, level = frame.f_back, level + 1
+    return level
 
 
 # ---------------------------------------------------------------- spike times

@@ -28,9 +28,9 @@ def passive():
     return jn.LIF(V_th=1000.0)
 
 
-def check_windows(windows, **kwargs):
-    return check_target(passive(), jn.StepCurrent(1.0), np.zeros(11), voltage_mse_in(windows),
-                        T1, dict(PASSIVE, **kwargs))
+def check_windows(windows, n_save=11, **kwargs):
+    return check_target(passive(), jn.StepCurrent(1.0), np.zeros(n_save),
+                        voltage_mse_in(windows), T1, dict(PASSIVE, **kwargs))
 
 
 def check_spikes(target):
@@ -61,7 +61,7 @@ CASES = {
     "window text": (lambda: voltage_mse_in(("a", "b")), "windows"),
     "window past t1": (lambda: check_windows((5.0, 20.0)), r"windows.*outside the run"),
     "window before t0": (lambda: check_windows((-1.0, 2.0)), r"windows.*outside the run"),
-    "window before a later t0": (lambda: check_windows((0.0, 2.0), t0=1.0),
+    "window before a later t0": (lambda: check_windows((0.0, 2.0), 10, t0=1.0),
                                  r"windows.*outside the run"),
     "window between save times": (lambda: check_windows((0.2, 0.4)), "no save time"),
     "windowed target wrong length": (
