@@ -84,7 +84,7 @@ def test_no_library_module_imports_the_applications():
 
 LAYERS = (
     {"_arrays", "_checks", "_fields", "_keys", "biophysics", "gradients", "spike_surrogates",
-     "transforms", "observed"},
+     "transforms", "observed", "_stopping"},
     {"models"},
     {"stimuli"},
     {"trace"},
@@ -94,7 +94,7 @@ LAYERS = (
     {"sweep"},
     {"network"},
     {"analysis"},
-    {"fit"},
+    {"fit", "losses"},
     {"inference"},
     {"emulators"},
     {"plotting"},
