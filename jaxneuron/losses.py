@@ -88,7 +88,8 @@ class VoltageMSE(AbstractLoss):
     inside them (closed intervals `(start, end)` in ms, joined). Build windowed ones with
     `voltage_mse_in`."""
 
-    windows: tuple[tuple[float, float], ...] | None = eqx.field(static=True, default=None)
+    windows: tuple[tuple[float, float], ...] | None = eqx.field(
+        static=True, default=None, converter=lambda w: None if w is None else _as_windows(w))
 
     def __call__(self, trace: Trace, target) -> jax.Array:
         """The (windowed) voltage MSE, mV²."""
@@ -140,8 +141,7 @@ def voltage_mse_in(windows) -> VoltageMSE:
     **Raises:** `ValueError` for a window that is not a finite pair with start < end (and,
     when a fit checks its target, one outside the run or holding no save time).
     """
-    pairs = _as_windows(windows)
-    return VoltageMSE(pairs)
+    return VoltageMSE(windows)
 
 
 def _as_windows(windows) -> tuple[tuple[float, float], ...]:

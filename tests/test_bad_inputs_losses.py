@@ -13,6 +13,7 @@ from jaxneuron.fit import check_target
 from jaxneuron.inference import Prior, fit_restarts
 from jaxneuron.losses import (
     SoftDTW,
+    VoltageMSE,
     feature_zscore_loss,
     feature_zscores,
     soft_dtw,
@@ -54,6 +55,7 @@ FEATURES = {"a": 1.5, "b": np.nan}
 
 CASES = {
     "window reversed": (lambda: voltage_mse_in((5.0, 2.0)), "start < end"),
+    "VoltageMSE window reversed": (lambda: VoltageMSE(((4.0, 1.0),)), "start < end"),
     "window empty": (lambda: voltage_mse_in((3.0, 3.0)), "start < end"),
     "window not finite": (lambda: voltage_mse_in((0.0, np.inf)), "finite"),
     "window not a pair": (lambda: voltage_mse_in([(1.0, 2.0, 3.0)]), "pair"),
