@@ -7,6 +7,7 @@ round-off (or exactly 0) within about 15 updates and then cannot improve it."""
 from __future__ import annotations
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
@@ -80,3 +81,21 @@ def test_restarts_stop_one_by_one_and_the_call_ends_when_all_have():
         assert np.all(np.isfinite(history[: steps + 1])) and np.all(np.isnan(history[steps + 1:]))
         assert loss == np.nanmin(history)
     assert result.best["R"] == pytest.approx(TRUTH["R"], rel=1e-6)
+
+
+def test_a_restart_whose_loss_fails_stops_there_and_sorts_last():
+    def loss(trace, target):  # undefined (NaN) where V rises more than 28.5 mV: R > 20
+        rise = trace.v[-1] - trace.v[0]
+        return jnp.where(rise > 1.5 * 20.0 * (1 - np.exp(-3.0)), jnp.nan,
+                         jn.voltage_mse(trace, target))
+
+    result = fit_restarts(jn.LIF(V_th=1000.0, tau_m=TRUTH["tau_m"]), STIM, target(),
+                          prior=Prior({"R": (2.0, 40.0)}), key=jax.random.key(0),
+                          n_restarts=4, steps=10, loss=loss, **PASSIVE)
+    failed = result.start[:, 0] > 20.0
+    assert 0 < failed.sum() < 4  # both kinds present
+    assert np.all(np.diff(failed.astype(int)) >= 0)  # the failed ones come last
+    for bad, reason, steps, value in zip(failed, result.stop_reason, result.steps,
+                                         result.loss, strict=True):
+        assert reason.startswith("failed") == bad
+        assert (steps == 0 and value == np.inf) if bad else np.isfinite(value)
