@@ -34,6 +34,7 @@ PUBLIC_MODULES = [
     "jaxneuron.simulate",
     "jaxneuron.sweep",
     "jaxneuron.fit",
+    "jaxneuron.losses",
     "jaxneuron.trace",
     "jaxneuron.store",
     "jaxneuron.sampling",

@@ -9,6 +9,7 @@ from . import (
     engines as engines,
     features as features,
     inference as inference,
+    losses as losses,
     models as models,
     network as network,
     plotting as plotting,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import warnings
 from collections.abc import Callable, Sequence
 
 import equinox as eqx
@@ -12,33 +13,22 @@ import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from ._checks import check_int, check_real
+from ._checks import check_real
 from ._fields import check_parameter_names, replace_parameters
+from ._stopping import RUNNING, TARGET, StopRule
 from .engines import with_engine
 from .gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
+from .losses import (
+    AbstractLoss,
+    check_numeric_target,
+    spike_time_mse as spike_time_mse,  # public here too (jaxneuron.fit)
+    voltage_mse,
+)
 from .models.base import AbstractNeuron
-from .observed import check_observed
 from .simulate import simulate
 from .stimuli import AbstractStimulus
 from .trace import Trace
 from .transforms import AbstractTransform, Bounded, default_transform
-
-
-def voltage_mse(trace: Trace, target) -> jax.Array:
-    """Mean squared difference (mV²) between the simulated and the target voltage trace."""
-    return jnp.mean((trace.v - target) ** 2)
-
-
-def spike_time_mse(trace: Trace, target) -> jax.Array:
-    """Mean squared difference (ms²) between the first k simulated spike times and the k
-    `target` spike times (ms, shape `(k,)`, k <= `max_spikes`). A spike the model does not
-    fire counts as one at the end of the run, so a missing spike costs more the earlier it
-    was due. Spike times are differentiable with either spiking engine (`ClockSpiking`
-    interpolates them inside the step, `ExactSpiking` root-finds them)."""
-    target = jnp.asarray(target)
-    times = trace.spike_times[..., : target.shape[-1]]
-    times = jnp.where(jnp.isnan(times), trace.ts[..., -1:], times)
-    return jnp.mean((times - target) ** 2)
 
 
 def check_target(model: AbstractNeuron, stimulus: AbstractStimulus, target, loss, t1: float,
@@ -46,33 +36,22 @@ def check_target(model: AbstractNeuron, stimulus: AbstractStimulus, target, loss
     """Check `target` against what `loss` compares it to, without running the simulation
     (`jax.eval_shape` of one `simulate` call and of the loss).
 
-    - every numeric array in `target` must be finite;
-    - `voltage_mse`: a 1-D array as long as the trace's save grid (`trace.v`);
-    - `spike_time_mse`: a 1-D, non-empty, non-decreasing array of at most `max_spikes` times;
+    - a loss of `jaxneuron.losses` (an `AbstractLoss`) checks it itself
+      (`AbstractLoss.check_target`: e.g. `voltage_mse` takes a 1-D array as long as the
+      save grid, `spike_time_mse` a sorted 1-D array of 1 to `max_spikes` times);
+    - any other loss: every numeric array in `target` must be finite;
     - any loss: `loss(trace, target)` must evaluate to a scalar.
 
     **Returns:** `target` (as a float array for the built-in losses).
 
     **Raises:** `ValueError` naming `argument` and what is allowed.
     """
-    builtin = loss in (voltage_mse, spike_time_mse)
-    for leaf in ([target] if builtin else jax.tree.leaves(target)):
-        if builtin or _is_numeric(leaf):  # a custom loss may take anything else as it is
-            check_observed(argument, leaf)
     trace = jax.eval_shape(lambda: simulate(model, stimulus, t1=t1, **simulate_kwargs))
-    if loss is voltage_mse:
-        target = check_observed(
-            argument, target, shape=trace.v.shape,
-            what=f"a 1-D voltage trace on the save grid, shape {trace.v.shape} for t1={t1} "
-                 "and these dt/save_every")
-    elif loss is spike_time_mse:
-        max_spikes = trace.spike_times.shape[-1]
-        target = check_observed(
-            argument, target, ndim=1, min_length=1, max_length=max_spikes,
-            what=f"a 1-D array of 1 to max_spikes={max_spikes} spike times (ms)")
-        if np.any(np.diff(target) < 0):
-            raise ValueError(f"{argument} spike times must be sorted (non-decreasing); got "
-                             f"{target.tolist()}")
+    if isinstance(loss, AbstractLoss):
+        target = loss.check_target(trace, target, argument=argument,
+                                   t0=float(simulate_kwargs.get("t0", 0.0)), t1=t1)
+    else:  # a custom loss may take anything: only its numeric arrays are checked
+        target = check_numeric_target(argument, target)
     try:
         value = jax.eval_shape(lambda tr: loss(tr, target), trace)
     except Exception as error:  # noqa: BLE001 - any failure of the user's loss on this target
@@ -87,17 +66,35 @@ def check_target(model: AbstractNeuron, stimulus: AbstractStimulus, target, loss
 
 @dataclasses.dataclass
 class FitResult:
-    """`model`: the fitted model; `loss_history` `(steps + 1,)`: loss before each update and
-    after the last; `param_history`: name -> values `(steps + 1,)`."""
+    """What `fit` returns.
+
+    **Fields:**
+    - `model`: the fitted model: the iterate with the lowest loss seen (`best_step`).
+    - `loss_history` `(steps + 1,)`: the loss before each update and after the last one.
+    - `param_history`: name -> values `(steps + 1,)`, the iterates the losses belong to.
+    - `steps`: how many optimiser updates ran (`steps` of `fit` at most).
+    - `stop_reason`: why it stopped: `"target: ..."` (the loss reached `target_loss`),
+      `"converged: ..."` (no improvement beyond the tolerances for `patience` steps) or
+      `"max steps: ..."`.
+    - `best_step`: index in the histories of the fitted model.
+    """
 
     model: AbstractNeuron
     loss_history: np.ndarray
     param_history: dict[str, np.ndarray]
+    steps: int = 0
+    stop_reason: str = ""
+    best_step: int = -1
 
     @property
     def params(self) -> dict[str, float]:
-        """Fitted values of the optimised parameters."""
-        return {k: float(v[-1]) for k, v in self.param_history.items()}
+        """Fitted values of the optimised parameters (those of `model`)."""
+        return {k: float(v[self.best_step]) for k, v in self.param_history.items()}
+
+    @property
+    def loss(self) -> float:
+        """The loss of the fitted model (`loss_history[best_step]`)."""
+        return float(self.loss_history[self.best_step])
 
 
 def fit(
@@ -110,6 +107,10 @@ def fit(
     loss: Callable[[Trace, object], jax.Array] = voltage_mse,
     optimizer: optax.GradientTransformation | None = None,
     steps: int = 300,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    patience: int | None = 5,
+    target_loss: float | None = 0.0,
     bounds: dict[str, tuple[float, float]] | None = None,
     transforms: dict[str, AbstractTransform] | None = None,
     gradient: str = "auto",
@@ -131,13 +132,22 @@ def fit(
     - `optimizer`: any Optax transform on the unconstrained values (default `optax.lbfgs()`,
       whose line search copes with the long narrow valleys of spiking-trace losses; it
       receives `value`, `grad` and `value_fn` as extra arguments).
-    - `steps`: number of optimiser updates.
+    - `steps`: the most optimiser updates; the fit stops earlier when converged:
+    - `rtol`, `atol`, `patience`: stop as converged once, over `patience` updates in a row,
+      the loss has not fallen below its reference (its value at the last larger
+      improvement) by more than `atol + rtol * |reference|` (`patience=None`: never).
+    - `target_loss`: stop once the loss is `<= target_loss` (default 0, a perfect match for
+      the losses of `jaxneuron.losses`, which are >= 0; `None` for a loss that can be
+      negative).
     - `gradient`: `"forward"`, `"reverse"` or `"auto"` mode of differentiation through the
       solver (see `jaxneuron.gradients.value_and_grad`; auto = forward for few parameters).
 
-    **Returns:** a `FitResult`.
+    **Returns:** a `FitResult` (its `model` is the iterate of lowest loss; `steps` and
+    `stop_reason` say how many updates ran and why it stopped). A start already at
+    `target_loss` warns (no update is made).
 
-    **Raises:** `ValueError` for unknown names, a start outside its bounds, `steps < 1`, an
+    **Raises:** `ValueError` for unknown names, a start outside its bounds, `steps < 1`,
+    `rtol < 0`, `atol < 0`, `patience < 1`, a NaN `target_loss`, an
     unknown gradient mode, or a `target` that does not fit the loss (see `check_target`:
     NaN/inf values, a wrong shape, unsorted spike times, a non-scalar loss);
     `FloatingPointError` if the loss becomes NaN/inf during the optimisation (naming the
@@ -156,7 +166,8 @@ def fit(
             raise ValueError(f"transforms[{name!r}] must be a jaxneuron.transforms transform "
                              f"(e.g. Positive(), Bounded(low, high)); got "
                              f"{type(transform).__name__}")
-    steps = check_int("steps", steps, 1)
+    stop = StopRule.build(rtol=rtol, atol=atol, patience=patience, target_loss=target_loss,
+                          steps=steps)
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
     # Forward-mode gradients, reverse-mode line search: an engine that supports both.
@@ -184,24 +195,35 @@ def fit(
     opt_state = jax.tree.map(lambda x: jnp.asarray(x, dtype=x.dtype) if eqx.is_array(x) else x,
                              optimizer.init(u))
     losses, history = [], {k: [] for k in params}
-    bar = tqdm(range(steps), desc="fit", disable=not progress)
-    for step in bar:
+    state, best_u, best_step = stop.init(), u, 0
+    bar = tqdm(total=steps, desc="fit", disable=not progress)
+    for step in range(steps + 1):  # the loss after `step` updates; an update if running
         values = problem.to_values(u)
-        u, opt_state, value = _update(problem, optimizer, u, opt_state)
+        if step < steps:
+            new_u, opt_state, value = _update(problem, optimizer, u, opt_state)
+        else:
+            value = _objective(problem, u)
         losses.append(float(value))
         _check_finite_loss(losses[-1], step, values)
         for k in params:
             history[k].append(float(values[k]))
+        if losses[-1] < losses[best_step]:
+            best_u, best_step = u, step
+        state, code = stop.step(state, value, step)
+        if int(code) != RUNNING:
+            break
+        u = new_u
+        bar.update()
         bar.set_postfix(loss=f"{losses[-1]:.4g}")
-    values = problem.to_values(u)
-    losses.append(float(_objective(problem, u)))
-    _check_finite_loss(losses[-1], steps, values)
-    for k in params:
-        history[k].append(float(values[k]))
-    fitted = replace_parameters(model, values)
+    bar.close()
+    if step == 0 and int(code) == TARGET:
+        warnings.warn(f"fit: the starting loss {losses[0]:.6g} is already <= target_loss="
+                      f"{target_loss}; no update was made (pass target_loss=None for a loss "
+                      "that can be negative)", UserWarning, stacklevel=2)
+    fitted = replace_parameters(model, problem.to_values(best_u))
     return FitResult(model=fitted, loss_history=np.asarray(losses),
-                     param_history={k: np.asarray(v) for k, v in history.items()})
-
+                     param_history={k: np.asarray(v) for k, v in history.items()},
+                     steps=step, stop_reason=stop.reason(code), best_step=best_step)
 
 
 def _check_interval(name: str, pair) -> tuple[float, float]:
@@ -212,14 +234,6 @@ def _check_interval(name: str, pair) -> tuple[float, float]:
     if not low < high:
         raise ValueError(f"{name} must be (low, high) with low < high; got {pair!r}")
     return low, high
-
-
-def _is_numeric(leaf) -> bool:
-    try:
-        np.asarray(leaf, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return True
 
 
 _DEFAULT_OPTIMIZER = optax.with_extra_args_support(optax.lbfgs())

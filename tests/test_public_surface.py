@@ -84,7 +84,7 @@ def test_no_library_module_imports_the_applications():
 
 LAYERS = (
     {"_arrays", "_checks", "_fields", "_keys", "biophysics", "gradients", "spike_surrogates",
-     "transforms", "observed"},
+     "transforms", "observed", "_stopping"},
     {"models"},
     {"stimuli"},
     {"units"},
@@ -97,7 +97,7 @@ LAYERS = (
     {"analysis"},
     {"recordings"},
     {"features"},
-    {"fit"},
+    {"fit", "losses"},
     {"inference"},
     {"emulators"},
     {"plotting"},

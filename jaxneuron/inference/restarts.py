@@ -2,10 +2,17 @@
 
 `jaxneuron.fit` runs one optimisation in a Python loop (with progress and history), so it
 cannot be vmapped. `fit_restarts` runs the same optimisation — the same loss functions
-(`voltage_mse`, `spike_time_mse`, ...), the same `jaxneuron.transforms` bijections onto
-the bounds (taken from the `Prior`), the same `jaxneuron.gradients.value_and_grad` and
-the same default optimiser (L-BFGS) — as one `lax.scan`, vmapped over starts drawn from
-the prior. Within uniform bounds the best restart is the least-squares (= MAP for a
+(`jaxneuron.losses`), the same `jaxneuron.transforms` bijections onto the bounds (taken
+from the `Prior`), the same `jaxneuron.gradients.value_and_grad`, the same default
+optimiser (L-BFGS) and the same stop rule — in one compiled call, vmapped over starts drawn from
+the prior.
+
+Each start stops on its own when it converges (`rtol`, `atol`, `patience`, `target_loss`,
+as in `fit`): the optimisation is a `lax.while_loop`, vmapped over the starts, so a start
+that has stopped is frozen (the batched loop keeps its state unchanged: masking) and the
+whole call ends as soon as every start has stopped or reached `steps`. The starts run in
+lockstep: until the last one stops, every iteration still costs one update per start.
+Within uniform bounds the best restart is the least-squares (= MAP for a
 Gaussian likelihood with a flat prior) estimate, and the best few make starting points
 for NUTS.
 """
@@ -25,9 +32,11 @@ import optax
 from .._checks import check_int
 from .._fields import replace_parameters
 from .._keys import check_key
+from .._stopping import RUNNING, StopRule
 from ..engines import with_engine
-from ..fit import check_target, voltage_mse
+from ..fit import check_target
 from ..gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
+from ..losses import voltage_mse
 from ..models.base import AbstractNeuron
 from ..simulate import simulate
 from ..stimuli import AbstractStimulus
@@ -41,9 +50,14 @@ class RestartsResult:
 
     **Fields:**
     - `names`: the fitted parameters (the prior's order).
-    - `theta`: final values `(n_restarts, dim)`; `start`: starting values, same shape.
-    - `loss`: final loss `(n_restarts,)` (inf where the simulation failed).
-    - `loss_history`: loss before each update and after the last, `(n_restarts, steps + 1)`.
+    - `theta`: fitted values `(n_restarts, dim)`, each start's iterate of lowest loss;
+      `start`: starting values, same shape.
+    - `loss`: the loss of `theta` `(n_restarts,)` (inf where no iterate had a finite loss).
+    - `loss_history`: loss before each update and after the last, `(n_restarts, s + 1)`
+      with s the most updates any start ran; NaN after a start stopped.
+    - `steps`: updates each start ran `(n_restarts,)`.
+    - `stop_reason`: why each start stopped (`"target: ..."`, `"converged: ..."`,
+      `"max steps: ..."`, or `"failed: ..."` where its loss became NaN/inf).
     - `seconds`: wall time of the whole vmapped run, compilation included.
     """
 
@@ -53,6 +67,8 @@ class RestartsResult:
     loss: np.ndarray
     loss_history: np.ndarray
     seconds: float
+    steps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
+    stop_reason: tuple[str, ...] = ()
 
     @property
     def best(self) -> dict[str, float]:
@@ -76,6 +92,10 @@ def fit_restarts(
     loss: Callable[[Trace, object], jax.Array] = voltage_mse,
     optimizer: optax.GradientTransformation | None = None,
     steps: int = 50,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
+    patience: int | None = 5,
+    target_loss: float | None = 0.0,
     gradient: str = "auto",
     **simulate_kwargs,
 ) -> RestartsResult:
@@ -89,22 +109,27 @@ def fit_restarts(
       the starts are drawn from.
     - `key`: PRNG key for the starts.
     - `optimizer`: any Optax transform (default `optax.lbfgs()`, as in `fit`).
-    - `steps`: optimiser updates per restart.
+    - `steps`: the most optimiser updates per restart.
+    - `rtol`, `atol`, `patience`, `target_loss`: when a restart stops early, as in
+      `jaxneuron.fit` (each restart on its own; the call ends when all have stopped).
     - `gradient`: `"forward"`, `"reverse"` or `"auto"` (see `jaxneuron.gradients`).
 
     **Returns:** a `RestartsResult`, best first.
 
-    **Raises:** `ValueError` for unknown names, `n_restarts < 1`, `steps < 1`, an
-    unknown gradient mode, a `key` that is not a JAX PRNG key, or a `target` that does not
-    fit the loss (as in `fit`: see `jaxneuron.fit.check_target`). Restarts whose loss
-    becomes NaN/inf are not an error: they get `loss = inf` and sort last. The function
+    **Raises:** `ValueError` for unknown names, `n_restarts < 1`, `steps < 1`, `rtol < 0`,
+    `atol < 0`, `patience < 1`, a NaN `target_loss`, an unknown gradient mode, a `key`
+    that is not a JAX PRNG key, or a `target` that does not fit the loss (as in `fit`:
+    see `jaxneuron.fit.check_target`). Restarts whose loss becomes NaN/inf are not an
+    error: they stop there ("failed") and keep their best finite iterate, or get
+    `loss = inf` and sort last if they had none. The function
     itself is not jit-able (it returns NumPy results); all restarts run in one jitted,
     vmapped call.
     """
     prior.check(model)
     check_key(key)
     n_restarts = check_int("n_restarts", n_restarts, 1)
-    steps = check_int("steps", steps, 1)
+    stop = StopRule.build(rtol=rtol, atol=atol, patience=patience, target_loss=target_loss,
+                          steps=steps)
     if gradient not in GRADIENT_MODES:
         raise ValueError(f"gradient must be one of {GRADIENT_MODES}; got {gradient!r}")
     simulate_kwargs = with_engine(model, simulate_kwargs,
@@ -115,27 +140,30 @@ def fit_restarts(
     target = check_target(model, stimulus, target, loss, t1, simulate_kwargs)
     start_theta = prior.sample(key, n_restarts)
     begin = time.perf_counter()
-    theta, history = _run_restarts(model, stimulus, jnp.asarray(target), start_theta, prior,
-                                   loss, optimizer, steps, gradient, t1,
-                                   tuple(sorted(simulate_kwargs.items())))
-    theta, history = np.asarray(theta), np.asarray(history)
+    theta, loss, history, ran, codes = _run_restarts(
+        model, stimulus, jnp.asarray(target), start_theta, prior, loss, optimizer, stop,
+        gradient, t1, tuple(sorted(simulate_kwargs.items())))
+    theta, loss, history = np.asarray(theta), np.asarray(loss), np.asarray(history)
+    ran, codes = np.asarray(ran), np.asarray(codes)
     seconds = time.perf_counter() - begin
-    final = np.where(np.isfinite(history[:, -1]) & np.all(np.isfinite(theta), axis=1),
-                     history[:, -1], np.inf)
+    final = np.where(np.isfinite(loss) & np.all(np.isfinite(theta), axis=1), loss, np.inf)
     order = np.argsort(final, kind="stable")
     return RestartsResult(names=prior.names, theta=theta[order],
                           start=np.asarray(start_theta)[order], loss=final[order],
-                          loss_history=history[order], seconds=seconds)
+                          loss_history=history[order, : int(ran.max()) + 1], seconds=seconds,
+                          steps=ran[order], stop_reason=tuple(stop.reason(c) for c in codes[order]))
 
 
 _DEFAULT_OPTIMIZER = optax.with_extra_args_support(optax.lbfgs())
 
 
 @eqx.filter_jit
-def _run_restarts(model, stimulus, target, start_theta, prior, loss, optimizer, steps,
+def _run_restarts(model, stimulus, target, start_theta, prior, loss, optimizer, stop,
                   gradient, t1, simulate_items):
     """All restarts in one compiled call; a module-level jit, so a second call with new
-    arrays of the same shapes (another target, model values or starts) does not recompile."""
+    arrays of the same shapes (another target, model values or starts) does not recompile.
+    Returns, per restart, the best iterate, its loss, the loss history (NaN after the stop),
+    the updates run and the stop code."""
     transforms = prior.transforms()
     simulate_kwargs = dict(simulate_items)
 
@@ -149,17 +177,31 @@ def _run_restarts(model, stimulus, target, start_theta, prior, loss, optimizer, 
 
     objective_and_grad = value_and_grad(objective, gradient)
 
-    def update(carry, _):
-        u, opt_state = carry
+    def running(carry):
+        return carry[-1] == RUNNING
+
+    def iterate(carry):
+        """The loss after k updates, then the next update (unused once stopped)."""
+        k, u, opt_state, best_u, best_loss, history, state, _ = carry
         value, grad = objective_and_grad(u)
         updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
                                               value_fn=objective)
-        return (optax.apply_updates(u, updates), opt_state), value
+        history = history.at[k].set(value)
+        better = value < best_loss
+        best_u = jax.tree.map(lambda a, b: jnp.where(better, a, b), u, best_u)
+        best_loss = jnp.where(better, value, best_loss)
+        state, code = stop.step(state, value, k)
+        return (k + 1, optax.apply_updates(u, updates), opt_state, best_u, best_loss,
+                history, state, code)
 
     def one_restart(u0):
-        (u, _), values = jax.lax.scan(update, (u0, optimizer.init(u0)), None, length=steps)
-        history = jnp.append(values, objective(u))
-        return jnp.stack([to_values(u)[k] for k in prior.names]), history
+        history = jnp.full(stop.steps + 1, jnp.nan)
+        carry = (jnp.asarray(0), u0, optimizer.init(u0), u0, jnp.asarray(jnp.inf, history.dtype),
+                 history, stop.init(history.dtype), jnp.asarray(RUNNING))
+        k, _, _, best_u, best_loss, history, _, code = jax.lax.while_loop(
+            running, iterate, carry)
+        theta = jnp.stack([to_values(best_u)[name] for name in prior.names])
+        return theta, best_loss, history, k - 1, code
 
     u0 = {k: transforms[k].inverse(start_theta[:, i]) for i, k in enumerate(prior.names)}
     return jax.vmap(one_restart)(u0)

@@ -60,7 +60,7 @@ def run_demo(out: str | Path = "results", *, quick: bool = False, log=print) -> 
     errors = {k: 100.0 * (v / t - 1.0) for (k, v), t in
               zip(fitted.params.items(), (120.0, 36.0), strict=True)}
     summary.update(fit_params=fitted.params, fit_error_percent=errors, fit_seconds=fit_s,
-                   fit_final_rmse_mv=float(jnp.sqrt(fitted.loss_history[-1])))
+                   fit_final_rmse_mv=float(jnp.sqrt(fitted.loss)))
 
     # 3. Benchmark against SciPy on identical work.
     n_bench = 1000 if quick else 2000

@@ -116,7 +116,7 @@ def _lif_target_time_fit(out: Path, steps: int) -> dict:
         result.loss_history, path=out / "lif_spike_fit.png",
         title="LIF fitted to target spike times (exact mode)")
     return {"lif_fit_params": result.params, "lif_fit_true": true,
-            "lif_fit_spike_time_rmse_ms": float(np.sqrt(result.loss_history[-1])),
+            "lif_fit_spike_time_rmse_ms": float(np.sqrt(result.loss)),
             "lif_fit_seconds": seconds, "lif_fit_n_target_spikes": int(target.size)}
 
 
