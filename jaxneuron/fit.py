@@ -24,7 +24,7 @@ from .losses import (
     spike_time_mse as spike_time_mse,  # public here too (jaxneuron.fit)
     voltage_mse,
 )
-from .models.base import AbstractNeuron
+from .models.base import AbstractNeuron, AbstractSpikingNeuron
 from .simulate import simulate
 from .stimuli import AbstractStimulus
 from .trace import Trace
@@ -48,8 +48,13 @@ def check_target(model: AbstractNeuron, stimulus: AbstractStimulus, target, loss
     """
     trace = jax.eval_shape(lambda: simulate(model, stimulus, t1=t1, **simulate_kwargs))
     if isinstance(loss, AbstractLoss):
-        target = loss.check_target(trace, target, argument=argument,
-                                   t0=float(simulate_kwargs.get("t0", 0.0)), t1=t1)
+        with warnings.catch_warnings():
+            if not isinstance(model, AbstractSpikingNeuron):
+                # a smooth (conductance-based) model's spikes are part of its voltage
+                # trajectory, which voltage MSE fits well: warn only for models that reset
+                warnings.filterwarnings("ignore", message=".*voltage MSE is the wrong loss")
+            target = loss.check_target(trace, target, argument=argument,
+                                       t0=float(simulate_kwargs.get("t0", 0.0)), t1=t1)
     else:  # a custom loss may take anything: only its numeric arrays are checked
         target = check_numeric_target(argument, target)
     try:

@@ -4,6 +4,8 @@ each loss under `jax.grad` and `jax.vmap`."""
 
 from __future__ import annotations
 
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -281,3 +283,19 @@ def test_eif_voltage_mse_warns_and_drifts_where_spike_matching_recovers_tau_m():
         drifted = jn.fit(_OwnEIF(C=120.0), stim, truth.v, params=["C"], steps=100,
                          progress=False, **options)
     assert abs(drifted.params["C"] / 10.0 - 10.0) > 5.0
+
+
+def test_the_spiking_target_warning_is_for_models_that_reset():
+    # a sawtooth with resets every 10 samples: an integrate-and-fire model's voltage; HH's
+    # spikes are part of a smooth trajectory that voltage MSE fits, so HH is not warned
+    from jaxneuron.fit import check_target
+
+    t1, dt = 20.0, 0.1
+    n = int(round(t1 / dt)) + 1
+    sawtooth = -70.0 + 25.0 * (np.arange(n) % 10) / 9.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        check_target(jn.HodgkinHuxley(), jn.StepCurrent(10.0), sawtooth, voltage_mse, t1,
+                     dict(dt=dt))
+    with pytest.warns(UserWarning, match="wrong loss for spikes"):
+        check_target(jn.LIF(), jn.StepCurrent(2.0), sawtooth, voltage_mse, t1, dict(dt=dt))
