@@ -18,8 +18,7 @@ import jaxneuron as jn
 COMBOS = [(m, kind, dtype) for m in MODELS for kind in STIMULI if applicable(m, kind)
           for dtype in (jnp.float64, jnp.float32)]
 # The fast budget: one combination (it compiles its own loops), drawn by hypothesis.
-FAST = [c for c in COMBOS if (c[0].id, c[1]) == ("ConductanceLIF", "spikes")
-        and c[2] == jnp.float32]
+FAST = [c for c in COMBOS if (c[0].id, c[1]) == ("LIF", "train") and c[2] == jnp.float32]
 
 
 def _report(findings):
@@ -53,6 +52,9 @@ OPEN = {
     ("Izhikevich", "spikes", "clock"):
         "spike-time errors of bursting cells under input jumps accumulate into other "
         "counts without a flag",
+    ("ConductanceLIF", "spikes", "clock"):
+        "a spike reached by a slow approach to threshold errs by ~1.5 ms at dt 0.05 and "
+        "the error carries into the next spike without a flag",
 }
 
 TALLY: dict[str, int] = {}
@@ -130,4 +132,13 @@ def test_open_clock_bursting_under_input_jumps():
     # Izhikevich (a = 0.092, c = -50, d = 0.8) under 24 input kicks: 28 spikes at dt 0.05,
     # 25 in the reference, the exact engine and the clock at dt 0.0125; status 0.
     run, ref = _replay("Izhikevich", "spikes", 7, 7)
+    assert _agrees_or_flagged(run, ref, 1.0)
+
+
+@open_class(("ConductanceLIF", "spikes", "clock"))
+def test_open_clock_slow_approach_error_carries_to_the_next_spike():
+    # conductance LIF under 24 excitatory kicks: spikes 14 and 15 at 92.77 and 97.78 ms at
+    # dt 0.05, 91.25 and 96.03 ms in the reference (the exact engine at tolerance 1e-10:
+    # 91.18 and 95.96); status 0.
+    run, ref = _replay("ConductanceLIF", "spikes", 0, 1)
     assert _agrees_or_flagged(run, ref, 1.0)
