@@ -11,7 +11,14 @@ import numpy as np
 
 from .._checks import check_int, check_real
 from . import spikes
-from .inputs import FEATURES, check_names, check_trace, check_window, interpolate
+from .inputs import (
+    FEATURES,
+    check_names,
+    check_stimulus_current,
+    check_trace,
+    check_window,
+    interpolate,
+)
 
 PRECISION = 1e-10
 """eFEL's `precision_threshold` (ms): the tolerance of the end of `voltage_base`'s window."""
@@ -233,14 +240,7 @@ def extract(time_ms, voltage_mv, names, *, stim_start: float, stim_end: float,
     t, v = check_trace(time_ms, voltage_mv, strict=interp_step is None)
     start, end = check_window(stim_start, stim_end, t[0], t[-1])
     threshold = check_real("threshold", threshold)
-    if "ohmic_input_resistance" in names:
-        if stimulus_current is None:
-            raise ValueError("stimulus_current (nA) is needed for ohmic_input_resistance; "
-                             "got None")
-        stimulus_current = check_real("stimulus_current", stimulus_current)
-        if stimulus_current == 0:
-            raise ValueError("stimulus_current must be nonzero (nA) for "
-                             "ohmic_input_resistance; got 0")
+    stimulus_current = check_stimulus_current(names, stimulus_current)
     if voltage_base_mode not in ("mean", "median"):
         raise ValueError(f"voltage_base_mode must be 'mean' or 'median'; got "
                          f"{voltage_base_mode!r}")

@@ -126,3 +126,21 @@ def interpolate(time_ms: np.ndarray, voltage_mv: np.ndarray, step: float | None)
     slope = (voltage_mv[jj + 1] - voltage_mv[jj]) / (time_ms[jj + 1] - time_ms[jj])
     values = np.where(inside, voltage_mv[jj] + slope * (grid - time_ms[jj]), voltage_mv[-1])
     return grid, values
+
+
+def check_stimulus_current(names, stimulus_current) -> float | None:
+    """The step current (nA) that `ohmic_input_resistance` divides by: None where `names`
+    does not ask for it; else a finite nonzero float.
+
+    **Raises:** `ValueError` naming `stimulus_current` when it is needed and missing or 0.
+    """
+    if "ohmic_input_resistance" not in names:
+        return None
+    if stimulus_current is None:
+        raise ValueError("stimulus_current (nA) is needed for ohmic_input_resistance; got None")
+    current = check_real("stimulus_current", stimulus_current)
+    if current == 0:
+        raise ValueError("stimulus_current must be nonzero (nA) for ohmic_input_resistance; "
+                         "got 0")
+    return current
+

@@ -26,7 +26,14 @@ import jax.numpy as jnp
 import numpy as np
 
 from .._checks import check_int, check_real, is_concrete
-from .inputs import FEATURES, check_names, check_trace, check_window, interpolate
+from .inputs import (
+    FEATURES,
+    check_names,
+    check_stimulus_current,
+    check_trace,
+    check_window,
+    interpolate,
+)
 
 NO_SMOOTH_FORM = {
     "AP_amplitude": "its spike onset is where dV/dt last falls below a threshold, searched "
@@ -192,15 +199,7 @@ def smooth(time_ms, voltage_mv, names, *, stim_start: float, stim_end: float,
     s = check_real("smoothing", smoothing, gt=0)
     threshold = check_real("threshold", threshold)
     max_spikes = check_int("max_spikes", max_spikes, minimum=1)
-    current = None
-    if "ohmic_input_resistance" in names:
-        if stimulus_current is None:
-            raise ValueError("stimulus_current (nA) is needed for ohmic_input_resistance; "
-                             "got None")
-        current = check_real("stimulus_current", stimulus_current)
-        if current == 0:
-            raise ValueError("stimulus_current must be nonzero (nA) for "
-                             "ohmic_input_resistance; got 0")
+    current = check_stimulus_current(names, stimulus_current)
     concrete = is_concrete(time_ms) and is_concrete(voltage_mv)
     if concrete:
         t_np, _ = check_trace(time_ms, voltage_mv)
