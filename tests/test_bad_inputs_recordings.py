@@ -67,25 +67,23 @@ def files(tmp_path_factory):
     np.savetxt(out["csv"], np.column_stack([T, V, I_STEP]), delimiter=",")
     recordings.write_nwb(Recording([sweep(current=None, unit=None)]), out["nwb_v"])
     recordings.write_nwb(Recording([sweep()]), out["nwb"])
-    nwb = NWBFile(session_description="t", identifier="t",
-                  session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC))
-    electrode = nwb.create_icephys_electrode(name="e", description="e",
-                                             device=nwb.create_device(name="d"))
-    nwb.add_acquisition(CurrentClampSeries(name="v", data=V * 1e-3, electrode=electrode,
-                                           gain=1.0, rate=2e4, sweep_number=np.uint32(0)))
-    with NWBHDF5IO(out["nwb_raw"], "w") as io:
-        io.write(nwb)
-    nwb = NWBFile(session_description="t", identifier="t",
-                  session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC))
-    electrode = nwb.create_icephys_electrode(name="e", description="e",
-                                             device=nwb.create_device(name="d"))
-    nwb.add_acquisition(CurrentClampSeries(name="v", data=V * 1e-3, electrode=electrode,
-                                           gain=1.0, rate=2e4, sweep_number=np.uint32(0)))
-    nwb.add_stimulus(CurrentClampStimulusSeries(  # half as long: cannot be its stimulus
-        name="i", data=I_STEP[:200] * 1e-12, electrode=electrode, gain=1.0, rate=2e4,
-        sweep_number=np.uint32(0)))
-    with NWBHDF5IO(out["nwb_mismatch"], "w") as io:
-        io.write(nwb)
+
+    def raw_nwb(path, stimulus=None):  # a file written by pynwb itself, not by write_nwb
+        nwb = NWBFile(session_description="t", identifier="t",
+                      session_start_time=datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC))
+        electrode = nwb.create_icephys_electrode(name="e", description="e",
+                                                 device=nwb.create_device(name="d"))
+        nwb.add_acquisition(CurrentClampSeries(name="v", data=V * 1e-3, electrode=electrode,
+                                               gain=1.0, rate=2e4, sweep_number=np.uint32(0)))
+        if stimulus is not None:
+            nwb.add_stimulus(CurrentClampStimulusSeries(
+                name="i", data=stimulus, electrode=electrode, gain=1.0, rate=2e4,
+                sweep_number=np.uint32(0)))
+        with NWBHDF5IO(path, "w") as io:
+            io.write(nwb)
+
+    raw_nwb(out["nwb_raw"])
+    raw_nwb(out["nwb_mismatch"], I_STEP[:200] * 1e-12)  # half as long: cannot be its stimulus
     long = np.tile(V, 10)  # pyabf cannot read back a file of a few hundred samples
     writeABF1(np.stack([long, long]), str(out["abf"]), 20000.0, units="mV")
     out["other"].write_text("1 2 3\n")
