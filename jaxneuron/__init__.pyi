@@ -68,6 +68,7 @@ from .spike_surrogates import (
 )
 from .stimuli import (
     AbstractStimulus as AbstractStimulus,
+    HeldCurrent as HeldCurrent,
     PulseTrain as PulseTrain,
     RampCurrent as RampCurrent,
     SampledCurrent as SampledCurrent,

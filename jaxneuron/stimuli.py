@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 from jaxtyping import Array, Bool, Float
 
-from ._checks import check_parameter_values, is_concrete
+from ._checks import check_int, check_parameter_values, check_real, is_concrete
 from ._fields import param
 from .models.base import check_domain, finite, positive
 
@@ -344,6 +344,167 @@ class SampledCurrent(AbstractStimulus):
         slack = 1e-6 + 8 * jnp.finfo(position.dtype).eps * (jnp.abs(t) / self.dt + 1)
         inside = (position >= -slack) & (position <= n - 1 + slack)
         return jnp.where(inside, value, 0.0)
+
+
+MAX_JUMPS = 256
+"""Default for `HeldCurrent.from_samples`: a command with more jumps than this is not a
+step protocol (a ramp, a sine, noise) and stays a `SampledCurrent`."""
+
+HOLD_TOLERANCE = 1e-3
+"""Default for `HeldCurrent.from_samples`: samples within this fraction of the command's
+range (0 included) of each other count as one held level."""
+
+
+def _held_levels(values, tolerance: float | None = None, max_jumps: int = MAX_JUMPS):
+    """`(jumps, levels)` of the samples `values` `(n,)` held piecewise-constant, zero
+    before and after them, or `(None, reason)` where they are not: `jumps` `(k,)` the
+    sample indices where the level changes (`n`: the end of the samples), `levels`
+    `(k + 1,)` (first and last 0). See `HeldCurrent.from_samples`."""
+    values = np.asarray(values, dtype=float)
+    n = values.shape[0]
+    if tolerance is None:
+        size = float(np.max(np.abs(values), initial=0.0))
+        spread = float(np.max(values, initial=0.0) - np.min(values, initial=0.0))
+        tolerance = HOLD_TOLERANCE * spread + 16 * float(np.finfo(values.dtype).eps) * size
+    starts = np.concatenate([[0], np.flatnonzero(np.abs(np.diff(values)) > tolerance) + 1])
+    ends = np.concatenate([starts[1:], [n]])
+    levels = [0.0]
+    jumps = []
+    for start, end in zip(starts, ends, strict=True):
+        segment = values[start:end]
+        if segment.max() - segment.min() > tolerance:
+            return None, (f"samples {start} to {end - 1} drift by "
+                          f"{segment.max() - segment.min():g} > tolerance {tolerance:g} "
+                          "without a jump")
+        # The first sample plus the mean departure from it: exact where all are equal.
+        level = float(segment[0] + np.mean(segment - segment[0]))
+        if level != levels[-1]:
+            jumps.append(start)
+            levels.append(level)
+    if levels[-1] != 0.0:
+        jumps.append(n)
+        levels.append(0.0)
+    if len(jumps) > max_jumps:
+        return None, (f"{len(jumps)} jumps (tolerance {tolerance:g}) > max_jumps = "
+                      f"{max_jumps}")
+    return np.asarray(jumps, dtype=int), np.asarray(levels)
+
+
+class HeldCurrent(AbstractStimulus):
+    """A piecewise-constant current with declared jumps: `levels[0]` before `times[0]`,
+    `levels[i]` on `[times[i-1], times[i])` and `levels[k]` from `times[k-1]` on.
+
+    A recorded command, held sample by sample as an amplifier holds it (zero-order hold),
+    is one: build it with `HeldCurrent.from_samples`. Engines step onto its jumps and
+    fixed steps receive its exact charge, so a recorded step drives a model exactly as
+    `StepCurrent` does.
+
+    **Arguments:**
+    - `times`: jump times, ms, shape `(k,)`, ascending; `+inf` entries are padding (no
+      jump), so that stimuli with different jump counts stack for `jax.vmap`.
+    - `levels`: the current on each stretch, shape `(k + 1,)` (after padding, repeat the
+      last level).
+    """
+
+    times: Float[Array, " k"] = param()
+    levels: Float[Array, " k_plus_1"] = param()
+
+    def __check_init__(self):
+        if self.times.ndim != 1 or self.levels.shape != (self.times.shape[0] + 1,):
+            raise ValueError(f"times must have shape (k,) and levels (k + 1,); got "
+                             f"{self.times.shape} and {self.levels.shape}")
+
+    def domain(self):
+        """times ascending and not NaN (+inf pads); levels finite."""
+        xp = _xp(self.times, self.levels)
+        times = xp.asarray(self.times)
+        ascending = xp.all(times[1:] >= times[:-1]) if times.shape[0] > 1 else xp.asarray(True)
+        return {"times must be ascending and not NaN (use +inf for padding)":
+                    ascending & ~xp.any(xp.isnan(times)),
+                "levels must be finite": xp.all(xp.isfinite(self.levels))}
+
+    @classmethod
+    def from_samples(cls, values, dt: float, t0: float = 0.0, *,
+                     tolerance: float | None = None, max_jumps: int = MAX_JUMPS):
+        """The samples `values` held: sample `j` holds from `t0 + j dt` to `t0 + (j + 1) dt`
+        (ms), and the current is 0 before `t0` and from `t0 + n dt` on (so a command that
+        does not start or end at 0 jumps there).
+
+        Consecutive samples that differ by more than `tolerance` start a new level; each
+        level is the mean of its samples, and every sample must lie within `tolerance` of
+        the others of its level. The held current then delivers the samples' exact charge
+        and differs from each sample by at most `tolerance`.
+
+        **Arguments:**
+        - `values`: the command, shape `(n,)` (n >= 1), in the model's current unit.
+        - `dt`: the sample interval, ms (> 0); `t0`: the first sample's time, ms.
+        - `tolerance`: in the unit of `values`; default `HOLD_TOLERANCE` (1e-3) of the
+          range of `values` and 0, plus 16 rounding units of the largest `|values|`.
+        - `max_jumps`: the most jumps a step command may have (default `MAX_JUMPS`, 256).
+
+        **Raises:** `ValueError` naming `values` where the command is not piecewise
+        constant (it drifts within a level, or jumps more than `max_jumps` times: keep a
+        ramp, sine or noisy command a `SampledCurrent`), or naming a bad argument.
+        """
+        values = np.asarray(values)
+        if values.ndim != 1 or values.shape[0] < 1 or not np.issubdtype(values.dtype,
+                                                                          np.number):
+            raise ValueError(f"values must be a 1-D array of numbers (at least 1 sample); "
+                             f"got shape {values.shape} of {values.dtype}")
+        if not np.all(np.isfinite(values)):
+            raise ValueError(f"values must be finite; sample "
+                             f"{int(np.argmax(~np.isfinite(values)))} is not")
+        dt = check_real("dt", dt, gt=0)
+        t0 = check_real("t0", t0)
+        if tolerance is not None:
+            tolerance = check_real("tolerance", tolerance, ge=0)
+        max_jumps = check_int("max_jumps", max_jumps, 0)
+        jumps, levels = _held_levels(values, tolerance, max_jumps)
+        if jumps is None:
+            raise ValueError(f"values must be piecewise constant to be held; {levels} "
+                             "(a ramp, sine or noisy command: use SampledCurrent)")
+        return cls(times=t0 + jumps * dt, levels=levels)
+
+    def _stretches(self):
+        """`(lo, hi)`, the bounds of every level's stretch, shape `(k + 1,)` each."""
+        inf = jnp.full_like(self.times[:1], jnp.inf)
+        return jnp.concatenate([-inf, self.times]), jnp.concatenate([self.times, inf])
+
+    def __call__(self, t):
+        t = jnp.asarray(t)
+        count = jnp.sum(self.times <= t[..., None], axis=-1)  # jumps at or before t
+        return self.levels[count]
+
+    def discontinuities(self):
+        """The jump times, `(k,)` (`+inf`: padding, no jump)."""
+        return self.times
+
+    def next_jump(self, t):
+        t = jnp.asarray(t)
+        later = jnp.where(self.times > t[..., None], self.times, jnp.inf)
+        return jnp.min(later, axis=-1, initial=jnp.inf).astype(jnp.result_type(t, float))
+
+    def integral(self, a, b):
+        lo, hi = self._stretches()
+        a, b = jnp.asarray(a)[..., None], jnp.asarray(b)[..., None]
+        on = jnp.maximum(jnp.minimum(b, hi) - jnp.maximum(a, lo), 0.0)
+        return jnp.sum(self.levels * on, axis=-1)
+
+    def step_mean(self, t, dt):
+        lo, hi = self._stretches()
+        t = jnp.asarray(t)[..., None]
+        on = jnp.clip(hi - t, 0.0, dt) - jnp.clip(lo - t, 0.0, dt)  # local time, as StepCurrent
+        return jnp.sum(self.levels * on, axis=-1) / dt
+
+    def shortest_pulse(self, t0, t1):
+        """The shortest inner stretch overlapping `[t0, t1]` whose level differs from a
+        neighbour's."""
+        lo, hi = self.times[:-1], self.times[1:]
+        inner = self.levels[1:-1]
+        changes = (inner != self.levels[:-2]) | (inner != self.levels[2:])
+        inside = (hi > t0) & (lo < t1) & jnp.isfinite(hi) & (hi > lo) & changes
+        length = jnp.where(inside, hi - jnp.where(inside, lo, 0.0), jnp.inf)
+        return jnp.min(length, initial=jnp.inf)
 
 
 class SpikeInput(AbstractStimulus):

@@ -162,14 +162,21 @@ def test_stim_times_threshold_ignores_a_small_prepulse():
 ])
 def test_stimulus_reproduces_the_command_at_the_samples(model, options, factor):
     sweep = step_sweep(120.0, holding=-10.0)
-    stimulus = sweep.stimulus(model, **options)
-    assert isinstance(stimulus, jn.SampledCurrent)
-    at_samples = np.asarray(jax.vmap(stimulus)(sweep.time))
-    np.testing.assert_allclose(at_samples, sweep.current * factor, rtol=1e-12, atol=1e-12)
-    # Between samples: linear, as SampledCurrent interprets its samples.
     k = 1000  # the step's first sample: its value jumps from -10 to 110 pA
-    middle = float(stimulus(sweep.time[k - 1] + DT / 2))
-    assert middle == pytest.approx((-10.0 + 110.0) / 2 * factor, rel=1e-9)
+    for hold, kind, middle in ((False, jn.SampledCurrent, (-10.0 + 110.0) / 2),
+                               ("auto", jn.HeldCurrent, -10.0)):
+        stimulus = sweep.stimulus(model, hold=hold, **options)
+        assert isinstance(stimulus, kind)
+        at_samples = np.asarray(jax.vmap(stimulus)(sweep.time))
+        np.testing.assert_allclose(at_samples, sweep.current * factor, rtol=1e-12,
+                                   atol=1e-12)
+        # Between samples: linear (SampledCurrent), or the earlier sample held.
+        assert float(stimulus(sweep.time[k - 1] + DT / 2)) == pytest.approx(
+            middle * factor, rel=1e-9)
+    # Held: jumps at the sweep's start (0 -> -10 pA), the step's edges, and its end.
+    np.testing.assert_allclose(stimulus.times, [0.0, 50.0, 150.0, N * DT], rtol=1e-12)
+    np.testing.assert_allclose(stimulus.levels, np.array([0, -10, 110, -10, 0]) * factor,
+                               rtol=1e-12)
 
 
 def test_stimulus_t0_moves_the_first_sample():
@@ -181,7 +188,7 @@ def test_stimulus_t0_moves_the_first_sample():
 
 def test_recording_stimulus_is_batched_over_sweeps():
     rec = step_recording()
-    batched = rec.stimulus(jn.LIF())
+    batched = rec.stimulus(jn.LIF(), hold=False)
     assert batched.values.shape == (4, N) and batched.dt.shape == (4,)
     for row, sweep in zip(np.asarray(batched.values), rec, strict=True):
         np.testing.assert_allclose(row, sweep.current * 1e-3, rtol=1e-12)
@@ -195,14 +202,16 @@ def test_a_recorded_step_family_drives_the_lif_as_the_analytic_solution():
     # and vmapped through simulate. The LIF (nA, R = 10 MOhm, tau = 10 ms, 15 mV from rest
     # to threshold, reset to rest, 2 ms refractory) fires first at 10 + tau ln(RI / (RI -
     # 15)) ms and then every 2 + tau ln(RI / (RI - 15)) ms while the step lasts. The
-    # recorded step is a one-sample ramp before each edge (SampledCurrent is linear between
-    # samples): its charge arrives dt/2 = 0.025 ms early.
+    # recorded step is held (a HeldCurrent with jumps at 10 and 50 ms), so it is the step
+    # itself; as a SampledCurrent (hold=False) it would be a one-sample ramp before each
+    # edge, its charge arriving dt/2 = 0.025 ms early.
     t = np.arange(1200) * DT
     amplitudes = (2500.0, 3000.0)
     rec = Recording([Sweep(t, np.full_like(t, -65.0), np.where((t >= 10) & (t < 50), a, 0.0),
                            "pA") for a in amplitudes])
-    trace = jax.vmap(lambda s: jn.simulate(jn.LIF(), s, t1=59.0, dt=0.025))(
-        rec.stimulus(jn.LIF()))
+    stimulus = rec.stimulus(jn.LIF())
+    assert isinstance(stimulus, jn.HeldCurrent)
+    trace = jax.vmap(lambda s: jn.simulate(jn.LIF(), s, t1=59.0, dt=0.025))(stimulus)
     for k, amplitude in enumerate(amplitudes):
         drive = 10.0 * amplitude * 1e-3  # R I, mV
         rise = 10.0 * np.log(drive / (drive - 15.0))
@@ -210,7 +219,7 @@ def test_a_recorded_step_family_drives_the_lif_as_the_analytic_solution():
         expected = expected[expected < 50.0]
         n = int(trace.n_spikes[k])
         assert n == expected.size
-        np.testing.assert_allclose(trace.spike_times[k, :n], expected - DT / 2, atol=0.005)
+        np.testing.assert_allclose(trace.spike_times[k, :n], expected, atol=0.005)
 
 
 # ---- resampling ----------------------------------------------------------------------------

@@ -207,13 +207,17 @@ class Sweep:
         return self.replace(current=self.current_in(unit, **conversion), current_unit=unit)
 
     def stimulus(self, model, *, area_cm2: float | None = None,
-                 capacitance_pF: float | None = None, scale=None, t0: float | None = None):
-        """The sweep's current as a `jaxneuron.SampledCurrent` in `model`'s `input_unit`.
+                 capacitance_pF: float | None = None, scale=None, t0: float | None = None,
+                 hold="auto"):
+        """The sweep's current as a stimulus in `model`'s `input_unit`, zero outside the
+        sweep.
 
-        The stimulus equals the converted current exactly at the sample times
-        `t0 + k dt_ms` and is linear between them, as `SampledCurrent` interprets its
-        samples (a step in the command becomes a one-sample ramp: the command is only
-        known at its samples); it is zero outside the sweep.
+        A step command (piecewise constant, at most `stimuli.MAX_JUMPS` jumps) becomes a
+        `jaxneuron.HeldCurrent`: each sample held from its time `t0 + k dt_ms` to the next,
+        as the amplifier holds it, with its jumps declared, so a recorded step drives the
+        model exactly as the step itself (`HeldCurrent.from_samples`, default tolerance).
+        Any other command becomes a `jaxneuron.SampledCurrent`, equal to the current at the
+        samples and linear between them (a step there would be a one-sample ramp).
 
         **Arguments:**
         - `model`: the model to drive; its class states `input_unit`.
@@ -223,17 +227,30 @@ class Sweep:
           stands for (e.g. `"1 pA"`); required there, never guessed.
         - `t0`: the simulation time (ms) of the first sample; default `time[0]`, so that
           simulation time equals the sweep's time.
+        - `hold`: `"auto"` (default) held where the command is piecewise constant, else
+          sampled; `True` held (refused otherwise); `False` sampled.
 
         **Raises:** `ValueError` when the model states no `input_unit`, the units do not
-        convert (naming both), or the sweep has no current.
+        convert (naming both), the sweep has no current, or `hold=True` and the command is
+        not piecewise constant.
         """
         import jax.numpy as jnp
 
-        from ..stimuli import SampledCurrent
+        from ..stimuli import HeldCurrent, SampledCurrent, _held_levels
 
+        if not (isinstance(hold, bool) or (isinstance(hold, str) and hold == "auto")):
+            raise ValueError(f"hold must be 'auto', True or False; got {hold!r}")
         values = self.current_in(model_input_unit(model), area_cm2=area_cm2,
                                  capacitance_pF=capacitance_pF, scale=scale)
         t0 = float(self.time[0]) if t0 is None else check_real("t0", t0)
+        if hold is not False:
+            jumps, levels = _held_levels(values)
+            if jumps is not None:
+                return HeldCurrent(times=jnp.asarray(t0 + jumps * self.dt_ms),
+                                   levels=jnp.asarray(levels))
+            if hold is True:
+                raise ValueError(f"hold=True needs a piecewise-constant command; sweep "
+                                 f"{self.name!r}: {levels} (use hold='auto' or False)")
         return SampledCurrent(values=jnp.asarray(values), dt=self.dt_ms, t0=t0)
 
     def voltage_on(self, ts) -> np.ndarray:
@@ -360,18 +377,35 @@ class Recording:
                              "baseline (or given stim_start/stim_end); give them")
         return min(w[0] for w in windows), max(w[1] for w in windows)
 
-    def stimulus(self, model, **conversion):
-        """The sweeps' currents as one batched `SampledCurrent` (its fields have a leading
-        axis of `len(self)`: `values` `(n_sweeps, n)`, `dt` and `t0` `(n_sweeps,)`), for
-        `jax.vmap` over sweeps. Options as `Sweep.stimulus`.
+    def stimulus(self, model, *, hold="auto", **conversion):
+        """The sweeps' currents as one batched stimulus (its fields have a leading axis of
+        `len(self)`), for `jax.vmap` over sweeps. Options as `Sweep.stimulus`.
 
-        **Raises:** `ValueError` as `Sweep.stimulus`, or for sweeps of different lengths.
+        With `hold="auto"`, a `HeldCurrent` when every sweep's command is piecewise
+        constant (`times` `(n_sweeps, k)`, `levels` `(n_sweeps, k + 1)`, k the most jumps
+        of a sweep; the others padded with `+inf` times and their last level), else a
+        `SampledCurrent` for all (`values` `(n_sweeps, n)`, `dt` and `t0` `(n_sweeps,)`):
+        a batch is of one type.
+
+        **Raises:** `ValueError` as `Sweep.stimulus` (naming the sweep with `hold=True`),
+        or for sweeps of different lengths.
         """
         import jax
+        import jax.numpy as jnp
+
+        from ..stimuli import HeldCurrent
 
         self._check_equal("recording")
-        stimuli = [s.stimulus(model, **conversion) for s in self.sweeps]
-        return jax.tree.map(lambda *leaves: jax.numpy.stack(leaves), *stimuli)
+        stimuli = [s.stimulus(model, hold=hold, **conversion) for s in self.sweeps]
+        if hold == "auto" and not all(isinstance(s, HeldCurrent) for s in stimuli):
+            stimuli = [s.stimulus(model, hold=False, **conversion) for s in self.sweeps]
+        if isinstance(stimuli[0], HeldCurrent):
+            k = max(s.times.shape[0] for s in stimuli)
+            stimuli = [HeldCurrent(
+                times=jnp.pad(s.times, (0, k - s.times.shape[0]), constant_values=jnp.inf),
+                levels=jnp.pad(s.levels, (0, k - s.times.shape[0]), mode="edge"))
+                for s in stimuli]
+        return jax.tree.map(lambda *leaves: jnp.stack(leaves), *stimuli)
 
     def voltages_on(self, ts) -> np.ndarray:
         """Every sweep's voltage (mV) at `ts` (ms, shape `(m,)`), shape `(n_sweeps, m)`
