@@ -368,6 +368,9 @@ def _held_levels(values, tolerance: float | None = None, max_jumps: int = MAX_JU
         tolerance = HOLD_TOLERANCE * spread + 16 * float(np.finfo(values.dtype).eps) * size
     starts = np.concatenate([[0], np.flatnonzero(np.abs(np.diff(values)) > tolerance) + 1])
     ends = np.concatenate([starts[1:], [n]])
+    if len(starts) - 1 > max_jumps:
+        return None, (f"{len(starts) - 1} jumps (tolerance {tolerance:g}) > max_jumps = "
+                      f"{max_jumps}")
     levels = [0.0]
     jumps = []
     for start, end in zip(starts, ends, strict=True):
@@ -467,7 +470,7 @@ class HeldCurrent(AbstractStimulus):
 
     def _stretches(self):
         """`(lo, hi)`, the bounds of every level's stretch, shape `(k + 1,)` each."""
-        inf = jnp.full_like(self.times[:1], jnp.inf)
+        inf = jnp.full((1,), jnp.inf, self.times.dtype)
         return jnp.concatenate([-inf, self.times]), jnp.concatenate([self.times, inf])
 
     def __call__(self, t):
@@ -494,7 +497,7 @@ class HeldCurrent(AbstractStimulus):
         lo, hi = self._stretches()
         t = jnp.asarray(t)[..., None]
         on = jnp.clip(hi - t, 0.0, dt) - jnp.clip(lo - t, 0.0, dt)  # local time, as StepCurrent
-        return jnp.sum(self.levels * on, axis=-1) / dt
+        return jnp.sum(self.levels * (on / dt), axis=-1)  # on / dt: 1 inside a level
 
     def shortest_pulse(self, t0, t1):
         """The shortest inner stretch overlapping `[t0, t1]` whose level differs from a
