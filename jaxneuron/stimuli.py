@@ -413,6 +413,7 @@ class HeldCurrent(AbstractStimulus):
     levels: Float[Array, " k_plus_1"] = param()
 
     def __check_init__(self):
+        check_parameter_values(self)  # text before shapes: a ValueError naming the field
         if self.times.ndim != 1 or self.levels.shape != (self.times.shape[0] + 1,):
             raise ValueError(f"times must have shape (k,) and levels (k + 1,); got "
                              f"{self.times.shape} and {self.levels.shape}")
