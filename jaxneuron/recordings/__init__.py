@@ -41,9 +41,11 @@ for `AdEx`, `"1"` for `Izhikevich`). Turning a sweep into a model's input conver
 
 A density (uA/cm**2) needs the membrane area (`area_cm2`, or `capacitance_pF` with
 1 µF/cm²), a dimensionless current an explicit `scale`; a missing or impossible unit is a
-`ValueError` naming the argument and both units, never a guess. `Recording.stimulus` and
-`Recording.voltages_on` give the same for all sweeps at once (a batched `SampledCurrent`
-for `jax.vmap`, and an `(n_sweeps, m)` array).
+`ValueError` naming the argument and both units, never a guess. A step command becomes a
+`HeldCurrent` (each sample held to the next, jumps declared, so a recorded step is exact),
+any other a `SampledCurrent` (linear between samples); `hold=` chooses. `Recording.stimulus`
+and `Recording.voltages_on` give the same for all sweeps at once (one batched stimulus for
+`jax.vmap`, and an `(n_sweeps, m)` array).
 
 Writing: `write_nwb(recording, path)` saves sweeps (e.g. a simulated experiment) so that
 `read_nwb` reads back the same values and units. ABF is read only (pyabf's writer stores
