@@ -360,12 +360,14 @@ def _held_levels(values, tolerance: float | None = None, max_jumps: int = MAX_JU
     before and after them, or `(None, reason)` where they are not: `jumps` `(k,)` the
     sample indices where the level changes (`n`: the end of the samples), `levels`
     `(k + 1,)` (first and last 0). See `HeldCurrent.from_samples`."""
-    values = np.asarray(values, dtype=float)
+    values = np.asarray(values)
+    eps = np.finfo(values.dtype if np.issubdtype(values.dtype, np.floating) else float).eps
+    values = values.astype(float)
     n = values.shape[0]
-    if tolerance is None:
+    if tolerance is None:  # the rounding unit is that of the given dtype (e.g. float32)
         size = float(np.max(np.abs(values), initial=0.0))
         spread = float(np.max(values, initial=0.0) - np.min(values, initial=0.0))
-        tolerance = HOLD_TOLERANCE * spread + 16 * float(np.finfo(values.dtype).eps) * size
+        tolerance = HOLD_TOLERANCE * spread + 16 * float(eps) * size
     starts = np.concatenate([[0], np.flatnonzero(np.abs(np.diff(values)) > tolerance) + 1])
     ends = np.concatenate([starts[1:], [n]])
     if len(starts) - 1 > max_jumps:
