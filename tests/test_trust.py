@@ -308,7 +308,8 @@ def test_traced_stimulus_values_outside_the_domain_are_status_4():
     jn.RampCurrent(1.0, 4.0, 2.0, 9.0),
     jn.SineCurrent(2.0, 40.0, phase=0.3, offset=0.5, t_start=1.0),
     jn.SpikeInput(jnp.array([1.0]), jnp.ones((1, 2)), current=jn.StepCurrent(2.0, 3.0, 3.05)),
-], ids=["step", "train", "ramp", "sine", "spikes"])
+    jn.HeldCurrent([1.0, 1.25, 2.0, 5.05, jnp.inf], [0.5, 2.0, -1.0, 3.0, 0.0, 0.0]),
+], ids=["step", "train", "ramp", "sine", "spikes", "held"])
 def test_step_means_and_integrals_are_the_exact_charge(stimulus):
     from scipy.integrate import quad
 
