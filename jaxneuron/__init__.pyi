@@ -45,6 +45,12 @@ from .fit import (
     spike_time_mse as spike_time_mse,
     voltage_mse as voltage_mse,
 )
+from .fit_recording import (
+    RecordingFit as RecordingFit,
+    RecordingObjective as RecordingObjective,
+    fit_recording as fit_recording,
+    recording_objective as recording_objective,
+)
 from .models import (
     LIF as LIF,
     AbstractGatedNeuron as AbstractGatedNeuron,

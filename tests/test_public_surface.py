@@ -99,6 +99,7 @@ LAYERS = (
     {"features"},
     {"fit", "losses"},
     {"inference"},
+    {"fit_recording"},
     {"emulators"},
     {"plotting"},
     {"baselines"},

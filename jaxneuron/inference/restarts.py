@@ -59,6 +59,9 @@ class RestartsResult:
     - `stop_reason`: why each start stopped (`"target: ..."`, `"converged: ..."`,
       `"max steps: ..."`, or `"failed: ..."` where its loss became NaN/inf).
     - `seconds`: wall time of the whole vmapped run, compilation included.
+    - `evaluations`: objective evaluations each start made `(n_restarts,)`: one
+      value-and-gradient per update, plus the line search's (a lower bound for an
+      optimiser that evaluates the loss in other ways).
     """
 
     names: tuple[str, ...]
@@ -69,6 +72,7 @@ class RestartsResult:
     seconds: float
     steps: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
     stop_reason: tuple[str, ...] = ()
+    evaluations: np.ndarray = dataclasses.field(default_factory=lambda: np.zeros(0, int))
 
     @property
     def best(self) -> dict[str, float]:
@@ -135,45 +139,72 @@ def fit_restarts(
     simulate_kwargs = with_engine(model, simulate_kwargs,
                                   forward=uses_forward_mode(gradient, prior.dim))
     simulate_kwargs["throw"] = False
+    target = check_target(model, stimulus, target, loss, t1, simulate_kwargs)
+    problem = TraceProblem(model=model, stimulus=stimulus, target=jnp.asarray(target),
+                           loss=loss, t1=t1, simulate_items=tuple(sorted(simulate_kwargs.items())))
+    return run_restarts(problem, prior, key=key, n_restarts=n_restarts, optimizer=optimizer,
+                        stop=stop, gradient=gradient)
+
+
+class TraceProblem(eqx.Module):
+    """`loss(simulate(model with values, stimulus), target)`, inf where the run failed: the
+    objective of `fit_restarts`. Arrays are traced and options static, so a second problem
+    of the same shapes reuses the compiled restarts."""
+
+    model: AbstractNeuron
+    stimulus: AbstractStimulus
+    target: object
+    loss: Callable = eqx.field(static=True)
+    t1: float = eqx.field(static=True)
+    simulate_items: tuple = eqx.field(static=True)
+
+    def objective(self, values: dict) -> jax.Array:
+        """The loss of the model with the parameter `values` (name -> scalar)."""
+        trace = simulate(replace_parameters(self.model, values), self.stimulus, t1=self.t1,
+                         **dict(self.simulate_items))
+        return jnp.where(trace.ok, self.loss(trace, self.target), jnp.inf)
+
+
+def run_restarts(problem, prior: Prior, *, key: jax.Array, n_restarts: int,
+                 optimizer: optax.GradientTransformation | None, stop: StopRule,
+                 gradient: str, start: np.ndarray | None = None) -> RestartsResult:
+    """Minimise `problem.objective(values)` (an `eqx.Module`; values: name -> scalar of
+    `prior.names`) from `n_restarts` starts drawn from `prior` (or the given `start`,
+    `(n_restarts, dim)`), all in one compiled, vmapped call; see `fit_restarts`."""
     optimizer = _DEFAULT_OPTIMIZER if optimizer is None else (
         optax.with_extra_args_support(optimizer))
-    target = check_target(model, stimulus, target, loss, t1, simulate_kwargs)
-    start_theta = prior.sample(key, n_restarts)
+    start_theta = prior.sample(key, n_restarts) if start is None else jnp.asarray(start)
     begin = time.perf_counter()
-    theta, loss, history, ran, codes = _run_restarts(
-        model, stimulus, jnp.asarray(target), start_theta, prior, loss, optimizer, stop,
-        gradient, t1, tuple(sorted(simulate_kwargs.items())))
+    theta, loss, history, ran, codes, evaluations = _run_restarts(
+        problem, start_theta, prior, optimizer, stop, gradient)
     theta, loss, history = np.asarray(theta), np.asarray(loss), np.asarray(history)
-    ran, codes = np.asarray(ran), np.asarray(codes)
+    ran, codes, evaluations = np.asarray(ran), np.asarray(codes), np.asarray(evaluations)
     seconds = time.perf_counter() - begin
     final = np.where(np.isfinite(loss) & np.all(np.isfinite(theta), axis=1), loss, np.inf)
     order = np.argsort(final, kind="stable")
     return RestartsResult(names=prior.names, theta=theta[order],
                           start=np.asarray(start_theta)[order], loss=final[order],
                           loss_history=history[order, : int(ran.max()) + 1], seconds=seconds,
-                          steps=ran[order], stop_reason=tuple(stop.reason(c) for c in codes[order]))
+                          steps=ran[order], stop_reason=tuple(stop.reason(c) for c in codes[order]),
+                          evaluations=evaluations[order])
 
 
 _DEFAULT_OPTIMIZER = optax.with_extra_args_support(optax.lbfgs())
 
 
 @eqx.filter_jit
-def _run_restarts(model, stimulus, target, start_theta, prior, loss, optimizer, stop,
-                  gradient, t1, simulate_items):
+def _run_restarts(problem, start_theta, prior, optimizer, stop, gradient):
     """All restarts in one compiled call; a module-level jit, so a second call with new
     arrays of the same shapes (another target, model values or starts) does not recompile.
     Returns, per restart, the best iterate, its loss, the loss history (NaN after the stop),
-    the updates run and the stop code."""
+    the updates run, the stop code and the objective evaluations (line search included)."""
     transforms = prior.transforms()
-    simulate_kwargs = dict(simulate_items)
 
     def to_values(u):
         return {k: transforms[k].forward(u[k]) for k in prior.names}
 
     def objective(u):
-        trace = simulate(replace_parameters(model, to_values(u)), stimulus, t1=t1,
-                         **simulate_kwargs)
-        return jnp.where(trace.ok, loss(trace, target), jnp.inf)
+        return problem.objective(to_values(u))
 
     objective_and_grad = value_and_grad(objective, gradient)
 
@@ -182,26 +213,28 @@ def _run_restarts(model, stimulus, target, start_theta, prior, loss, optimizer, 
 
     def iterate(carry):
         """The loss after k updates, then the next update (unused once stopped)."""
-        k, u, opt_state, best_u, best_loss, history, state, _ = carry
+        k, u, opt_state, best_u, best_loss, history, evaluations, state, _ = carry
         value, grad = objective_and_grad(u)
         updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
                                               value_fn=objective)
+        searched = optax.tree_utils.tree_get(opt_state, "num_linesearch_steps", 0)
+        evaluations = evaluations + 1 + jnp.asarray(searched)
         history = history.at[k].set(value)
         better = value < best_loss
         best_u = jax.tree.map(lambda a, b: jnp.where(better, a, b), u, best_u)
         best_loss = jnp.where(better, value, best_loss)
         state, code = stop.step(state, value, k)
         return (k + 1, optax.apply_updates(u, updates), opt_state, best_u, best_loss,
-                history, state, code)
+                history, evaluations, state, code)
 
     def one_restart(u0):
         history = jnp.full(stop.steps + 1, jnp.nan)
         carry = (jnp.asarray(0), u0, optimizer.init(u0), u0, jnp.asarray(jnp.inf, history.dtype),
-                 history, stop.init(history.dtype), jnp.asarray(RUNNING))
-        k, _, _, best_u, best_loss, history, _, code = jax.lax.while_loop(
+                 history, jnp.asarray(0), stop.init(history.dtype), jnp.asarray(RUNNING))
+        k, _, _, best_u, best_loss, history, evaluations, _, code = jax.lax.while_loop(
             running, iterate, carry)
         theta = jnp.stack([to_values(best_u)[name] for name in prior.names])
-        return theta, best_loss, history, k - 1, code
+        return theta, best_loss, history, k - 1, code, evaluations
 
     u0 = {k: transforms[k].inverse(start_theta[:, i]) for i, k in enumerate(prior.names)}
     return jax.vmap(one_restart)(u0)
