@@ -181,8 +181,9 @@ def fit_recording(
     - `area_cm2`, `capacitance_pF`, `scale`: the current conversion (`Sweep.stimulus`).
     - `simulate_kwargs`: passed to `simulate` (`solver`, `max_spikes`, ...).
 
-    **Returns:** a `RecordingFit` (best start's model and parameters, every start, per-sweep
-    and per-feature errors on training and held-out sweeps; `jaxneuron.plotting.recording_fit_figure` draws it).
+    **Returns:** a `RecordingFit`: the best start's model and parameters, every start, and
+    per-sweep and per-feature errors on training and held-out sweeps
+    (`jaxneuron.plotting.recording_fit_figure` draws it).
 
     **Raises:** `ValueError` for an unknown parameter or loss, empty or out-of-range
     `sweeps`/`holdout` (naming the index), a sweep both fitted and held out, sweeps of
