@@ -25,13 +25,19 @@ from .features import SMOOTH_FEATURES, extract, smooth
 from .gradients import GRADIENT_MODES, uses_forward_mode
 from .inference.priors import Prior, Uniform
 from .inference.restarts import RestartsResult, run_restarts
-from .losses import SoftDTW, SpikeMatchMSE, VoltageMSE, feature_zscores
+from .losses import (
+    MultiscaleVoltageMSE,
+    SoftDTW,
+    SpikeMatchMSE,
+    VoltageMSE,
+    feature_zscores,
+)
 from .models.base import AbstractNeuron, AbstractSpikingNeuron
 from .recordings import Recording
 from .simulate import simulate
 from .units import conversion_factor
 
-LOSSES = ("auto", "voltage", "spikes", "features", "dtw")
+LOSSES = ("auto", "voltage", "multiscale", "spikes", "features", "dtw")
 """The loss names `fit_recording` takes (or pass a `jaxneuron.losses` loss)."""
 
 DEFAULT_FEATURES = ("Spikecount", "time_to_first_spike", "mean_frequency", "ISI_CV",
@@ -160,14 +166,17 @@ def fit_recording(
       `input_unit`, into which the recorded current is converted.
     - `params`: the parameters and where to search: `{name: (low, high)}` (uniform starts)
       or a `jaxneuron.inference.Prior`.
-    - `loss`: `"auto"` (default: `"features"` when a training sweep spikes, `"voltage"`
-      otherwise), `"voltage"` (the voltage MSE, mV², mean over sweeps), `"spikes"` (the
+    - `loss`: `"auto"` (default: `"voltage"` when no training sweep spikes; with spikes,
+      `"multiscale"` for a conductance-based model and `"features"` for one that resets at
+      a threshold), `"voltage"` (the voltage MSE, mV², mean over sweeps), `"multiscale"`
+      (`MultiscaleVoltageMSE` at `MULTISCALE_MS`: the voltage MSE averaged with Gaussian-
+      smoothed ones, which pull spikes that do not overlap yet), `"spikes"` (the
       matched spike-time loss `SpikeMatchMSE`, ms², mean over sweeps), `"features"` (the
       sum over sweeps and features of BluePyOpt's z-scores of smooth eFEL features, with
       `penalty` where the model leaves a feature undefined), `"dtw"` (soft-DTW on a
-      max-pooled trace, mean over sweeps), or a `VoltageMSE` / `SoftDTW` / `SpikeMatchMSE`
-      instance (e.g. `jaxneuron.losses.voltage_mse_in([(0, 100)])` for subthreshold
-      windows).
+      max-pooled trace, mean over sweeps), or a `VoltageMSE` / `MultiscaleVoltageMSE` /
+      `SoftDTW` / `SpikeMatchMSE` instance (e.g. `jaxneuron.losses.voltage_mse_in([(0,
+      100)])` for subthreshold windows).
     - `sweeps`, `holdout`: indices (file order) to fit and to hold out; default: every
       sweep not held out is fitted. Held-out sweeps are simulated with the fitted model
       and reported.
@@ -403,24 +412,39 @@ def _build_loss(loss, recording, train, data_v, grid, window, model, *, features
             raise ValueError(f"loss must be one of {LOSSES} or a jaxneuron.losses loss; got "
                              f"{loss!r}")
         if loss == "auto":
-            loss = "features" if spiking else "voltage"
+            loss = _auto_loss(model, spiking)
         name = loss
         if loss == "features":
             return name, *_feature_losses(recording, train, data_v, grid, window,
                                           features=features, feature_sd=feature_sd,
                                           penalty=penalty, smoothing=smoothing)
         loss = {"voltage": VoltageMSE(), "spikes": SpikeMatchMSE(),
+                "multiscale": MultiscaleVoltageMSE(MULTISCALE_MS, grid.save_every),
                 "dtw": SoftDTW(gamma=1.0, pool=_pool_size(len(grid.ts)))}[loss]
-    elif isinstance(loss, VoltageMSE | SoftDTW | SpikeMatchMSE):
+    elif isinstance(loss, VoltageMSE | SoftDTW | SpikeMatchMSE | MultiscaleVoltageMSE):
         name = type(loss).__name__
     else:
-        raise ValueError(f"loss must be one of {LOSSES} or a VoltageMSE, SoftDTW or "
-                         f"SpikeMatchMSE instance; got {type(loss).__name__}")
+        raise ValueError(f"loss must be one of {LOSSES} or a VoltageMSE, "
+                         f"MultiscaleVoltageMSE, SoftDTW or SpikeMatchMSE instance; got "
+                         f"{type(loss).__name__}")
     if isinstance(loss, SpikeMatchMSE):
         targets = tuple(jnp.asarray(_spike_times(grid.ts, data_v[i])) for i in train)
     else:
         targets = tuple(jnp.asarray(data_v[i]) for i in train)
     return name, (loss,) * len(train), targets
+
+
+MULTISCALE_MS = (0.0, 2.0, 8.0)
+"""The Gaussian SDs (ms) of the `"multiscale"` loss (`MultiscaleVoltageMSE`)."""
+
+
+def _auto_loss(model, spiking: bool) -> str:
+    """`"voltage"` below threshold; with spikes, `"multiscale"` for a model whose voltage
+    makes its spikes (conductance-based: the whole trace is the model's), `"features"` for
+    one that resets at a threshold (its voltage has no spike shape to compare)."""
+    if not spiking:
+        return "voltage"
+    return "features" if isinstance(model, AbstractSpikingNeuron) else "multiscale"
 
 
 def _pool_size(n: int) -> int:

@@ -299,3 +299,59 @@ def test_the_spiking_target_warning_is_for_models_that_reset():
                      dict(dt=dt))
     with pytest.warns(UserWarning, match="wrong loss for spikes"):
         check_target(jn.LIF(), jn.StepCurrent(2.0), sawtooth, voltage_mse, t1, dict(dt=dt))
+
+
+# ---------------------------------------------------------------- multiscale voltage MSE
+
+
+def _bump(t, centre, width=0.5, height=100.0):
+    return height * np.exp(-0.5 * ((t - centre) / width) ** 2)
+
+
+def test_multiscale_mse_of_a_constant_offset_is_its_square_at_every_scale():
+    """Smoothing a constant difference c leaves c (the kernels are normalised): every term,
+    so the mean, is c²."""
+    t = np.arange(0, 100, 0.1)
+    loss = jn.losses.MultiscaleVoltageMSE((0.0, 1.0, 5.0), dt_ms=0.1)
+    assert float(loss(hand_trace(np.full(t.size, -60.0), ts=t), np.full(t.size, -63.0))) \
+        == pytest.approx(9.0, rel=1e-12)
+    assert float(loss(hand_trace(_bump(t, 40.0), ts=t), _bump(t, 40.0))) == 0.0
+
+
+def test_multiscale_mse_pulls_a_spike_that_does_not_overlap_its_target():
+    """A narrow spike 10 ms from its target: plain MSE has no gradient in the spike's time
+    (it does not overlap), the multiscale loss decreases towards the target."""
+    t = np.arange(0, 100, 0.1)
+    target = _bump(t, 50.0)
+
+    def cost(loss, centre):
+        return loss(hand_trace(jnp.asarray(100.0) * jnp.exp(
+            -0.5 * ((jnp.asarray(t) - centre) / 0.5) ** 2), ts=t), target)
+
+    plain = jn.losses.MultiscaleVoltageMSE((0.0,), dt_ms=0.1)
+    multi = jn.losses.MultiscaleVoltageMSE((0.0, 2.0, 8.0), dt_ms=0.1)
+    assert abs(float(jax.grad(lambda c: cost(plain, c))(60.0))) < 1e-6
+    assert float(jax.grad(lambda c: cost(multi, c))(60.0)) > 1e-3  # descent moves it left
+
+
+def test_multiscale_mse_smoothed_term_matches_numpy_convolution():
+    """One smoothed term against NumPy: the valid part of the difference convolved with a
+    Gaussian of SD 2 ms out to 3 SD."""
+    rng = np.random.default_rng(1)
+    t = np.arange(0, 50, 0.5)
+    v, target = rng.normal(size=t.size), rng.normal(size=t.size)
+    x = np.arange(-12, 13) * 0.5
+    k = np.exp(-0.5 * (x / 2.0) ** 2)
+    expected = np.mean(np.convolve(v - target, k / k.sum(), mode="valid") ** 2)
+    loss = jn.losses.MultiscaleVoltageMSE((2.0,), dt_ms=0.5)
+    assert float(loss(hand_trace(v, ts=t), target)) == pytest.approx(expected, rel=1e-12)
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"scales_ms": (-1.0,)}, "scales_ms"),
+    ({"scales_ms": ()}, "scales_ms"),
+    ({"dt_ms": 0.0}, "dt_ms"),
+])
+def test_multiscale_mse_bad_options(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        jn.losses.MultiscaleVoltageMSE(**kwargs)
