@@ -277,6 +277,11 @@ def recording_objective(
     check_parameter_names(model, names, "params")
     if isinstance(params, Prior | Mapping):
         _as_prior(params).check(model)
+    for i, sweep in enumerate(recording):
+        if sweep.current is None:
+            raise ValueError(f"recording: sweep {i} ({sweep.name!r}) has no injected current "
+                             "(read as voltage-only data); a fit needs the stimulus: load "
+                             "the file with its current channel")
     train = tuple(range(len(recording))) if sweeps is None else _indices(
         "sweeps", sweeps, len(recording), allow_empty=False)
     penalty = check_real("penalty", penalty, ge=0.0)
