@@ -21,7 +21,13 @@ from ._fields import check_parameter_names, replace_parameters
 from ._keys import check_key
 from ._stopping import StopRule
 from .engines import with_engine
-from .features import SMOOTH_FEATURES, extract, smooth
+from .features import (
+    SMOOTH_FEATURES,
+    SPIKE_TIME_FEATURES,
+    extract,
+    from_spike_times,
+    smooth,
+)
 from .gradients import GRADIENT_MODES, uses_forward_mode
 from .inference.priors import Prior, Uniform
 from .inference.restarts import RestartsResult, run_restarts
@@ -420,7 +426,7 @@ def _build_loss(loss, recording, train, data_v, grid, window, model, *, features
             loss = _auto_loss(model, spiking)
         name = loss
         if loss == "features":
-            return name, *_feature_losses(recording, train, data_v, grid, window,
+            return name, *_feature_losses(recording, train, data_v, grid, window, model,
                                           features=features, feature_sd=feature_sd,
                                           penalty=penalty, smoothing=smoothing)
         loss = {"voltage": VoltageMSE(), "spikes": SpikeMatchMSE(),
@@ -458,9 +464,12 @@ def _pool_size(n: int) -> int:
 
 
 class _SweepFeatureLoss(eqx.Module):
-    """The summed z-scores of one sweep's smooth features against its recorded values."""
+    """The summed z-scores of one sweep's smooth features against its recorded values; the
+    `spike_names` from the run's spike times (`features.from_spike_times`: for a model that
+    resets, whose voltage has no spike shape), the others from its voltage."""
 
     names: tuple[str, ...] = eqx.field(static=True)
+    spike_names: tuple[str, ...] = eqx.field(static=True)
     window: tuple[float, float] = eqx.field(static=True)
     stimulus_current: float | None = eqx.field(static=True)
     smoothing: float = eqx.field(static=True)
@@ -468,9 +477,14 @@ class _SweepFeatureLoss(eqx.Module):
 
     def values(self, trace) -> jax.Array:
         """The model's smooth feature values `(n_features,)` (per-spike ones averaged)."""
-        vals = smooth(trace.ts, trace.v, self.names, stim_start=self.window[0],
-                      stim_end=self.window[1], smoothing=self.smoothing,
-                      threshold=SPIKE_THRESHOLD, stimulus_current=self.stimulus_current)
+        start, end = self.window
+        from_v = [n for n in self.names if n not in self.spike_names]
+        vals = smooth(trace.ts, trace.v, from_v, stim_start=start, stim_end=end,
+                      smoothing=self.smoothing, threshold=SPIKE_THRESHOLD,
+                      stimulus_current=self.stimulus_current) if from_v else {}
+        if self.spike_names:
+            vals.update(from_spike_times(trace.spike_times, self.spike_names,
+                                         stim_start=start, stim_end=end))
         return jnp.stack([_mean_defined(vals[n]) for n in self.names])
 
     def __call__(self, trace, target) -> jax.Array:
@@ -492,12 +506,19 @@ def _mean_defined(value) -> jax.Array:
     return jnp.where(count > 0, total / jnp.maximum(count, 1), jnp.nan)
 
 
-def _recorded_features(t, v, names, window, current) -> dict[str, float]:
-    """The recorded sweep's exact features (per-spike ones averaged), the defined ones."""
+def _recorded_features(t, v, names, window, current, spike_times=None) -> dict[str, float]:
+    """A trace's exact features (per-spike ones averaged), the defined ones; with
+    `spike_times` (ms), the spike-timing features from those times instead of from `v`."""
     asked = [n for n in names if n != "ohmic_input_resistance" or current]
-    values = extract(t, v, asked, stim_start=window[0], stim_end=window[1],
+    by_time = [n for n in asked if n in SPIKE_TIME_FEATURES] if spike_times is not None else []
+    from_v = [n for n in asked if n not in by_time]
+    values = extract(t, v, from_v, stim_start=window[0], stim_end=window[1],
                      threshold=SPIKE_THRESHOLD, stimulus_current=current or None,
-                     interp_step=None)
+                     interp_step=None) if from_v else {}
+    if by_time:
+        timed = from_spike_times(np.asarray(spike_times, float), by_time,
+                                 stim_start=window[0], stim_end=window[1])
+        values.update({n: float(x) if np.isfinite(x) else None for n, x in timed.items()})
     out = {}
     for name, value in values.items():
         if value is None:
@@ -519,10 +540,27 @@ def _feature_sds(recorded: dict, feature_sd) -> dict[str, float]:
     return out
 
 
-def _feature_losses(recording, train, data_v, grid, window, *, features, feature_sd,
-                    penalty, smoothing):
-    names = tuple(DEFAULT_FEATURES if features is None else
-                  ([features] if isinstance(features, str) else features))
+def _feature_names(features, model) -> tuple[str, ...]:
+    """The features to fit: the given ones or the defaults; for a model that resets (no
+    spike shape), without `peak_voltage`."""
+    if features is None:
+        names = DEFAULT_FEATURES
+        if isinstance(model, AbstractSpikingNeuron):
+            names = tuple(n for n in names if n != "peak_voltage")
+        return names
+    return (features,) if isinstance(features, str) else tuple(features)
+
+
+def _data_spike_times(model, t, v):
+    """The recording's spike times for a model that resets (upward crossings of eFEL's
+    threshold, where the model's own spike times are threshold crossings), else None (its
+    features come from the voltage, as eFEL computes them)."""
+    return _spike_times(t, v) if isinstance(model, AbstractSpikingNeuron) else None
+
+
+def _feature_losses(recording, train, data_v, grid, window, model, *, features,
+                    feature_sd, penalty, smoothing):
+    names = _feature_names(features, model)
     unknown = [n for n in names if n not in SMOOTH_FEATURES]
     if unknown or not names:
         raise ValueError(f"features must name features with a differentiable form, from "
@@ -536,14 +574,17 @@ def _feature_losses(recording, train, data_v, grid, window, *, features, feature
         current = _amplitude_nA(recording[i], window)
         spikes = _spike_count(grid.ts, data_v[i], window)
         use = [n for n in names if n != "ohmic_input_resistance" or spikes == 0]
-        recorded = _recorded_features(grid.ts, data_v[i], use, window, current)
+        recorded = _recorded_features(grid.ts, data_v[i], use, window, current,
+                                      _data_spike_times(model, grid.ts, data_v[i]))
         if not recorded:
             raise ValueError(f"features: none of {list(use)} is defined on sweep {i}; pick "
                              "other features or another loss")
         sds = _feature_sds(recorded, feature_sd)
         keys = tuple(recorded)
+        reset = isinstance(model, AbstractSpikingNeuron)
         losses.append(_SweepFeatureLoss(
             names=keys, window=window,
+            spike_names=tuple(k for k in keys if reset and k in SPIKE_TIME_FEATURES),
             stimulus_current=current if "ohmic_input_resistance" in keys else None,
             smoothing=smoothing, penalty=penalty))
         targets.append((jnp.asarray([recorded[k] for k in keys]),
@@ -620,8 +661,7 @@ def _model_spike_times(model, trace_i, ts, v) -> np.ndarray:
 
 def _reports(recording, traces, data_v, grid, window, train, held, fitted, *, feature_sd,
              features):
-    names = tuple(n for n in (DEFAULT_FEATURES if features is None else
-                              ([features] if isinstance(features, str) else features)))
+    names = _feature_names(features, fitted)
     reports = []
     for i in sorted(train + held):
         trace_i = jax.tree.map(lambda x, i=i: x[i], traces)
@@ -631,9 +671,12 @@ def _reports(recording, traces, data_v, grid, window, train, held, fitted, *, fe
         k = min(len(data_spikes), len(model_spikes))
         diffs = np.abs(data_spikes[:k] - model_spikes[:k])
         current = _amplitude_nA(recording[i], window)
-        recorded = _recorded_features(grid.ts, data_v[i], names, window, current)
+        reset = isinstance(fitted, AbstractSpikingNeuron)
+        recorded = _recorded_features(grid.ts, data_v[i], names, window, current,
+                                      data_spikes if reset else None)
         sds = _feature_sds(recorded, feature_sd)
-        simulated = (_recorded_features(grid.ts, model_v, tuple(recorded), window, current)
+        simulated = (_recorded_features(grid.ts, model_v, tuple(recorded), window, current,
+                                        model_spikes if reset else None)
                      if np.all(np.isfinite(model_v)) else {})
         feats = {}
         for name, value in recorded.items():
