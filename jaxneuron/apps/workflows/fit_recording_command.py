@@ -150,7 +150,10 @@ _EXAMPLE_UNITS = {"time": "ms", "voltage": "mV", "current": "pA"}
 
 
 def _check_indices(option: str, indices, n: int) -> None:
-    for i in indices or ():
+    indices = list(indices or ())
+    for i in indices:
+        if indices.count(i) > 1:
+            raise ValueError(f"{option}: names sweep {i} twice")
         if i >= n:
             raise ValueError(f"{option}: sweep {i} names no sweep; the recording has {n} "
                              f"sweep{'s' * (n != 1)}, numbered 0 to {n - 1} in file order")
@@ -173,6 +176,8 @@ def run(path, out: str | Path = "results/fit_recording", *, model: str,
     `jaxneuron.fit_recording`), before any file is written; `FloatingPointError` when no
     start reaches a finite loss."""
     cls = model_class(model)
+    if Path(out).is_file():  # found before the fit, not after it
+        output_dir(out)
     if not params:
         raise ValueError("--param: give at least one parameter to fit (NAME or "
                          "NAME=LOW:HIGH)")
