@@ -7,16 +7,35 @@ traceback, before any fit or file is written.
 from __future__ import annotations
 
 import re
+from typing import ClassVar
 
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import jaxneuron as jn
 from jaxneuron import recordings
 from jaxneuron.apps.cli import main
 from jaxneuron.recordings import Recording, Sweep
 
 T = np.arange(0.0, 30.0 + 1e-9, 0.1)
 STEP = ((T >= 5.0) & (T < 20.0)).astype(float)
+
+
+class NoUnitModel(jn.AbstractNeuron):
+    """A user model that states no input_unit (for --model this_module:NoUnitModel)."""
+
+    state_names: ClassVar[tuple[str, ...]] = ("V",)
+    tau: float = 10.0
+
+    def initial_state(self):
+        return jnp.array([-65.0])
+
+    def vector_field(self, t, y, args):
+        return (-(y + 65.0) + args) / self.tau
+
+    def voltage(self, y):
+        return y[0]
 
 
 @pytest.fixture(scope="module")
@@ -108,6 +127,9 @@ CASES = {
     "dimensionless model without scale": (fit(model="izhikevich", params=("a=0.01:0.05",)),
                                           r"dimensionless current needs an explicit scale.*"
                                           r"--scale"),
+    "user model without input_unit": (
+        fit(model=f"{__name__}:NoUnitModel", params=("tau",)),
+        r"model: NoUnitModel states no input_unit.*set the class attribute"),
     # options
     "loss unknown": (fit("cell.nwb", "--loss", "mse"), r"argument --loss: invalid choice"),
     "starts 0": (fit("cell.nwb", "--starts", "0"), r"argument --starts: must be an int >= 1"),

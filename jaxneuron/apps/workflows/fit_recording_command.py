@@ -207,6 +207,8 @@ def run(path, out: str | Path = "results/fit_recording", *, model: str,
     try:
         recording[0].stimulus(base, **conversion)
     except ValueError as error:
+        if "area_cm2" not in str(error) and "scale" not in str(error):
+            raise
         raise ValueError(f"{error} (options: area_cm2 is --area, capacitance_pF "
                          f"--capacitance, scale --scale)") from None
     defaulted = [name for name, given in parsed if given is None]
