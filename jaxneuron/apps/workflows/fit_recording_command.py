@@ -306,35 +306,39 @@ def register(commands) -> None:
                              "not held out)")
     parser.add_argument("--holdout", type=index_list, default=(), metavar="I,J,...",
                         help="sweeps held out of the fit and reported")
-    parser.add_argument("--starts", type=positive_int, default=16,
-                        help="starting points, optimised together")
-    parser.add_argument("--steps", type=positive_int, default=100,
-                        help="most optimiser steps per start (each stops when converged)")
+    parser.add_argument("--starts", type=positive_int, default=16, metavar="N",
+                        help="starting points, optimised together (default 16)")
+    parser.add_argument("--steps", type=positive_int, default=100, metavar="N",
+                        help="most optimiser steps per start (default 100; each stops "
+                             "when converged)")
     parser.add_argument("--columns", default=None, metavar="ROLE=COL,...",
                         help=f"a table's columns (default {DEFAULT_COLUMNS}; index or header "
                              "name, several sweeps joined by +, e.g. voltage=1+3)")
-    parser.add_argument("--time-unit", default=None, help="a table's time unit (ms or s)")
-    parser.add_argument("--voltage-unit", default=None, help="a table's voltage unit (mV or V)")
-    parser.add_argument("--current-unit", default=None,
+    parser.add_argument("--time-unit", default=None, metavar="UNIT",
+                        help="a table's time unit (ms or s)")
+    parser.add_argument("--voltage-unit", default=None, metavar="UNIT",
+                        help="a table's voltage unit (mV or V)")
+    parser.add_argument("--current-unit", default=None, metavar="UNIT",
                         help="a table's current unit (pA, nA, A or uA/cm**2)")
     parser.add_argument("--area", type=positive_float, default=None, metavar="CM2",
                         help="membrane area (cm²), for a model taking a current density")
     parser.add_argument("--capacitance", type=positive_float, default=None, metavar="PF",
                         help="cell capacitance (pF, with 1 µF/cm²), instead of --area")
-    parser.add_argument("--scale", default=None,
+    parser.add_argument("--scale", default=None, metavar="CURRENT",
                         help="for a model with a dimensionless current: the current one unit "
                              "stands for (e.g. '1 pA')")
     parser.add_argument("--junction-offset", type=finite_float, default=0.0, metavar="MV",
                         help="liquid-junction offset (mV), subtracted from the voltage")
     parser.add_argument("--window", type=time_window, default=None, metavar="START:END",
                         help="keep this time window (ms; either end may be left empty)")
-    parser.add_argument("--dt", type=positive_float, default=None,
+    parser.add_argument("--dt", type=positive_float, default=None, metavar="MS",
                         help="simulation step (ms; must divide the sampling interval; "
                              "default at most 0.025)")
-    parser.add_argument("--seed", type=nonnegative_int, default=0,
+    parser.add_argument("--seed", type=nonnegative_int, default=0, metavar="N",
                         help="seed of the starting points")
     parser.add_argument("--float64", action="store_true", help="fit in double precision")
-    parser.add_argument("--out", default="results/fit_recording")
+    parser.add_argument("--out", default="results/fit_recording", metavar="DIR",
+                        help="output folder (default results/fit_recording)")
     parser.set_defaults(func=lambda a: run(
         a.path, a.out, model=a.model, params=tuple(a.params), loss=a.loss, sweeps=a.sweeps,
         holdout=a.holdout, starts=a.starts, steps=a.steps, columns=a.columns,
