@@ -22,7 +22,7 @@ from jaxneuron.recordings import Recording, Sweep
 
 TRUTH = {"tau_m": 14.0, "R": 7.0, "V_rest": -70.0}  # not the LIF's defaults (10, 10, -65)
 AMPS_NA = (-0.5, 0.25, 0.5)  # at most 3.5 mV from rest: far below V_th
-ON, OFF = 10.0, 40.0  # ms
+ON, OFF = 5.0, 30.0  # ms
 
 
 def lif_voltage(t, amp, tau_m, R, V_rest):
@@ -33,7 +33,7 @@ def lif_voltage(t, amp, tau_m, R, V_rest):
                              np.where(t >= OFF, v_off * np.exp(-(t - OFF) / tau_m), 0.0))
 
 
-T = np.arange(0.0, 60.0 + 1e-9, 0.1)
+T = np.arange(0.0, 50.0 + 1e-9, 0.2)
 CURRENTS_PA = [np.where((T >= ON) & (T < OFF), 1000.0 * a, 0.0) for a in AMPS_NA]
 VOLTAGES = [lif_voltage(T, a, **TRUTH) for a in AMPS_NA]
 
@@ -53,7 +53,7 @@ def test_fit_recovers_the_true_lif_parameters_and_writes_every_file(tmp_path, ca
     out = tmp_path / "out"
     code = main(["fit-recording", str(path), "--model", "lif", "--param", "tau_m",
                  "--param", "R=3:30", "--param", "V_rest=-80:-60", "--holdout", "2",
-                 "--starts", "2", "--steps", "30", "--dt", "0.05", "--out", str(out)])
+                 "--starts", "2", "--steps", "30", "--dt", "0.1", "--out", str(out)])
     printed = capsys.readouterr().out
     assert code == 0
     summary = json.loads((out / "summary.json").read_text())
@@ -91,11 +91,11 @@ def test_a_table_is_read_with_its_declared_columns_and_units(tmp_path):
                              VOLTAGES[2] * 1e-3, CURRENTS_PA[2] * 1e-3])
     np.savetxt(path, table, delimiter=",", header="t,v0,i0,v1,i1", comments="")
     rec = load_recording(path, columns="time=t,voltage=v0+v1,current=i0+i1", time_unit="s",
-                         voltage_unit="V", current_unit="nA", window=(0.0, 50.0))
+                         voltage_unit="V", current_unit="nA", window=(0.0, 40.0))
     assert len(rec) == 2
-    assert np.allclose(rec[1].voltage, VOLTAGES[2][T <= 50.0 + 1e-9])
-    assert np.allclose(rec[1].current, 0.5 * ((T >= ON) & (T < OFF))[T <= 50.0 + 1e-9])
-    assert rec[0].current_unit == "nA" and rec[0].dt_ms == pytest.approx(0.1)
+    assert np.allclose(rec[1].voltage, VOLTAGES[2][T <= 40.0 + 1e-9])
+    assert np.allclose(rec[1].current, 0.5 * ((T >= ON) & (T < OFF))[T <= 40.0 + 1e-9])
+    assert rec[0].current_unit == "nA" and rec[0].dt_ms == pytest.approx(0.2)
     shifted = load_recording(path, columns="time=0,voltage=1,current=2", time_unit="s",
                              voltage_unit="V", current_unit="nA", junction_offset=7.0)
     assert np.allclose(shifted[0].voltage, VOLTAGES[0] - 7.0)
