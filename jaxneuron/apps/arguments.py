@@ -56,3 +56,33 @@ def nonnegative_float(text: str) -> float:
 def finite_float(text: str) -> float:
     """Any finite number (an input current amplitude; NaN and inf are refused)."""
     return _float(text)
+
+
+def index_list(text: str) -> tuple[int, ...]:
+    """Comma-separated indices >= 0 (sweeps, numbered from 0 in file order): `"0,2,3"`."""
+    try:
+        values = tuple(int(x) for x in text.split(","))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be indices >= 0 separated by commas (e.g. "
+                                         f"0,2,3); got {text!r}") from None
+    if any(v < 0 for v in values):
+        raise argparse.ArgumentTypeError(f"must be indices >= 0 separated by commas (e.g. "
+                                         f"0,2,3); got {text!r}")
+    return values
+
+
+def time_window(text: str) -> tuple[float | None, float | None]:
+    """`"START:END"` (ms, finite, START < END; either may be empty for open):
+    `"100:700"` -> `(100.0, 700.0)`, `":700"` -> `(None, 700.0)`."""
+    start, colon, end = text.partition(":")
+    try:
+        if not colon:
+            raise ValueError
+        ends = tuple(None if not x.strip() else float(x) for x in (start, end))
+    except ValueError:
+        ends = None
+    if ends is None or any(x is not None and not math.isfinite(x) for x in ends) or (
+            None not in ends and not ends[0] < ends[1]):
+        raise argparse.ArgumentTypeError(f"must be START:END in ms with START < END "
+                                         f"(either may be empty); got {text!r}")
+    return ends

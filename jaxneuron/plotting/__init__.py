@@ -15,11 +15,13 @@ from .figures import (
     spike_time_errors,
     voltage_panels,
 )
+from .recordings import recording_fit_figure
 
 __all__ = [
     "avalanche_distributions",
     "fit_overview",
     "rate_heatmap",
+    "recording_fit_figure",
     "regimes_raster",
     "spike_fit_overview",
     "spike_time_errors",

@@ -6,12 +6,14 @@ import matplotlib.pyplot as plt
 
 
 def finish(fig, path=None, *, title: str | None = None):
-    """Lay out `fig` (with `title` as its suptitle, if given). With `path`, write it as a
+    """Lay out `fig` (with `title` as its suptitle, if given; a figure with its own layout
+    engine, e.g. `layout="constrained"`, keeps it). With `path`, write it as a
     PNG (120 dpi), close it and return `path`; without, return the open figure, which a
     notebook shows inline."""
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
+    if fig.get_layout_engine() is None:
+        fig.tight_layout()
     if path is None:
         return fig
     fig.savefig(path, dpi=120)

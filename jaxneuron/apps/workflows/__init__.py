@@ -21,4 +21,5 @@ WORKFLOWS = (
     "izhikevich_network",
     "digits",
     "infer",
+    "fit_recording_command",
 )
