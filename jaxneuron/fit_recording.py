@@ -38,7 +38,7 @@ from .losses import (
     VoltageMSE,
     feature_zscores,
 )
-from .models.base import AbstractNeuron, AbstractSpikingNeuron
+from .models.base import AbstractNeuron, AbstractSpikingNeuron, check_domain
 from .recordings import Recording
 from .simulate import simulate
 from .units import conversion_factor
@@ -282,7 +282,7 @@ def recording_objective(
         raise ValueError("params must name at least one model parameter")
     check_parameter_names(model, names, "params")
     if isinstance(params, Prior | Mapping):
-        _as_prior(params).check(model)
+        _check_bounds_in_domain(model, _as_prior(params))
     for i, sweep in enumerate(recording):
         if sweep.current is None:
             raise ValueError(f"recording: sweep {i} ({sweep.name!r}) has no injected current "
@@ -325,6 +325,20 @@ def _as_prior(params) -> Prior:
         return Prior(marginals)
     raise ValueError("params must be a non-empty dict {name: (low, high)} or a "
                      f"jaxneuron.inference.Prior; got {params!r}")
+
+
+def _check_bounds_in_domain(model, prior: Prior) -> None:
+    """Each bound must give a valid model (the others at the model's values): a bound
+    outside the domain (e.g. a negative time constant) would make starts that cannot run."""
+    prior.check(model)
+    for name, low, high in zip(prior.names, np.asarray(prior.low), np.asarray(prior.high),
+                               strict=True):
+        for value in (low, high):
+            try:
+                check_domain(replace_parameters(model, {name: float(value)}))
+            except ValueError as error:
+                raise ValueError(f"params[{name!r}]: the bound {float(value):g} lies outside "
+                                 f"the model's domain ({error})") from None
 
 
 def _split(n: int, sweeps, holdout) -> tuple[tuple[int, ...], tuple[int, ...]]:
@@ -551,6 +565,13 @@ def _feature_names(features, model) -> tuple[str, ...]:
     return (features,) if isinstance(features, str) else tuple(features)
 
 
+def _sweep_feature_names(names, spikes: int) -> list[str]:
+    """The features a sweep with `spikes` recorded spikes is scored on: the input
+    resistance only where it does not spike (a spike during the window's end makes it
+    meaningless)."""
+    return [n for n in names if n != "ohmic_input_resistance" or spikes == 0]
+
+
 def _data_spike_times(model, t, v):
     """The recording's spike times for a model that resets (upward crossings of eFEL's
     threshold, where the model's own spike times are threshold crossings), else None (its
@@ -573,7 +594,7 @@ def _feature_losses(recording, train, data_v, grid, window, model, *, features,
     for i in train:
         current = _amplitude_nA(recording[i], window)
         spikes = _spike_count(grid.ts, data_v[i], window)
-        use = [n for n in names if n != "ohmic_input_resistance" or spikes == 0]
+        use = _sweep_feature_names(names, spikes)
         recorded = _recorded_features(grid.ts, data_v[i], use, window, current,
                                       _data_spike_times(model, grid.ts, data_v[i]))
         if not recorded:
@@ -672,8 +693,9 @@ def _reports(recording, traces, data_v, grid, window, train, held, fitted, *, fe
         diffs = np.abs(data_spikes[:k] - model_spikes[:k])
         current = _amplitude_nA(recording[i], window)
         reset = isinstance(fitted, AbstractSpikingNeuron)
-        recorded = _recorded_features(grid.ts, data_v[i], names, window, current,
-                                      data_spikes if reset else None)
+        recorded = _recorded_features(grid.ts, data_v[i],
+                                      _sweep_feature_names(names, len(data_spikes)), window,
+                                      current, data_spikes if reset else None)
         sds = _feature_sds(recorded, feature_sd)
         simulated = (_recorded_features(grid.ts, model_v, tuple(recorded), window, current,
                                         model_spikes if reset else None)

@@ -70,6 +70,8 @@ CASES = {
     "bounds not a pair": (lambda: fit(params={"tau_m": (1.0,)}), ValueError,
                           "params\\['tau_m'\\]"),
     "bounds reversed": (lambda: fit(params={"tau_m": (30.0, 4.0)}), ValueError, "low"),
+    "bound outside the model's domain": (lambda: fit(params={"tau_m": (-5.0, 20.0)}),
+                                         ValueError, "params\\['tau_m'\\].*tau_m must be > 0"),
     "unknown loss": (lambda: fit(loss="mse"), ValueError, "loss must be one of"),
     "loss of another kind": (lambda: fit(loss=jn.losses.spike_time_mse), ValueError,
                              "loss must be one of"),
