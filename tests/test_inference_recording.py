@@ -77,3 +77,87 @@ def test_nuts_on_a_recording_recovers_the_parameters_and_the_noise():
         assert draws.std() < 0.1 * abs(value), name
     assert result.samples["sigma"].mean() == pytest.approx(NOISE, rel=0.1)
     assert result.divergences == 0
+
+
+# ---------------------------------------------------------------- NPE on a recording
+
+SPIKES_MS = (8.0, 12.5, 18.0, 24.0)  # in the step of the last sweep
+
+
+def spiking_recording():
+    """The noise-free LIF sweeps with 1 ms wide Gaussian spikes (peak ~ +20 mV) added to
+    the last one, sampled at 0.1 ms (eFEL's interpolation step)."""
+    t = np.arange(0.0, 40.0 + 1e-9, 0.1)
+    sweeps = []
+    for i, a in enumerate(AMPS_NA):
+        v = lif_voltage(t, a)
+        if i == len(AMPS_NA) - 1:
+            v = v + sum(85.0 * np.exp(-0.5 * ((t - s) / 0.25) ** 2) for s in SPIKES_MS)
+        sweeps.append(Sweep(time=t, voltage=v, current=np.where((t >= ON) & (t < OFF),
+                            1000.0 * a, 0.0), current_unit="pA", name=f"s{i}"))
+    return Recording(tuple(sweeps))
+
+
+def efel_mean(trace, name):
+    """eFEL's value (per-spike values averaged), or None where eFEL leaves it undefined."""
+    import warnings
+
+    efel = pytest.importorskip("efel")
+    efel.reset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = efel.get_feature_values([trace], [name], raise_warnings=False)[0][name]
+    if value is None or value.size == 0 or not np.all(np.isfinite(value)):
+        return None
+    return float(np.mean(value))
+
+
+def test_feature_summary_matches_efel_per_sweep_with_indicators():
+    """The summary vector holds eFEL's value of every feature on every sweep (per-spike
+    ones averaged) within 1e-6 relative, the fill value 0 and indicator 0 where eFEL leaves
+    a feature undefined (no spike: time_to_first_spike, ISI_CV, ...; sag on a depolarising
+    step), and indicator 1 elsewhere."""
+    from jaxneuron.inference import SUMMARY_FEATURES, FeatureSummary
+
+    rec = spiking_recording()
+    summary = FeatureSummary.of(rec)
+    x = summary(rec)
+    n_s, n_f = len(rec), len(SUMMARY_FEATURES)
+    assert x.shape == (summary.size,) == (2 * n_s * n_f,)
+    values, defined = x[: n_s * n_f].reshape(n_s, n_f), x[n_s * n_f:].reshape(n_s, n_f)
+    compared = 0
+    for s, sweep in enumerate(rec):
+        trace = {"T": sweep.time, "V": sweep.voltage, "stim_start": [ON], "stim_end": [OFF]}
+        for f, name in enumerate(SUMMARY_FEATURES):
+            expected = efel_mean(trace, name)
+            if expected is None:
+                assert (values[s, f], defined[s, f]) == (0.0, 0.0), (s, name)
+            else:
+                assert defined[s, f] == 1.0, (s, name)
+                assert values[s, f] == pytest.approx(expected, rel=1e-6, abs=1e-9), (s, name)
+                compared += 1
+    assert values[2, SUMMARY_FEATURES.index("Spikecount")] == len(SPIKES_MS)
+    assert values[0, SUMMARY_FEATURES.index("voltage_base")] == pytest.approx(-65.0)
+    assert compared >= 12 and defined.sum() < n_s * n_f  # both kinds occur
+
+
+def test_simulated_observations_of_a_recording_are_its_sweeps_and_its_summary():
+    """simulate_observations on a recording simulates every sweep on its grid: at the true
+    parameters without noise the observation is the analytic voltage of all sweeps
+    (flattened), and with a FeatureSummary it is the recording's own summary."""
+    from jaxneuron.inference import FeatureSummary, simulate_observations
+
+    rec = recording(noise=0.0)
+    truth = np.array([[TRUTH[n] for n in PRIOR.names], [12.0, 8.0, -60.0]])
+    theta, x, ok = simulate_observations(passive_lif(), rec, PRIOR, truth,
+                                         key=jax.random.key(0), dt=DT, progress=False)
+    assert ok.all() and x.shape == (2, 3 * rec[0].time.size)
+    np.testing.assert_allclose(x[0], np.concatenate([s.voltage for s in rec]), atol=1e-9)
+    summary = FeatureSummary.of(rec, ["voltage_base", "steady_state_voltage",
+                                      "sag_amplitude", "Spikecount"], sweeps=[0, 2])
+    _, xs, ok = simulate_observations(passive_lif(), rec, PRIOR, truth, sweeps=[0, 2],
+                                      summary=summary, key=jax.random.key(0), dt=DT,
+                                      progress=False)
+    assert ok.all() and xs.shape == (2, summary.size)
+    np.testing.assert_allclose(xs[0], summary(rec), atol=1e-9)
+    assert not np.allclose(xs[1], summary(rec))
