@@ -6,7 +6,14 @@ import numpy as np
 import pytest
 
 import jaxneuron as jn
-from jaxneuron.inference import NutsSampler, Prior, likelihood_model, run_nuts
+from jaxneuron.inference import (
+    FeatureSummary,
+    NutsSampler,
+    Prior,
+    likelihood_model,
+    run_nuts,
+    simulate_observations,
+)
 from jaxneuron.recordings import Recording, Sweep
 
 KEY = jax.random.key(0)
@@ -41,6 +48,16 @@ UNEQUAL = Recording((rec()[0], Sweep(time=T[:-1], voltage=np.full(T.size - 1, -6
                                      current=STEP[:-1], current_unit="pA")),
                     equal_lengths=False)
 N = T.size
+
+
+def simulated(recording=None, **options):
+    options = {"key": KEY, "dt": 0.5, "progress": False, **options}
+    return simulate_observations(jn.LIF(V_th=1000.0), rec() if recording is None
+                                 else recording, PRIOR, np.array([[10.0]]), **options)
+
+
+def summary(**options):
+    return FeatureSummary.of(rec(), **options)
 
 CASES = {
     "observed one sweep too few": (lambda: nuts(np.full((1, N), -65.0)), ValueError,
@@ -88,6 +105,31 @@ CASES = {
         lambda: nuts(init={"tau_m": 100.0}), ValueError, r"init\['tau_m'\]"),
     "init with an unknown name": (
         lambda: nuts(init={"tau_m": 10.0, "R": 1.0}), ValueError, "init: .*unknown"),
+    "simulate_observations: sweeps out of range": (lambda: simulated(sweeps=[3]), ValueError,
+                                                   "sweeps"),
+    "simulate_observations: recording without current": (
+        lambda: simulated(VOLTAGE_ONLY), ValueError, "recording: sweep 1 has no current"),
+    "simulate_observations: t1 with a recording": (lambda: simulated(t1=10.0), ValueError,
+                                                   "t1 comes from"),
+    "simulate_observations: scale with a stimulus": (
+        lambda: simulate_observations(jn.LIF(), jn.StepCurrent(1.0), PRIOR,
+                                      np.array([[10.0]]), key=KEY, t1=5.0, scale="1 pA"),
+        ValueError, "scale is an option of the recording form"),
+    "FeatureSummary: not a recording": (
+        lambda: FeatureSummary.of(np.zeros((2, N))), ValueError, "recording must be"),
+    "FeatureSummary: unknown feature": (lambda: summary(names=["spike_count"]), ValueError,
+                                        "spike_count"),
+    "FeatureSummary: no feature": (lambda: summary(names=[]), ValueError, "names"),
+    "FeatureSummary: ohmic_input_resistance": (
+        lambda: summary(names=["ohmic_input_resistance"]), ValueError, "names"),
+    "FeatureSummary: sweeps out of range": (lambda: summary(sweeps=[2]), ValueError,
+                                            "sweeps"),
+    "FeatureSummary: fill NaN": (lambda: summary(fill=np.nan), ValueError, "fill"),
+    "FeatureSummary: voltages of one sweep too few": (
+        lambda: summary()(np.full((1, N), -65.0)), ValueError, "voltages"),
+    "FeatureSummary: voltages NaN": (
+        lambda: summary()(np.where(np.arange(N) == 2, np.nan, np.full((2, N), -65.0))),
+        ValueError, "voltages"),
 }
 
 
@@ -100,10 +142,17 @@ def test_bad_input_raises_naming_the_argument(case):
 
 def test_the_accepted_neighbours_work():
     """Each refusal has a neighbour that passes: the right observed shape, the sweeps with
-    a current, an area for a density, an init without sigma."""
+    a current, an area for a density, the right voltages for a summary."""
     assert sampler(VOLTAGE_ONLY, sweeps=[0]).observed_shape == (1, N)
     assert sampler(sweeps=1).observed_shape == (1, N)
     assert NutsSampler(jn.HodgkinHuxley(), rec(), prior=Prior({"g_K": (20.0, 40.0)}),
                        area_cm2=1e-5).observed_shape == (2, N)
+    assert summary()(np.full((2, N), -65.0)).shape == (summary().size,)
+    assert simulated(sweeps=[1])[1].shape == (1, N)
+
+
+@pytest.mark.slow
+def test_an_init_without_sigma_is_accepted():
+    """A fit's top starts name no sigma: it starts at the centre of its prior."""
     result = nuts(np.full((2, N), -65.0), init={"tau_m": 10.0}, sigma=None)
     assert result.samples["sigma"].shape == (1, 1)
