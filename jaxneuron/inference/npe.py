@@ -91,8 +91,8 @@ def simulate_observations(
       and the current conversion (`Recording.stimulus`).
 
     **Returns:** `(theta, x, ok)`: the parameter sets `(n, dim)`, observations `(n, m)`
-    (each flattened), and `ok` `(n,)`, False where the simulation failed or a feature is
-    not finite (drop those rows before training).
+    (a recording's `(n_sweeps, k)` flattened), and `ok` `(n,)`, False where a simulation
+    failed or a feature is not finite (drop those rows before training).
 
     **Raises:** `ValueError` for a bad `theta` shape, a negative `noise_std`, prior names
     that are not fields of `model`, and for a recording as `run_nuts`.
@@ -123,8 +123,10 @@ def simulate_observations(
                 if np.all(np.isfinite(row)) else None for row in x]  # None: a failed run
         size = next((row.size for row in rows if row is not None), 1)
         x = np.stack([np.full(size, np.nan) if row is None else row for row in rows])
-    x = x.reshape(x.shape[0], -1)
-    ok = np.all([r.ok for r in results], axis=0) & np.all(np.isfinite(x), axis=1)
+    if x.ndim > 2:  # a recording's sweeps, (n, n_sweeps, k) -> (n, n_sweeps * k)
+        x = x.reshape(x.shape[0], -1)
+    ok = np.all([r.ok for r in results], axis=0) & np.all(
+        np.isfinite(x.reshape(x.shape[0], -1)), axis=1)
     return theta, x, ok
 
 
