@@ -59,13 +59,14 @@ def test_analytic_voltage_is_the_models_on_the_recordings_grid():
 
 @pytest.mark.slow
 def test_nuts_on_a_recording_recovers_the_parameters_and_the_noise():
-    """Three sweeps of an analytic LIF with 1 mV noise: started from a fit's best starts
-    (`RestartsResult.top`, no sigma), NUTS's posterior means lie within 4 posterior SDs of
-    the truth and sigma's within 10 % of the true noise (363 samples: its posterior SD is
-    about 1 / sqrt(2 * 363) = 4 %)."""
+    """Three sweeps of an analytic LIF with 1 mV noise: started from `fit_recording`'s
+    best starts on the same recording (`fit.restarts.top(2)`, no sigma), NUTS's
+    posterior means lie within 4 posterior SDs of the truth and sigma's within 10 % of the
+    true noise (243 samples: its posterior SD is about 1 / sqrt(2 * 243) = 4.5 %)."""
     rec = recording()
-    init = {"tau_m": np.array([9.0, 11.0]), "R": np.array([11.0, 9.0]),
-            "V_rest": np.array([-64.0, -66.0])}
+    fit = jn.fit_recording(rec, passive_lif(), PRIOR, starts=2, steps=40, dt=DT)
+    init = fit.restarts.top(2)
+    assert set(init) == set(PRIOR.names) and init["R"].shape == (2,)
     result = run_nuts(passive_lif(), rec, key=jax.random.key(0), prior=PRIOR, init=init,
                       dt=DT, num_warmup=150, num_samples=150, num_chains=2,
                       dense_mass=False)
