@@ -9,6 +9,11 @@
 3. `NPEPosterior.sample(key, x_obs, n)`: posterior draws for any new observation, in
    milliseconds, without new simulations.
 
+On a recording: pass the `Recording` in the stimulus's place (its sweeps are simulated on
+its grid, as `run_nuts` and `fit_recording` do) and a summary such as
+`summaries.FeatureSummary.of(recording)` (exact eFEL features of every sweep); then
+`posterior.sample(key, summary(recording), n)` is the posterior given the recording.
+
 The flow lives in a standardised unconstrained space: parameters are mapped through the
 prior's bijections (logit of the bounds) and standardised, observations are standardised.
 Draws therefore always respect the prior bounds, and `log_prob` includes the Jacobian.
@@ -34,63 +39,94 @@ from .._checks import check_int, check_real, is_concrete
 from .._keys import check_key
 from ..models.base import AbstractNeuron
 from ..observed import check_observed
+from ..recordings import Recording
 from ..stimuli import AbstractStimulus
 from ..sweep import sweep
 from ..trace import Trace
-from .bayes import voltage
+from .bayes import _simulation, voltage
 from .priors import Prior
 
 
 def simulate_observations(
     model: AbstractNeuron,
-    stimulus: AbstractStimulus,
+    stimulus: AbstractStimulus | Recording,
     prior: Prior,
     theta,
     *,
     key: jax.Array,
-    t1: float,
+    t1: float | None = None,
     noise_std: float = 0.0,
     observable: Callable[[Trace], jax.Array] = voltage,
     features: Callable[[jax.Array], jax.Array] | None = None,
+    summary: Callable[[np.ndarray], np.ndarray] | None = None,
+    sweeps=None,
+    area_cm2: float | None = None,
+    capacitance_pF: float | None = None,
+    scale=None,
     chunk_size: int = 10_000,
     progress: bool = True,
     **simulate_kwargs,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Noisy observations of the simulations at parameter sets `theta` `(n, dim)`.
 
-    Each observation is `features(observable(trace) + noise_std * eps)`, eps ~ N(0, 1):
-    with the defaults, V (mV) on the save grid plus Gaussian noise, the same observation
-    model as `bayes.likelihood_model` with a fixed sigma.
+    Each observation is `summary(features(observable(trace) + noise_std * eps))`, eps ~
+    N(0, 1): with the defaults, V (mV) on the save grid plus Gaussian noise, the same
+    observation model as `bayes.likelihood_model` with a fixed sigma.
 
     **Arguments:**
+    - `stimulus`: the input; or a `Recording`, whose `sweeps` (default all) are each
+      simulated on its grid (`t0`, `t1`, `save_every` from it; `dt` defaults to the
+      sampling interval split into steps of at most 0.025 ms), one observation then
+      holding every sweep: `(n_sweeps, ...)` before `features`/`summary`.
     - `theta`: parameter sets `(n, prior.dim)`, e.g. `prior.sample(key, n)`.
     - `key`: PRNG key of the noise.
     - `t1`, `simulate_kwargs`: passed to `sweep`/`simulate`; give `save_every` (the sweep
       otherwise keeps only the end points).
     - `noise_std`: observation noise (unit of the observable), >= 0.
     - `observable`: `Trace -> (k,)` array, default V on the save grid.
-    - `features`: optional `(k,) -> (m,)` function of one noisy observation (vmapped).
+    - `features`: optional JAX function of one noisy observation (vmapped, jitted).
+    - `summary`: optional NumPy function of one observation, applied row by row after
+      `features`, e.g. `summaries.FeatureSummary` (exact eFEL features of every sweep).
+    - `sweeps`, `area_cm2`, `capacitance_pF`, `scale`: with a recording only: the sweeps
+      and the current conversion (`Recording.stimulus`).
 
-    **Returns:** `(theta, x, ok)`: the parameter sets `(n, dim)`, observations `(n, m)`,
-    and `ok` `(n,)`, False where the simulation failed or a feature is not finite (drop
-    those rows before training).
+    **Returns:** `(theta, x, ok)`: the parameter sets `(n, dim)`, observations `(n, m)`
+    (a recording's `(n_sweeps, k)` flattened), and `ok` `(n,)`, False where a simulation
+    failed or a feature is not finite (drop those rows before training).
 
-    **Raises:** `ValueError` for a bad `theta` shape, a negative `noise_std`, or prior
-    names that are not fields of `model`.
+    **Raises:** `ValueError` for a bad `theta` shape, a negative `noise_std`, prior names
+    that are not fields of `model`, and for a recording as `run_nuts`.
     """
     prior.check(model)
     check_key(key)
     theta = check_observed("theta", theta, shape=(None, prior.dim), min_length=1)
     noise_std = check_real("noise_std", noise_std, ge=0)
-    result = sweep(model, {n: theta[:, i] for i, n in enumerate(prior.names)}, stimulus,
-                   summary=lambda trace: {"x": observable(trace)}, t1=t1,
-                   chunk_size=chunk_size, progress=progress, **simulate_kwargs)
-    clean = jnp.asarray(result.summaries["x"])
+    simulation = _simulation(model, stimulus, t1, sweeps,
+                             {"area_cm2": area_cm2, "capacitance_pF": capacitance_pF,
+                              "scale": scale}, simulate_kwargs)
+    params = {n: theta[:, i] for i, n in enumerate(prior.names)}
+    stimuli = ([jax.tree.map(lambda leaf, i=i: leaf[i], simulation.stimulus)
+                for i in range(simulation.data.shape[0])] if simulation.batched
+               else [simulation.stimulus])
+    results = [sweep(model, params, s, summary=lambda trace: {"x": observable(trace)},
+                     t1=simulation.t1, chunk_size=chunk_size, progress=progress,
+                     **simulation.kwargs) for s in stimuli]
+    clean = jnp.stack([jnp.asarray(r.summaries["x"]) for r in results], axis=1)
+    if not simulation.batched:
+        clean = clean[:, 0]
     x = clean + noise_std * jax.random.normal(key, clean.shape, clean.dtype)
     if features is not None:
         x = jax.jit(jax.vmap(features))(x)
     x = np.asarray(x)
-    ok = result.ok & np.all(np.isfinite(x.reshape(x.shape[0], -1)), axis=1)
+    if summary is not None:
+        rows = [np.asarray(summary(row), dtype=float).reshape(-1)
+                if np.all(np.isfinite(row)) else None for row in x]  # None: a failed run
+        size = next((row.size for row in rows if row is not None), 1)
+        x = np.stack([np.full(size, np.nan) if row is None else row for row in rows])
+    if x.ndim > 2:  # a recording's sweeps, (n, n_sweeps, k) -> (n, n_sweeps * k)
+        x = x.reshape(x.shape[0], -1)
+    ok = np.all([r.ok for r in results], axis=0) & np.all(
+        np.isfinite(x.reshape(x.shape[0], -1)), axis=1)
     return theta, x, ok
 
 
