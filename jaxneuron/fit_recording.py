@@ -40,6 +40,7 @@ from .losses import (
 )
 from .models.base import AbstractNeuron, AbstractSpikingNeuron, check_domain
 from .recordings import Recording
+from .recordings._grid import Grid, sweep_indices
 from .simulate import simulate
 from .units import conversion_factor
 
@@ -288,13 +289,13 @@ def recording_objective(
             raise ValueError(f"recording: sweep {i} ({sweep.name!r}) has no injected current "
                              "(read as voltage-only data); a fit needs the stimulus: load "
                              "the file with its current channel")
-    train = tuple(range(len(recording))) if sweeps is None else _indices(
+    train = tuple(range(len(recording))) if sweeps is None else sweep_indices(
         "sweeps", sweeps, len(recording), allow_empty=False)
     penalty = check_real("penalty", penalty, ge=0.0)
     smoothing = check_real("smoothing", smoothing, gt=0.0)
     recording._check_equal("recording")
     conversion = {"area_cm2": area_cm2, "capacitance_pF": capacitance_pF, "scale": scale}
-    grid = _Grid.of(recording, dt)
+    grid = Grid.of(recording, dt)
     window = _stim_window(recording)
     data_v = recording.voltages_on(grid.ts)
     loss_name, sweep_losses, targets = _build_loss(
@@ -343,58 +344,17 @@ def _check_bounds_in_domain(model, prior: Prior) -> None:
 
 def _split(n: int, sweeps, holdout) -> tuple[tuple[int, ...], tuple[int, ...]]:
     """The training and held-out sweep indices, checked."""
-    held = _indices("holdout", holdout, n, allow_empty=True)
+    held = sweep_indices("holdout", holdout, n, allow_empty=True)
     if sweeps is None:
         train = tuple(i for i in range(n) if i not in held)
     else:
-        train = _indices("sweeps", sweeps, n, allow_empty=False)
+        train = sweep_indices("sweeps", sweeps, n, allow_empty=False)
     both = sorted(set(train) & set(held))
     if both:
         raise ValueError(f"sweeps and holdout must not share a sweep; both name {both}")
     if not train:
         raise ValueError(f"holdout names every sweep (0 to {n - 1}); leave at least one to fit")
     return train, held
-
-
-def _indices(argument: str, values, n: int, *, allow_empty: bool) -> tuple[int, ...]:
-    if isinstance(values, int | np.integer):
-        values = [values]
-    out = tuple(check_int(argument, i, 0, n - 1) for i in values)
-    if len(set(out)) != len(out):
-        raise ValueError(f"{argument} names a sweep twice: {list(out)}")
-    if not out and not allow_empty:
-        raise ValueError(f"{argument} must name at least one sweep (0 to {n - 1})")
-    return out
-
-
-@dataclasses.dataclass(frozen=True, eq=False)
-class _Grid:
-    """The simulation's time grid: from the first sample to the last, steps of `dt`, saved
-    at every sample."""
-
-    t0: float
-    t1: float
-    dt: float
-    save_every: float
-    ts: np.ndarray
-
-    @classmethod
-    def of(cls, recording: Recording, dt: float | None) -> _Grid:
-        sample = recording.dt_ms
-        if dt is None:
-            dt = sample / int(np.ceil(sample / 0.025 - 1e-9))
-        dt = check_real("dt", dt, gt=0.0)
-        ratio = sample / dt
-        if abs(ratio - round(ratio)) > 1e-6 * ratio:
-            raise ValueError(f"dt must divide the sampling interval {sample:g} ms (the save "
-                             f"grid is the recording's samples); got {dt:g} ms")
-        time = recording[0].time
-        n = len(time)
-        return cls(t0=float(time[0]), t1=float(time[0] + (n - 1) * sample), dt=float(dt),
-                   save_every=float(sample), ts=float(time[0]) + sample * np.arange(n))
-
-    def simulate_kwargs(self) -> dict:
-        return {"t0": self.t0, "dt": self.dt, "save_every": self.save_every}
 
 
 def _stim_window(recording: Recording) -> tuple[float, float]:
@@ -633,7 +593,7 @@ class RecordingObjective(eqx.Module):
     loss_name: str = eqx.field(static=True)
     t1: float = eqx.field(static=True)
     simulate_items: tuple = eqx.field(static=True)
-    grid: _Grid = eqx.field(static=True)
+    grid: Grid = eqx.field(static=True)
     window: tuple[float, float] = eqx.field(static=True)
     data_v: np.ndarray
 
