@@ -328,6 +328,11 @@ def main() -> None:
           f"({1e3 * cost['value_s_per_set']:.2f} ms per parameter set, all sweeps)")
     for row in rows:
         print(f"{row['case']}: {row['fitted']}")
+    r = details["results"][0]["fit"].restarts
+    print("gradient starts (best first): final loss, updates, evaluations, stop reason")
+    for loss, steps, evaluations, reason in zip(r.loss, r.steps, r.evaluations,
+                                                r.stop_reason, strict=True):
+        print(f"  {loss:9.2f} {steps:4d} {evaluations:5d}  {reason}")
     if args.json:
         write_json(args.json, "fit_recording", rows)
         print(f"wrote {args.json}")
