@@ -52,7 +52,7 @@ def test_compare_counts_sweeps_on_a_tiny_problem():
     own final loss, and each row's parameter errors are against the truth."""
     rows, details = bench.compare(starts=2, steps=2, population=4, generations=2,
                                   scipy_starts=1, scipy_evaluations=6,
-                                  amps=(-50.0, 200.0), t1=60.0)
+                                  amps=(-50.0, 200.0), t1=60.0, measure_compile=False)
     gradient, cmaes, scipy = rows
     fit = details["results"][0]["fit"]
     assert gradient["sweeps_total"] == fit.simulated_sweeps
