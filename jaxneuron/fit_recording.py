@@ -576,8 +576,10 @@ def _feature_losses(recording, train, data_v, grid, window, model, *, features,
 class RecordingObjective(eqx.Module):
     """The loss of one parameter set on a recording's sweeps (simulated together under
     `jax.vmap`): the per-sweep losses averaged (summed for the feature loss), inf where a
-    sweep's run failed. Build it with `recording_objective`; works under `jax.jit`,
-    `jax.grad` and `jax.vmap` (over `theta`).
+    sweep's run failed. Build it with `recording_objective`; works under `jax.grad`,
+    `jax.vmap` (over `theta`) and `jax.jit` of a function that calls it
+    (`jax.jit(jax.vmap(objective))`, `eqx.filter_jit(objective)`: the module itself is not
+    a hashable static argument).
 
     **Fields:** `names` (the parameters, in `theta`'s order), `loss_name`, `window` (the
     stimulus window, ms), `data_v` `(n_sweeps, n)` (the recorded voltage of every sweep on
