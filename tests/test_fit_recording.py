@@ -105,3 +105,46 @@ def test_bad_params_are_named():
         jn.fit_recording(rec, jn.LIF(), {})
     with pytest.raises(ValueError, match="recording must be"):
         jn.fit_recording([rec[0]], jn.LIF(), BOUNDS)
+
+
+# ---------------------------------------------------------------- a resetting model
+
+ADEX_TRUE = {"g_L": 30.0, "E_L": -70.6, "b": 80.5}
+
+
+def adex_recording(noise=0.5, seed=0, dt=0.05):
+    """AdEx sweeps (-100 to 800 pA, 300-ms steps) drawn as a rig records them: each spike
+    painted as a 2-ms peak to +20 mV at the model's spike time, plus noise."""
+    rng = np.random.default_rng(seed)
+    cell = jn.AdEx(**ADEX_TRUE)
+    t = np.arange(0, 500.0 + 1e-9, dt)
+    sweeps = []
+    for amplitude in (-100.0, 100.0, 400.0, 600.0, 800.0):
+        trace = jn.simulate(cell, jn.StepCurrent(amplitude, 100.0, 400.0), t1=500.0,
+                            dt=dt / 2, save_every=dt)
+        v = np.asarray(trace.v).copy()
+        for s in np.asarray(trace.spike_times)[np.isfinite(trace.spike_times)]:
+            near = np.abs(t - s) < 1.0
+            v[near] = np.maximum(v[near], 20.0 - 60.0 * np.abs(t[near] - s))
+        current = np.where((t >= 100.0) & (t < 400.0), amplitude, 0.0)
+        sweeps.append(Sweep(t, v + noise * rng.standard_normal(t.size), current, "pA",
+                            name=f"{amplitude:+.0f} pA"))
+    return Recording(tuple(sweeps))
+
+
+@pytest.mark.slow
+def test_adex_feature_fit_converges_with_defaults():
+    """A resetting model on a spiking recording: the default loss is the feature loss
+    (spike timing from the model's spike times), the best start stops as converged, g_L and
+    E_L come back within 2 % and 0.5 %, b within 15 %, and the held-out sweep fires as
+    many spikes as recorded."""
+    rec = adex_recording()
+    bounds = {"g_L": (15.0, 60.0), "E_L": (-80.0, -60.0), "b": (40.0, 160.0)}
+    result = jn.fit_recording(rec, jn.AdEx(), bounds, holdout=[3], starts=8)
+    assert result.loss == "features"
+    assert result.restarts.stop_reason[0].startswith(("converged", "target"))
+    assert result.params["g_L"] == pytest.approx(ADEX_TRUE["g_L"], rel=0.02)
+    assert result.params["E_L"] == pytest.approx(ADEX_TRUE["E_L"], rel=0.005)
+    assert result.params["b"] == pytest.approx(ADEX_TRUE["b"], rel=0.15)
+    held = [s for s in result.sweeps if s["role"] == "holdout"][0]
+    assert held["spikes_data"] >= 1 and held["spike_count_error"] == 0
