@@ -226,7 +226,7 @@ def _symbol(name: str) -> sympy.Symbol:
 
 
 
-_RESET = re.compile(r"^(?P<target>[A-Za-z_]\w*)\s*(?P<op>=|\+=|-=|\*=|/=)\s*(?P<expr>.+)$")
+_RESET = re.compile(r"^(?P<target>[A-Za-z_]\w*)\s*(?P<op>\+=|-=|\*=|/=|=(?!=))\s*(?P<expr>.+)$")
 
 
 def from_brian2(equations: str, *, threshold: str | None = None, reset: str | None = None,
