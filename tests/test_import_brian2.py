@@ -87,3 +87,26 @@ def test_imported_models_vmap_over_parameters():
                                        2000.0, 60.0, 0.05))(taus)
     counts = np.asarray(traces.n_spikes)
     assert counts[0] > counts[1] > counts[2]
+
+
+@pytest.mark.parametrize("case", [b2.HH, b2.ADEX], ids=["HH", "AdEx"])
+def test_written_model_file_imports_and_runs_identically(case, tmp_path, monkeypatch):
+    import importlib
+
+    from jaxneuron.imports import write_model
+
+    imported = from_brian2(**case)
+    module_name = f"written_{case['name'].lower()}"
+    write_model(imported, tmp_path / f"{module_name}.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    module = importlib.import_module(module_name)
+    written = getattr(module, case["name"])()
+    assert written.state_names == imported.state_names
+    assert written.input_unit == imported.input_unit
+    assert isinstance(written, jn.models.AbstractGatedNeuron) == isinstance(
+        imported, jn.models.AbstractGatedNeuron)
+    amplitude = 10.0 if case is b2.HH else 800.0
+    a, b = _run(imported, amplitude, 60.0, 0.05), _run(written, amplitude, 60.0, 0.05)
+    assert np.max(a.v) > 0 if case is b2.HH else int(a.n_spikes) >= 2  # it spikes
+    np.testing.assert_allclose(b.v, a.v, rtol=0, atol=1e-10)
+    assert int(a.n_spikes) == int(b.n_spikes)

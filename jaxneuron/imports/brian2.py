@@ -164,7 +164,8 @@ def unit_text(unit) -> str:
 
 
 def quantity_value(value, name: str, *, argument: str):
-    """A namespace or initial value as `(SI value, pint unit)`: a number is dimensionless, a
+    """A namespace or initial value as `(SI value, pint unit)` (the value an exact SymPy
+    number): a number is dimensionless, a
     string a quantity such as `"-65*mV"` or `"35*msiemens/cm**2"` (parsed like an
     expression, so only numbers and unit names).
 
@@ -174,13 +175,13 @@ def quantity_value(value, name: str, *, argument: str):
         raise ValueError(f"{where} must be a number or a quantity string such as '-65*mV'; "
                          f"got {value!r}")
     if isinstance(value, int | float):
-        return float(value), registry().dimensionless
+        return sympy.Rational(repr(float(value))), registry().dimensionless
     if not isinstance(value, str):
         raise ValueError(f"{where} must be a number or a quantity string such as '-65*mV'; "
                          f"got {value!r} ({type(value).__name__})")
-    quantity: Quantity = parse(value, {}, where=where)
+    quantity: Quantity = parse(value, {}, where=where, exact=True)
     try:
-        return float(quantity.expr), quantity.unit
+        return sympy.nsimplify(quantity.expr), quantity.unit
     except TypeError:  # pragma: no cover - parse allows no free names here
         raise ValueError(f"{where}: {value!r} is not a quantity") from None
 
@@ -292,7 +293,8 @@ def brian2_spec(equations, *, threshold=None, reset=None, refractory=None, names
                              f"it, e.g. '{input} : amp' (or pass input=None)")
     states = [e for e in eqs if e.kind == "diff"]
     subs = {e.name: e for e in eqs if e.kind == "sub"}
-    constants = {e.name: (0.0, e.unit) for e in eqs if e.kind == "param" and e.name != input}
+    constants = {e.name: (sympy.Integer(0), e.unit) for e in eqs
+                 if e.kind == "param" and e.name != input}
     for key, value in namespace.items():
         si, unit = quantity_value(value, key, argument="namespace")
         known = by_name.get(key)
@@ -346,7 +348,7 @@ def brian2_spec(equations, *, threshold=None, reset=None, refractory=None, names
                                            inline))
 
     parameters = list(constants)
-    defaults = {k: v / float(si_factor(stored[k])) for k, (v, _) in constants.items()}
+    defaults = {k: float(v / si_factor(stored[k])) for k, (v, _) in constants.items()}
     units = {k: unit_text(stored[k]) for k in constants}
     positive = [k for k in constants if _is_positive_kind(stored[k])]
     non_negative = []
@@ -363,13 +365,13 @@ def brian2_spec(equations, *, threshold=None, reset=None, refractory=None, names
                              f"{sorted(state_index)})")
     for e in states:
         field = f"{e.name}_init"
-        si, unit = (0.0, e.unit) if e.name not in initial else quantity_value(
+        si, unit = (sympy.Integer(0), e.unit) if e.name not in initial else quantity_value(
             initial[e.name], e.name, argument="initial")
         if e.name in initial and not _same(unit, e.unit) and si != 0.0:
             raise ValueError(f"initial[{e.name!r}]: {initial[e.name]!r} is in "
                              f"{unit_text(unit)}, but {e.name!r} is in {unit_text(e.unit)}")
         parameters.append(field)
-        defaults[field] = si / float(si_factor(stored[e.name]))
+        defaults[field] = float(si / si_factor(stored[e.name]))
         units[field] = unit_text(stored[e.name])
 
     _check_names(parameters, constants, state_index, subs, input)
@@ -466,7 +468,7 @@ def _refractory(refractory, threshold) -> float | None:
         if not _same(unit, registry().second):
             raise ValueError(f"refractory must be a time such as '2*ms'; {refractory!r} is in "
                              f"{unit_text(unit)}")
-        value = si * 1e3
+        value = float(si * 1000)
     else:
         value = float(refractory)
     if not value >= 0 or value == float("inf"):
@@ -515,10 +517,15 @@ def _gated_split(states, derivatives, is_voltage):
         slope = sympy.diff(f, x)
         if slope == 0 or x in slope.free_symbols or slope.has(sympy.Derivative):
             return None
-        rate = -slope
-        targets.append(f.xreplace({x: 0}) / rate)
+        rate = _expand(-slope)
+        targets.append(_expand(f.xreplace({x: 0})) / rate)
         rates.append(rate)
     return tuple(rates), tuple(targets)
+
+
+def _expand(expr):
+    """Products multiplied out (signs and factors gathered), exponentials left alone."""
+    return sympy.expand(expr, power_exp=False, power_base=False, log=False, multinomial=False)
 
 
 def _docstring(name, equations, threshold, reset, refractory, units, stored, states) -> str:

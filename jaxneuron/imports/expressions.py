@@ -118,7 +118,7 @@ class ExpressionError(ValueError):
 
 
 def parse(text: str, symbols: Mapping[str, tuple[sympy.Symbol, object]], *,
-          where: str) -> Quantity:
+          where: str, exact: bool = False) -> Quantity:
     """`text` as a `Quantity`.
 
     **Arguments:**
@@ -128,6 +128,8 @@ def parse(text: str, symbols: Mapping[str, tuple[sympy.Symbol, object]], *,
       the symbol enters multiplied by the unit's factor to SI. Unit names (`mV`) need not
       be listed.
     - `where`: what the expression is (e.g. "equation 'dv/dt = ...'"), for messages.
+    - `exact`: decimal numbers as exact rationals (for values: `"80.5*pA"` is then exactly
+      80.5 pA in any unit), else as floats.
 
     **Raises:** `ExpressionError` (a `ValueError`) for bad syntax, an operation or function
     that is not allowed, an undefined name, a stochastic `xi` term, or units that do not
@@ -137,12 +139,12 @@ def parse(text: str, symbols: Mapping[str, tuple[sympy.Symbol, object]], *,
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
         raise ExpressionError(f"{where}: cannot parse {text.strip()!r} ({error.msg})") from None
-    return _Walker(symbols, where).visit(tree.body)
+    return _Walker(symbols, where, exact).visit(tree.body)
 
 
 class _Walker:
-    def __init__(self, symbols, where):
-        self.symbols, self.where = symbols, where
+    def __init__(self, symbols, where, exact):
+        self.symbols, self.where, self.exact = symbols, where, exact
         self.one = registry().dimensionless
 
     def fail(self, message):
@@ -158,8 +160,10 @@ class _Walker:
     def visit_Constant(self, node):
         if isinstance(node.value, bool) or not isinstance(node.value, int | float):
             self.fail(f"{node.value!r} is not a number")
-        value = sympy.Integer(node.value) if isinstance(node.value, int) else sympy.Float(
-            node.value)
+        if isinstance(node.value, int):
+            value = sympy.Integer(node.value)
+        else:  # exact where asked, so that values convert between units without rounding
+            value = sympy.Rational(repr(node.value)) if self.exact else sympy.Float(node.value)
         return Quantity(value, self.one)
 
     def visit_Name(self, node):
@@ -294,7 +298,8 @@ def _fold(args, op):
     return out
 
 
-def _exprel(x):
+def exprel(x):
+    """`(exp(x) - 1) / x` with JAX, 1 at x = 0 (finite derivatives everywhere)."""
     small = jnp.abs(x) < 1e-6
     safe = jnp.where(small, 1.0, x)
     return jnp.where(small, 1.0 + x / 2.0 + x * x / 6.0, jnp.expm1(safe) / safe)
@@ -304,7 +309,7 @@ _JAX = {
     sympy.exp: jnp.exp, sympy.log: jnp.log, sympy.sin: jnp.sin, sympy.cos: jnp.cos,
     sympy.tan: jnp.tan, sympy.sinh: jnp.sinh, sympy.cosh: jnp.cosh, sympy.tanh: jnp.tanh,
     sympy.Abs: jnp.abs, sympy.floor: jnp.floor, sympy.ceiling: jnp.ceil, sympy.sign: jnp.sign,
-    Exprel: _exprel, Clip: jnp.clip, Int: jnp.trunc,
+    Exprel: exprel, Clip: jnp.clip, Int: jnp.trunc,
 }
 
 
