@@ -37,9 +37,9 @@ def spike_time_error(trace: jn.Trace, reference) -> float:
 
 @functools.cache
 def _imported(name: str) -> jn.AbstractNeuron:
-    """A model of tests/brian2_models.py imported once (one class, so compiled code is
+    """A model of jaxneuron.imports.catalog imported once (one class, so compiled code is
     reused)."""
-    import brian2_models
+    from jaxneuron.imports import catalog as brian2_models
 
     extra = {"initial": brian2_models.hh_initial()} if name == "HH" else {}
     return jn.from_brian2(**getattr(brian2_models, name), **extra)
@@ -105,7 +105,7 @@ MODELS: list[ModelCase] = [
     # L5 pyramidal preset: 600 pA over its ~380 pA rheobase: 4 adapting spikes in 60 ms.
     ModelCase("GeneralizedNeuron", lambda: jn.GeneralizedNeuron.preset("pyramidal", "cortex"),
               jn.StepCurrent(600.0), 60.0, 0.05, "C", (3, 6)),
-    # Imported from Brian2 strings (tests/brian2_models.py): the same equations as the
+    # Imported from Brian2 strings (jaxneuron.imports.catalog): the same equations as the
     # built-in HH (a gated model found by the importer) and Izhikevich RS, so the same runs.
     ModelCase("Brian2HH", lambda: _imported("HH"), jn.StepCurrent(10.0), 20.0, 0.025, "gK",
               (1, 3)),
