@@ -67,8 +67,9 @@ def fit(path="cell.nwb", *extra, params=("tau_m=5:20",), model="lif"):
 TABLE = ("--time-unit", "ms", "--voltage-unit", "mV")
 CASES = {
     # the model and its parameters
-    "unknown model": (fit(model="nosuch"), r"--model must be one of \[.*'lif'.*\] or an "
-                      r"import path package.module:ClassName; got 'nosuch'"),
+    "unknown model": (fit(model="nosuch"), r"--model must be one of \[.*'lif'.*\], an import "
+                      r"path package.module:ClassName or a model file \(.toml, .nml, .xml\); "
+                      r"got 'nosuch'"),
     "model import path fails": (fit(model="nosuch_pkg.mod:Cell"),
                                 r"--model .*could not import 'nosuch_pkg.mod:Cell'"),
     "unknown param": (fit(params=("tau_x",)), r"--param: unknown parameter\(s\) \['tau_x'\] "

@@ -55,6 +55,7 @@ def test_subthreshold_voltage_fit_recovers_lif_parameters():
     assert summary["starts"] == 4 and summary["simulated_sweeps"] >= 4 * 3
 
 
+@pytest.mark.slow  # about 25 s on 2 cores; the windowed loss itself is tested in test_losses
 def test_windowed_voltage_loss_ignores_what_lies_outside_its_windows():
     """A voltage MSE restricted to a window scores only that window: a recording damaged
     after 60 ms (a 20 mV jump) fits as well as the clean one when the window stops at 60."""

@@ -88,7 +88,8 @@ def test_imported_models_vmap_over_parameters():
     assert counts[0] > counts[1] > counts[2]
 
 
-@pytest.mark.parametrize("case", [b2.HH, b2.ADEX], ids=["HH", "AdEx"])
+@pytest.mark.parametrize("case", [pytest.param(b2.HH, marks=pytest.mark.slow), b2.ADEX],
+                         ids=["HH", "AdEx"])
 def test_written_model_file_imports_and_runs_identically(case, tmp_path, monkeypatch):
     import importlib
 

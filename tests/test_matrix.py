@@ -50,7 +50,11 @@ def _concrete(module, base):
 
 
 def test_the_matrix_covers_every_model_and_engine():
-    assert {type(m.make()) for m in MODELS} == _concrete(jn.models, AbstractNeuron)
+    built_in = {type(m.make()) for m in MODELS if type(m.make()).__module__.startswith(
+        "jaxneuron.models")}
+    assert built_in == _concrete(jn.models, AbstractNeuron)
+    imported = [m for m in MODELS if isinstance(m.make(), jn.imports.model.ImportedNeuron)]
+    assert {m.make().spec.split is not None for m in imported} == {True, False}  # both kinds
     assert {type(e.make()) for e in ENGINES} == _concrete(jn.engines, AbstractEngine)
 
 
