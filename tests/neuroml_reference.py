@@ -161,7 +161,9 @@ def _lems_instance(key: str) -> str:
 def compare_example(lems_file, *, refine: int | None = 10,
                     max_spikes: int = 1000) -> list[dict]:
     """Run a LEMS file in jNeuroML and, imported by `load_lems`, in jaxneuron (float64,
-    the file's dt, the default engine); one row per cell (`example`, `cell`, `state`):
+    saved at the file's dt: smooth models with the default fixed-step engine at that dt,
+    spiking models with `ExactSpiking`, whose crossings and resets are exact); one row
+    per cell (`example`, `cell`, `state`):
     `compare`'s numbers against jNeuroML at the file's step (`rms_file_dt`,
     `max_spike_dt_file_dt`, `n_jnml_file_dt`) and, with `refine`, against jNeuroML
     converged (`converged_jnml`; `rms`, `max_spike_dt`, `n_jnml`, `n`, `ok`).
@@ -191,7 +193,9 @@ def compare_example(lems_file, *, refine: int | None = 10,
     rows = []
     for key, (model, stimulus) in run.cells.items():
         options = dict(run.options, max_spikes=max_spikes)
-        if not isinstance(model, jn.AbstractSpikingNeuron) and key in spiking:
+        if isinstance(model, jn.AbstractSpikingNeuron):
+            options["engine"] = jn.ExactSpiking()  # exact crossings and resets
+        elif key in spiking:
             options["threshold"] = run.spike_thresholds[key]
         trace = jn.simulate(model, stimulus, **options)
         v = np.interp(t, np.asarray(trace.ts), np.asarray(trace.v))
@@ -210,3 +214,27 @@ def compare_example(lems_file, *, refine: int | None = 10,
             row.update(n=at_file_dt["n"], ok=at_file_dt["ok"])
         rows.append(row)
     return rows
+
+
+EX16_SUPPORTED = "LEMS_NML2_Ex16_Inputs_supported.xml"
+"""Ex16 reduced to the inputs the importer supports (see `write_ex16_supported`)."""
+
+
+def write_ex16_supported(folder) -> Path:
+    """A copy of Ex16 (inputs) with only its supported inputs: one Izhikevich 2007 cell
+    per pulse, sine, ramp and compound input (the voltage clamp, spike sources, Poisson
+    synapses and connections removed, with the displays and outputs that name them)."""
+    folder = Path(folder) / "LEMSexamples"
+    text = (folder / "LEMS_NML2_Ex16_Inputs.xml").read_text()
+    text = re.sub(r"<!--.*?-->", "", text, flags=re.S)
+    text = re.sub(r"<Display\b.*?</Display>|<OutputFile\b.*?</OutputFile>", "", text,
+                  flags=re.S)
+    network = ('<network id="net1"><population id="izhPop" component="RS" size="4"/>'
+               + "".join(f'<explicitInput target="izhPop[{i}]" input="{name}" '
+                         'destination="synapses"/>'
+                         for i, name in enumerate(("pulseGen0", "sg0", "rg0", "ci0")))
+               + "</network>")
+    text = re.sub(r"<network\b.*?</network>", network, text, flags=re.S)
+    path = folder / EX16_SUPPORTED
+    path.write_text(text)
+    return path
