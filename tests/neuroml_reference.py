@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import time
 import zipfile
 from pathlib import Path
 
@@ -165,7 +166,9 @@ def compare_example(lems_file, *, refine: int | None = 10,
     spiking models with `ExactSpiking`, whose crossings and resets are exact); one row
     per cell (`example`, `cell`, `state`):
     `compare`'s numbers against jNeuroML at the file's step (`rms_file_dt`,
-    `max_spike_dt_file_dt`, `n_jnml_file_dt`) and, with `refine`, against jNeuroML
+    `max_spike_dt_file_dt`, `n_jnml_file_dt`), the times (`jaxneuron_s` the run after
+    compiling, `compile_s`, `jnml_file_s` jNeuroML's whole run of the file with its JVM
+    start, all cells) and, with `refine`, against jNeuroML
     converged (`converged_jnml`; `rms`, `max_spike_dt`, `n_jnml`, `n`, `ok`).
 
     jNeuroML steps by forward Euler and moves every spike and reset to the end of its
@@ -186,7 +189,9 @@ def compare_example(lems_file, *, refine: int | None = 10,
         states[key] = f"{_lems_instance(key)}/{state}"
         if run.spike_thresholds[key] is not None:
             spiking[key] = _lems_instance(key)
+    start = time.perf_counter()
     t, values, spikes = run_jnml(lems_file, states, spiking)
+    jnml_s = time.perf_counter() - start
     if refine:
         fine_values, fine_spikes = converged_jnml(lems_file, states, spiking, t,
                                                   refine=refine)
@@ -197,7 +202,12 @@ def compare_example(lems_file, *, refine: int | None = 10,
             options["engine"] = jn.ExactSpiking()  # exact crossings and resets
         elif key in spiking:
             options["threshold"] = run.spike_thresholds[key]
-        trace = jn.simulate(model, stimulus, **options)
+        start = time.perf_counter()
+        jax.block_until_ready(jn.simulate(model, stimulus, **options))
+        compile_s = time.perf_counter() - start
+        start = time.perf_counter()
+        trace = jax.block_until_ready(jn.simulate(model, stimulus, **options))
+        run_s = time.perf_counter() - start
         v = np.interp(t, np.asarray(trace.ts), np.asarray(trace.v))
         mine = np.asarray(trace.spike_times)[: int(trace.n_spikes)] if key in spiking else []
         at_file_dt = compare(t, values[key], spikes.get(key, []), v, mine, dt)
@@ -205,7 +215,9 @@ def compare_example(lems_file, *, refine: int | None = 10,
                "state": states[key].split("/")[-1], "dt": dt,
                "rms_file_dt": at_file_dt["rms"],
                "max_spike_dt_file_dt": at_file_dt["max_spike_dt"],
-               "n_jnml_file_dt": at_file_dt["n_ref"]}
+               "n_jnml_file_dt": at_file_dt["n_ref"], "jaxneuron_s": run_s,
+               "compile_s": compile_s - run_s, "jnml_file_s": jnml_s,
+               "n_cells": len(run.cells)}
         if refine:
             converged = compare(t, fine_values[key], fine_spikes.get(key, []), v, mine, dt)
             row.update(rms=converged["rms"], max_spike_dt=converged["max_spike_dt"],
