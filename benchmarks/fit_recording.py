@@ -122,7 +122,6 @@ def gradient_fit(recording, *, starts: int, steps: int, key, features=None,
     traj = _trajectory(n_sweeps * (active * per_update).sum(1),
                        run_s * (k + 1) / len(k), best_k)
     traj["updates"] = (active.sum(1)).astype(float)
-    traj["searches"] = (active * (per_update - 1)).sum(1)
     return {"method": f"gradient (fit_recording, {starts} starts, L-BFGS)",
             "theta": np.array([fit.params[n] for n in BOUNDS]), "loss": float(r.loss[0]),
             "seconds": run_s, "compile_s": compile_s, "trajectory": traj,
@@ -202,8 +201,8 @@ def scipy_fit(objective, *, starts: np.ndarray, max_evaluations: int) -> dict:
 
 def gradient_cost(objective, thetas) -> dict:
     """Measured cost of one value-and-gradient over one value, in a vmapped batch of
-    `thetas`: forward mode (what each L-BFGS update uses for few parameters) and reverse
-    mode (what Optax's zoom line search uses)."""
+    `thetas`: forward mode (what the L-BFGS updates and their line search use for few
+    parameters) and reverse mode (for comparison)."""
     from jaxneuron.gradients import value_and_grad
 
     thetas = jnp.asarray(thetas)
@@ -258,8 +257,9 @@ def compare(*, starts: int = 8, steps: int = 100, population: int = 16,
         traj = r["trajectory"]
         gradient = "updates" in traj
         sweeps = traj["sweeps"] * (1 if gradient else n_sweeps)
-        equivalents = (n_sweeps * (traj["updates"] * cost["forward"]
-                                   + traj["searches"] * cost["reverse"]) if gradient else sweeps)
+        # Every evaluation of the gradient fit (each update's and each line-search step's) is
+        # a forward-mode value and gradient.
+        equivalents = sweeps * cost["forward"] if gradient else sweeps
         traj = {**traj, "sweeps": sweeps, "equivalents": equivalents}
         errors = np.abs(r["theta"] - truth) / np.abs(truth)
         row = {"case": r["method"], "n": n_sweeps,

@@ -40,6 +40,7 @@ PUBLIC_MODULES = [
     "jaxneuron.sampling",
     "jaxneuron.units",
     "jaxneuron.recordings",
+    "jaxneuron.imports",
 ]
 
 # Methods inherited from Equinox / dataclasses / object that need no docstring of ours.

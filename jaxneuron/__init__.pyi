@@ -8,6 +8,7 @@ from . import (
     emulators as emulators,
     engines as engines,
     features as features,
+    imports as imports,
     inference as inference,
     losses as losses,
     models as models,
@@ -50,6 +51,9 @@ from .fit_recording import (
     RecordingObjective as RecordingObjective,
     fit_recording as fit_recording,
     recording_objective as recording_objective,
+)
+from .imports import (
+    from_brian2 as from_brian2,
 )
 from .models import (
     LIF as LIF,

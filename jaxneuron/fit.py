@@ -17,7 +17,7 @@ from ._checks import check_real
 from ._fields import check_parameter_names, replace_parameters
 from ._stopping import RUNNING, TARGET, StopRule
 from .engines import with_engine
-from .gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
+from .gradients import GRADIENT_MODES, reverse_by, uses_forward_mode, value_and_grad
 from .losses import (
     AbstractLoss,
     check_numeric_target,
@@ -279,11 +279,25 @@ def _objective(problem: _Problem, u: dict) -> jax.Array:
 @eqx.filter_jit
 def _update(problem: _Problem, optimizer, u: dict, opt_state):
     """One optimiser step on `problem` from `u`: returns the new `u`, state and the loss at
-    the old `u`."""
-    value, grad = value_and_grad(problem.objective, problem.gradient)(u)
+    the old `u` (the line search's where it evaluated it)."""
+    both = value_and_grad(problem.objective, problem.gradient)
+    kept = searched_value_and_grad(opt_state)
+    if kept is None:
+        value, grad = both(u)
+    else:  # the first step, or after a failed run, has no finite kept value
+        value, grad = jax.lax.cond(jnp.isfinite(kept[0]), lambda: kept, lambda: both(u))
     updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
-                                          value_fn=problem.objective)
+                                          value_fn=reverse_by(problem.objective,
+                                                              problem.gradient))
     return optax.apply_updates(u, updates), opt_state, value
+
+
+def searched_value_and_grad(opt_state) -> tuple | None:
+    """The loss and gradient at the point the last update led to, where the optimiser's
+    state keeps them (Optax's line searches, e.g. L-BFGS: `value`, `grad`); else None."""
+    found = [optax.tree_utils.tree_get(opt_state, name, None) for name in ("value", "grad")]
+    return None if any(f is None for f in found) else tuple(found)
+
 
 def _check_finite_loss(value: float, step: int, values: dict) -> None:
     if not np.isfinite(value) or not all(np.isfinite(float(v)) for v in values.values()):

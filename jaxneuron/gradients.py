@@ -61,3 +61,31 @@ def value_and_grad(fn: Callable, mode: str = "auto") -> Callable:
         return value, unravel(slopes)
 
     return value_and_gradient
+
+
+def reverse_by(fn: Callable, mode: str = "auto") -> Callable:
+    """`fn` (a scalar function of one PyTree argument) whose reverse-mode derivative
+    (`jax.grad`, `jax.value_and_grad`, `jax.vjp`) is computed by `value_and_grad(fn, mode)`.
+
+    For code that differentiates a function itself by `jax.value_and_grad`, such as
+    Optax's line searches: with `mode` `"auto"` or `"forward"` it gets forward mode for few
+    parameters (one pass carrying a tangent per parameter, nothing stored) instead of a
+    checkpointed backward sweep through every solver step. Works under `jit` and `vmap`;
+    the result is not differentiable by `jax.jvp` and not twice.
+
+    **Raises:** `ValueError` for an unknown mode.
+    """
+    both = value_and_grad(fn, mode)
+
+    @jax.custom_vjp
+    def wrapped(x):
+        return fn(x)
+
+    def forward(x):
+        return both(x)
+
+    def backward(grad, cotangent):
+        return (jax.tree.map(lambda g: cotangent * g, grad),)
+
+    wrapped.defvjp(forward, backward)
+    return wrapped

@@ -15,8 +15,8 @@ from jaxneuron import recordings
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(not os.environ.get("JAXNEURON_LONG_TESTS"),
-                       reason="16 starts x 100 HH steps on 5 sweeps: over an hour on 2 CPU "
-                              "cores; set JAXNEURON_LONG_TESTS=1 (a GPU or many cores)"),
+                       reason="16 starts x up to 100 L-BFGS updates of 5 HH sweeps: about 14 "
+                              "minutes on 2 idle CPU cores; set JAXNEURON_LONG_TESTS=1"),
 ]
 
 AREA_CM2 = 1e-5  # 1,000 µm²: 100 pA is 10 µA/cm²

@@ -86,3 +86,26 @@ def test_reverse_mode_hh_gradient_matches_central_differences_in_a_lean_loop():
     central = (jax.vmap(jax.jit(loss))(x + steps) - jax.vmap(jax.jit(loss))(x - steps)) / (2 * h)
     np.testing.assert_allclose(grad(x), central, rtol=1e-6)
     assert loop_kernels(jax.vmap(grad), jnp.stack([x, x]))["per_step"] < 130
+
+
+def test_reverse_by_forward_mode_differentiates_what_reverse_mode_cannot():
+    """A `lax.while_loop` has no reverse-mode derivative; `reverse_by(f, "forward")` gives
+    `jax.grad` one by forward mode, equal to the analytic derivative."""
+    from jaxneuron.gradients import reverse_by
+
+    def f(x):  # x["a"] * x["b"]**2, squared by 3 loop passes of y -> y (no-op) + work
+        def body(carry):
+            i, y = carry
+            return i + 1, y * 1.0
+        _, y = jax.lax.while_loop(lambda c: c[0] < 3, body, (0, x["a"] * x["b"] ** 2))
+        return y
+
+    x = {"a": jnp.asarray(1.5), "b": jnp.asarray(-2.0)}
+    with pytest.raises(ValueError, match="Reverse-mode differentiation does not work"):
+        jax.grad(f)(x)
+    value, grad = jax.value_and_grad(reverse_by(f, "forward"))(x)
+    assert float(value) == pytest.approx(1.5 * 4.0)
+    assert float(grad["a"]) == pytest.approx(4.0) and float(grad["b"]) == pytest.approx(-6.0)
+    batched = jax.vmap(jax.grad(reverse_by(f, "forward")))(
+        {"a": jnp.array([1.0, 2.0]), "b": jnp.array([3.0, 1.0])})
+    np.testing.assert_allclose(batched["b"], [6.0, 4.0])

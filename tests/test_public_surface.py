@@ -88,6 +88,7 @@ LAYERS = (
     {"models"},
     {"stimuli"},
     {"units"},
+    {"imports"},
     {"trace"},
     {"engines"},
     {"simulate"},

@@ -34,8 +34,8 @@ from .._fields import replace_parameters
 from .._keys import check_key
 from .._stopping import RUNNING, StopRule
 from ..engines import with_engine
-from ..fit import check_target
-from ..gradients import GRADIENT_MODES, uses_forward_mode, value_and_grad
+from ..fit import check_target, searched_value_and_grad
+from ..gradients import GRADIENT_MODES, reverse_by, uses_forward_mode, value_and_grad
 from ..losses import voltage_mse
 from ..models.base import AbstractNeuron
 from ..simulate import simulate
@@ -59,9 +59,11 @@ class RestartsResult:
     - `stop_reason`: why each start stopped (`"target: ..."`, `"converged: ..."`,
       `"max steps: ..."`, or `"failed: ..."` where its loss became NaN/inf).
     - `seconds`: wall time of the whole vmapped run, compilation included.
-    - `evaluations`: objective evaluations each start made `(n_restarts,)`: one
-      value-and-gradient per update, plus the line search's (a lower bound for an
-      optimiser that evaluates the loss in other ways).
+    - `evaluations`: objective evaluations (each a value and gradient) each start made
+      `(n_restarts,)`: the start's, then the line search's for each update (L-BFGS keeps
+      the value and gradient at the point it accepts), or one per update for an optimiser
+      without a line search (a lower bound for one that evaluates the loss in other
+      ways).
     """
 
     names: tuple[str, ...]
@@ -207,34 +209,48 @@ def _run_restarts(problem, start_theta, prior, optimizer, stop, gradient):
         return problem.objective(to_values(u))
 
     objective_and_grad = value_and_grad(objective, gradient)
+    # The line search differentiates its `value_fn` itself, in reverse mode: give it the
+    # same gradient mode as the updates.
+    searched_objective = reverse_by(objective, gradient)
 
     def running(carry):
         return carry[-1] == RUNNING
 
     def iterate(carry):
-        """The loss after k updates, then the next update (unused once stopped)."""
-        k, u, opt_state, best_u, best_loss, history, evaluations, state, _ = carry
-        value, grad = objective_and_grad(u)
-        updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
-                                              value_fn=objective)
-        searched = optax.tree_utils.tree_get(opt_state, "num_linesearch_steps", 0)
-        evaluations = evaluations + 1 + jnp.asarray(searched)
+        """Record the loss after k updates and check the stop rule, then make the next
+        update (unused once stopped) and evaluate its point: taken from the line search's
+        state where the optimiser keeps it (L-BFGS), else evaluated."""
+        k, u, value, grad, opt_state, best_u, best_loss, history, evaluations, state, _ = carry
         history = history.at[k].set(value)
         better = value < best_loss
         best_u = jax.tree.map(lambda a, b: jnp.where(better, a, b), u, best_u)
         best_loss = jnp.where(better, value, best_loss)
         state, code = stop.step(state, value, k)
-        return (k + 1, optax.apply_updates(u, updates), opt_state, best_u, best_loss,
-                history, evaluations, state, code)
+        updates, opt_state = optimizer.update(grad, opt_state, u, value=value, grad=grad,
+                                              value_fn=searched_objective)
+        new_u = optax.apply_updates(u, updates)
+        cost = jnp.asarray(optax.tree_utils.tree_get(opt_state, "num_linesearch_steps", 0))
+        kept = searched_value_and_grad(opt_state)
+        if kept is not None:
+            new_value, new_grad = kept
+        else:
+            new_value, new_grad = objective_and_grad(new_u)
+            cost = cost + 1
+        evaluations = evaluations + jnp.where(code == RUNNING, cost, 0)
+        return (k + 1, new_u, new_value, new_grad, opt_state, best_u, best_loss, history,
+                evaluations, state, code)
 
     def one_restart(u0):
         history = jnp.full(stop.steps + 1, jnp.nan)
-        carry = (jnp.asarray(0), u0, optimizer.init(u0), u0, jnp.asarray(jnp.inf, history.dtype),
-                 history, jnp.asarray(0), stop.init(history.dtype), jnp.asarray(RUNNING))
-        k, _, _, best_u, best_loss, history, evaluations, _, code = jax.lax.while_loop(
+        value, grad = objective_and_grad(u0)
+        carry = (jnp.asarray(0), u0, value, grad, optimizer.init(u0), u0,
+                 jnp.asarray(jnp.inf, history.dtype), history, jnp.asarray(1),
+                 stop.init(history.dtype), jnp.asarray(RUNNING))
+        k, *_, best_u, best_loss, history, evaluations, _, code = jax.lax.while_loop(
             running, iterate, carry)
         theta = jnp.stack([to_values(best_u)[name] for name in prior.names])
         return theta, best_loss, history, k - 1, code, evaluations
 
     u0 = {k: transforms[k].inverse(start_theta[:, i]) for i, k in enumerate(prior.names)}
     return jax.vmap(one_restart)(u0)
+

@@ -22,4 +22,5 @@ WORKFLOWS = (
     "digits",
     "infer",
     "fit_recording_command",
+    "import_model_command",
 )

@@ -291,8 +291,9 @@ def register(commands) -> None:
                         help="the recording: .nwb, .abf, or a table (" +
                              ", ".join(TABLE_SUFFIXES) + ")")
     parser.add_argument("--model", required=True, metavar="SPEC",
-                        help=f"a built-in model, one of {sorted(model_classes())}, or a model "
-                             "class by import path package.module:ClassName")
+                        help=f"a built-in model, one of {sorted(model_classes())}, a model "
+                             "class by import path package.module:ClassName, or a model file: "
+                             "Brian2 equations (.toml), NeuroML2 (.nml) or LEMS (.xml)")
     parser.add_argument("--param", action="append", dest="params", required=True,
                         metavar="NAME[=LOW:HIGH]",
                         help="a fitted parameter (repeat for each); without bounds it is "

@@ -41,6 +41,7 @@ import numpy as np
 from ... import models, sampling
 from ..._checks import check_int, check_real
 from ..._fields import check_parameter_names, is_parameter_value
+from ...imports.files import MODEL_FILE_SUFFIXES, is_model_file, load_model
 from ...models.base import AbstractNeuron
 from ...stimuli import StepCurrent
 from ...sweep import sweep
@@ -60,14 +61,21 @@ def model_classes() -> dict[str, type]:
 
 def model_class(name: str) -> type:
     """The model class that `--model NAME` names: a built-in model's lower-case name (see
-    `model_classes`) or an import path `package.module:ClassName` of any concrete
+    `model_classes`), an import path `package.module:ClassName` of any concrete
     `jaxneuron.AbstractNeuron` subclass (a module in the current folder or on
-    `PYTHONPATH`).
+    `PYTHONPATH`), or a model file (`jaxneuron.imports.load_model`: Brian2 equations in
+    `.toml`, NeuroML2 `.nml`, LEMS `.xml`), whose class has the file's values as defaults.
 
     **Raises:** `ValueError` naming `--model` and the allowed forms if the name is unknown,
     the import fails, or the object is not a concrete model class."""
     classes = model_classes()
-    forms = f"one of {sorted(classes)} or an import path package.module:ClassName"
+    forms = (f"one of {sorted(classes)}, an import path package.module:ClassName or a model "
+             f"file ({', '.join(MODEL_FILE_SUFFIXES)})")
+    if is_model_file(name):
+        try:
+            return type(load_model(name))
+        except ValueError as error:
+            raise ValueError(f"--model: {error}") from None
     if ":" not in name:
         if name not in classes:
             raise ValueError(f"--model must be {forms}; got {name!r}")
@@ -244,7 +252,8 @@ def register(commands) -> None:
                         help=f"a built-in model, one of {sorted(model_classes())}, or any "
                              "model class by import path package.module:ClassName (a concrete "
                              "jaxneuron.AbstractNeuron subclass in your own file, in the "
-                             "current folder or on PYTHONPATH)")
+                             "current folder or on PYTHONPATH), or a model file: Brian2 "
+                             "equations (.toml), NeuroML2 (.nml) or LEMS (.xml)")
     parser.add_argument("--param", action="append", dest="params", metavar="NAME=LOW:HIGH",
                         help="a swept parameter and its range (repeat for each parameter, "
                              "once each; stimulus.amplitude sweeps the step; default for hh: "
