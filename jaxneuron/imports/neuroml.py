@@ -169,7 +169,9 @@ def _value(text, dimension: str, where: str) -> float:
     ureg = registry()
     try:
         quantity = number * ureg.parse_expression(_pint_unit(symbol))
-        return float(quantity.to(target).magnitude)
+        # 15 significant digits: the unit factor's rounding (0.08 nA -> 80.00000000000001
+        # pA) is not part of the file's value
+        return float(f"{float(quantity.to(target).magnitude):.15g}")
     except Exception as error:  # noqa: BLE001 - pint raises many types for bad units
         raise ValueError(f"{where}: {text!r} is not a {dimension} (in {target}): "
                          f"{error}") from error
@@ -1030,6 +1032,12 @@ def load_lems(path) -> LemsRun:
             problems.append(f"<{child.type} id={child.id!r}> (connections between cells)")
         elif child.type not in _IGNORED:
             problems.append(f"<{child.type} id={child.id!r}> in network {network.id!r}")
+    for ident in dict.fromkeys(i for items in inputs.values() for i, _ in items):
+        node = doc.by_id(ident)
+        if node is None:
+            problems.append(f"input {ident!r} not found")
+        else:
+            _read_input(node, problems)
     for (population, index) in inputs:
         if population not in populations or index >= populations[population][1]:
             problems.append(f"an input targets {population}[{index}], which is not a cell "
