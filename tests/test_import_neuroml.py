@@ -342,3 +342,16 @@ def test_jnml_example_matches_jnml(jnml_examples, example):
             assert row["n"] == row["n_jnml"]
             continue
         assert row["ok"], row
+
+
+def test_load_lems_input_list_with_weights(tmp_path):
+    path = tmp_path / "list.xml"
+    inputs = """  <explicitInput target="pop[0]" input="p"/>
+  <explicitInput target="pop[1]" input="p"/>
+  <explicitInput target="pop[1]" input="q"/>"""
+    input_list = """<inputList id="il" population="pop" component="p">
+    <inputW id="0" target="../pop/1/iaf" destination="synapses" weight="0.5"/></inputList>"""
+    path.write_text(RUN.replace(inputs, input_list))
+    run = load_lems(path)
+    assert float(run.cells["pop[0]"][1].amplitude) == 0.0  # no input
+    assert float(run.cells["pop[1]"][1].amplitude) == pytest.approx(50.0)  # 0.5 x 0.1 nA
