@@ -355,3 +355,42 @@ def test_load_lems_input_list_with_weights(tmp_path):
     run = load_lems(path)
     assert float(run.cells["pop[0]"][1].amplitude) == 0.0  # no input
     assert float(run.cells["pop[1]"][1].amplitude) == pytest.approx(50.0)  # 0.5 x 0.1 nA
+
+
+BUILTINS = {
+    # NeuroML cell with the built-in's parameters, the built-in, NeuroML's input per unit of
+    # the built-in's, amplitude, t1 (ms)
+    "LIF": ('<iafRefCell id="c" leakConductance="100nS" leakReversal="-65mV" thresh="-50mV" '
+            'reset="-65mV" C="1000pF" refract="2ms"/>', jn.LIF(), 1000.0, 2.0, 60.0),
+    "Izhikevich": ('<izhikevichCell id="c" v0="-65mV" thresh="30mV" a="0.02" b="0.2" c="-65"'
+                   ' d="8"/>', jn.Izhikevich.preset("RS"), 1.0, 10.0, 100.0),
+    "AdEx": ('<adExIaFCell id="c" C="281pF" gL="30nS" EL="-70.6mV" reset="-70.6mV" '
+             'VT="-50.4mV" thresh="-40.4mV" delT="2mV" tauw="144ms" a="4nS" b="0.0805nA" '
+             'refract="0ms"/>', jn.AdEx(), 1.0, 800.0, 100.0),
+    # a sphere of exactly 1000 um^2 (d = sqrt(1000/pi) um): 1 uA/cm^2 is 10 pA
+    "HodgkinHuxley": (HH_CELL.replace('erev="-54.3mV"', 'erev="-54.387mV"').replace(
+        "17.841242", repr(math.sqrt(1000 / math.pi))).replace(
+        '<q10Settings type="q10ExpTemp" q10Factor="3" experimentalTemp="6.3 degC"/>', ""),
+        jn.HodgkinHuxley(), 10.0, 10.0, 50.0),
+}
+
+
+@pytest.mark.parametrize("case", [
+    *(name for name in BUILTINS if name != "HodgkinHuxley"),
+    pytest.param("HodgkinHuxley", marks=pytest.mark.slow)])  # 14 s on 2 cores
+def test_neuroml_cells_of_the_builtins_give_the_same_traces(tmp_path, case):
+    """NeuroML files of LIF, Izhikevich, AdEx and HH run like `jn.LIF`, `jn.Izhikevich`,
+    `jn.AdEx`, `jn.HodgkinHuxley` (float64, same default engine and dt): 1e-10 mV."""
+    body, builtin, scale, amplitude, t1 = BUILTINS[case]
+    model = jn.from_neuroml(nml(tmp_path, body), temperature=6.3)
+    dt = 0.05 if case != "HodgkinHuxley" else 0.025
+
+    def run(m, a):
+        return jn.simulate(m, jn.StepCurrent(a, 5.0, t1 - 5.0), t1=t1, dt=dt)
+
+    ours, ref = run(model, amplitude * scale), run(builtin, amplitude)
+    assert np.max(np.asarray(ref.v)) > 0 or int(ref.n_spikes) >= 3
+    assert int(ours.n_spikes) == int(ref.n_spikes)
+    np.testing.assert_allclose(ours.v, ref.v, rtol=0, atol=1e-10)
+    n = int(ref.n_spikes)
+    np.testing.assert_allclose(ours.spike_times[:n], ref.spike_times[:n], rtol=0, atol=1e-10)
