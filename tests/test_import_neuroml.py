@@ -394,3 +394,34 @@ def test_neuroml_cells_of_the_builtins_give_the_same_traces(tmp_path, case):
     np.testing.assert_allclose(ours.v, ref.v, rtol=0, atol=1e-10)
     n = int(ref.n_spikes)
     np.testing.assert_allclose(ours.spike_times[:n], ref.spike_times[:n], rtol=0, atol=1e-10)
+
+
+def test_tau_inf_and_instantaneous_gates(tmp_path):
+    path = nml(tmp_path, """
+        <ionChannel id="ka" conductance="10pS" type="ionChannelHH">
+          <gateHHtauInf id="a" instances="3">
+            <timeCourse type="fixedTimeCourse" tau="2ms"/>
+            <steadyState type="HHSigmoidVariable" rate="1" midpoint="-30mV" scale="8mV"/>
+          </gateHHtauInf>
+          <gateHHInstantaneous id="b" instances="1">
+            <steadyState type="HHSigmoidVariable" rate="1" midpoint="-60mV" scale="-6mV"/>
+          </gateHHInstantaneous>
+        </ionChannel>
+        <pointCellCondBased id="pc" C="10pF" v0="-65mV" thresh="0mV">
+          <channelPopulation id="kac" ionChannel="ka" number="100" erev="-80mV"/>
+        </pointCellCondBased>""")
+    source = neuroml_source(path)
+    assert "tau_kac_a = (kac_a_tau_tau)/kac_a_q10 : second" in lines(source)
+    assert "kac_b = inf_kac_b : 1" in lines(source)
+    assert source.namespace["kac_a_tau_tau"] == "2.0*ms"
+    # a starts at its steady state 1/(1 + exp(-(v0 - midpoint)/scale)) at v0 = -65 mV
+    assert source.initial["kac_a"] == pytest.approx(1 / (1 + math.exp(35 / 8)), rel=1e-12)
+    assert "kac_b" not in source.initial  # no state
+    model = jn.from_neuroml(path)
+    assert model.state_names == ("v", "kac_a")
+    # dv/dt at rest = N g a^3 b (E - v)/C, with b = 1/(1 + exp(-(-5)/-6))
+    a = 1 / (1 + math.exp(35 / 8))
+    b = 1 / (1 + math.exp(-5 / 6))
+    expected = 100 * 0.01 * a**3 * b * (-80 + 65) / 10.0  # nS mV / pF = mV/ms
+    dv = model.vector_field(0.0, model.initial_state(), 0.0)[0]
+    assert float(dv) == pytest.approx(expected, rel=1e-10)

@@ -12,11 +12,13 @@ allowed set of operations.
 Supported: `iafTauCell`, `iafTauRefCell`, `iafCell`, `iafRefCell`, `izhikevichCell`,
 `izhikevich2007Cell`, `adExIaFCell`, `fitzHughNagumoCell`, `pointCellCondBased`, and
 `cell` with one segment, `specificCapacitance`, `channelDensity`/`channelPopulation` of
-`ionChannel`/`ionChannelHH`/`ionChannelPassive` with `gateHHrates`/`gateHHratesInf`
-gates (`HHExpRate`, `HHSigmoidRate`, `HHExpLinearRate`, `HHSigmoidVariable`,
-`HHExpVariable`, `HHExpLinearVariable`, or a custom rate ComponentType with derived
-variables only), `q10Fixed`/`q10ExpTemp`. Inputs: `pulseGenerator`, `sineGenerator`,
-`rampGenerator` (and their dimensionless `...DL` forms), `compoundInput`.
+`ionChannel`/`ionChannelHH`/`ionChannelPassive` with `gateHHrates`, `gateHHratesInf`,
+`gateHHratesTau`, `gateHHtauInf` or `gateHHInstantaneous` gates (`HHExpRate`,
+`HHSigmoidRate`, `HHExpLinearRate`, `HHSigmoidVariable`, `HHExpVariable`,
+`HHExpLinearVariable`, `fixedTimeCourse`, or a custom rate, steady-state or time-course
+ComponentType with derived variables only), `q10Fixed`/`q10ExpTemp`. Inputs:
+`pulseGenerator`, `sineGenerator`, `rampGenerator` (and their dimensionless `...DL` forms),
+`compoundInput`.
 """
 
 from __future__ import annotations
@@ -340,8 +342,12 @@ _RATES = {
                         r * ((v - m) / s) / (1 - math.exp(-(v - m) / s))),
 }
 _VARIABLES = {name.replace("Rate", "Variable"): rate for name, rate in _RATES.items()}
-_RATE_BASES = ("baseVoltageDepRate", "baseHHRate")
-_VARIABLE_BASES = ("baseVoltageDepVariable", "baseHHVariable")
+_KINDS = {
+    # kind: (built-in types, the bases of custom types, exposure, its dimension, Brian2 unit)
+    "rate": (_RATES, ("baseVoltageDepRate", "baseHHRate"), "r", "per_time", "hertz"),
+    "variable": (_VARIABLES, ("baseVoltageDepVariable", "baseHHVariable"), "x", "none", "1"),
+    "time": ({}, ("baseVoltageDepTime",), "t", "time", "second"),
+}
 _LEMS_FUNCTIONS = {"exp": "exp", "ln": "log", "log": "log10", "sqrt": "sqrt", "sin": "sin",
                    "cos": "cos", "tan": "tan", "sinh": "sinh", "cosh": "cosh", "tanh": "tanh",
                    "abs": "abs"}
@@ -392,29 +398,34 @@ def _lems_expression(text: str, names: dict, where: str) -> tuple[str, object]:
     return walk(tree.body)
 
 
-def _rate(cell: _Cell, node: _Node, prefix: str, variable: bool):
-    """Brian2 text of a rate (1/ms) or a steady state (1) and its value at v (mV)."""
-    table = _VARIABLES if variable else _RATES
+def _rate(cell: _Cell, node: _Node, prefix: str, kind: str):
+    """Brian2 text of a rate (1/ms), a steady state (1) or a time course (ms) (`kind`:
+    "rate", "variable", "time") and its value at v (mV)."""
+    table = _KINDS[kind][0]
     if node.type in table:
         text, fn = table[node.type]
         _children_ok(cell, node)
         values = []
-        for attr, dimension in (("rate", "none" if variable else "per_time"),
+        for attr, dimension in (("rate", "none" if kind == "variable" else "per_time"),
                                 ("midpoint", "voltage"), ("scale", "voltage")):
             values.append(cell.param(f"{prefix}_{attr}", node, attr, dimension))
         names = {attr: f"{prefix}_{attr}" for attr in ("rate", "midpoint", "scale")}
         return text.format(**names), lambda v: fn(v, *values)
-    return _custom_rate(cell, node, prefix, variable)
+    if kind == "time" and node.type == "fixedTimeCourse":
+        _children_ok(cell, node)
+        tau = cell.param(f"{prefix}_tau", node, "tau", "time")
+        return f"{prefix}_tau", lambda v: tau
+    return _custom_rate(cell, node, prefix, kind)
 
 
-def _custom_rate(cell: _Cell, node: _Node, prefix: str, variable: bool):
-    """A rate of a ComponentType defined in the file, with derived variables only."""
+def _custom_rate(cell: _Cell, node: _Node, prefix: str, kind: str):
+    """A rate, steady state or time course of a ComponentType defined in the file, with
+    derived variables only."""
     ctype = cell.doc.component_types.get(node.type)
-    bases = _VARIABLE_BASES if variable else _RATE_BASES
-    exposure = "x" if variable else "r"
+    _, bases, exposure, exposed_dimension, _ = _KINDS[kind]
     if ctype is None or ctype.extends not in bases:
-        cell.unsupported(node, f"a {'steady state' if variable else 'rate'} of an "
-                         "unsupported type")
+        what = {"rate": "a rate", "variable": "a steady state", "time": "a time course"}[kind]
+        cell.unsupported(node, f"{what} of an unsupported type")
         return "0", lambda v: 0.0
     dynamics = ctype.dynamics
     if (len(dynamics.state_variables) or len(dynamics.time_derivatives)
@@ -441,7 +452,7 @@ def _custom_rate(cell: _Cell, node: _Node, prefix: str, variable: bool):
             return "0", lambda v: 0.0
         name = f"{prefix}_{derived.name}"
         dimension = derived.dimension or (
-            ("none" if variable else "per_time") if derived.name == exposure else "none")
+            exposed_dimension if derived.name == exposure else "none")
         unit = _BRIAN_UNITS.get(dimension)
         try:
             text, fn = _lems_expression(derived.value, names,
@@ -468,9 +479,12 @@ def _custom_rate(cell: _Cell, node: _Node, prefix: str, variable: bool):
 def _gate(cell: _Cell, gate: _Node, prefix: str, temperature_K: float | None, v0: float):
     """Declare gate `gate` as state `prefix`; its fraction open is `prefix**instances`."""
     allowed = {"gateHHrates": ("forwardRate", "reverseRate"),
-               "gateHHratesInf": ("forwardRate", "reverseRate", "steadyState")}
+               "gateHHratesInf": ("forwardRate", "reverseRate", "steadyState"),
+               "gateHHratesTau": ("forwardRate", "reverseRate", "timeCourse"),
+               "gateHHtauInf": ("timeCourse", "steadyState"),
+               "gateHHInstantaneous": ("steadyState",)}
     if gate.type not in allowed:
-        cell.unsupported(gate, "gates of HH form only: gateHHrates, gateHHratesInf")
+        cell.unsupported(gate, f"gates of HH form only: {', '.join(allowed)}")
         return None
     roles = {}
     scale = 1.0
@@ -505,13 +519,13 @@ def _gate(cell: _Cell, gate: _Node, prefix: str, temperature_K: float | None, v0
         cell.problems.append(f"{gate.type} {gate.id!r}: instances must be a whole number; "
                              f"got {instances!r}")
         return None
-    alpha, alpha_v = _rate(cell, roles["forwardRate"], f"{prefix}_alpha", False)
-    beta, beta_v = _rate(cell, roles["reverseRate"], f"{prefix}_beta", False)
-    cell.namespace[f"{prefix}_q10"] = scale
-    cell.values[f"{prefix}_q10"] = scale
-    cell.lines += [f"alpha_{prefix} = {alpha} : hertz", f"beta_{prefix} = {beta} : hertz"]
-    if gate.type == "gateHHratesInf":
-        inf, inf_v = _rate(cell, roles["steadyState"], f"{prefix}_inf", True)
+    roles_of = allowed[gate.type]
+    if "forwardRate" in roles_of:
+        alpha, alpha_v = _rate(cell, roles["forwardRate"], f"{prefix}_alpha", "rate")
+        beta, beta_v = _rate(cell, roles["reverseRate"], f"{prefix}_beta", "rate")
+        cell.lines += [f"alpha_{prefix} = {alpha} : hertz", f"beta_{prefix} = {beta} : hertz"]
+    if "steadyState" in roles_of:
+        inf, inf_v = _rate(cell, roles["steadyState"], f"{prefix}_inf", "variable")
         cell.lines.append(f"inf_{prefix} = {inf} : 1")
     else:
         cell.lines.append(f"inf_{prefix} = alpha_{prefix}/(alpha_{prefix} + beta_{prefix}) : 1")
@@ -519,8 +533,19 @@ def _gate(cell: _Cell, gate: _Node, prefix: str, temperature_K: float | None, v0
         def inf_v(v):
             a, b = alpha_v(v), beta_v(v)
             return a / (a + b)
-    cell.lines += [f"tau_{prefix} = 1/((alpha_{prefix} + beta_{prefix})*{prefix}_q10) : second",
-                   f"d{prefix}/dt = (inf_{prefix} - {prefix})/tau_{prefix} : 1"]
+    if gate.type == "gateHHInstantaneous":  # q = inf at once: no state
+        cell.lines.append(f"{prefix} = inf_{prefix} : 1")
+        power = int(instances)
+        return prefix if power == 1 else f"{prefix}**{power}"
+    cell.namespace[f"{prefix}_q10"] = scale
+    cell.values[f"{prefix}_q10"] = scale
+    if "timeCourse" in roles_of:
+        tau, _ = _rate(cell, roles["timeCourse"], f"{prefix}_tau", "time")
+        cell.lines.append(f"tau_{prefix} = ({tau})/{prefix}_q10 : second")
+    else:
+        cell.lines.append(
+            f"tau_{prefix} = 1/((alpha_{prefix} + beta_{prefix})*{prefix}_q10) : second")
+    cell.lines.append(f"d{prefix}/dt = (inf_{prefix} - {prefix})/tau_{prefix} : 1")
     try:
         cell.initial[prefix] = float(inf_v(v0))
     except (ArithmeticError, ValueError, KeyError) as error:
