@@ -425,3 +425,20 @@ def test_tau_inf_and_instantaneous_gates(tmp_path):
     expected = 100 * 0.01 * a**3 * b * (-80 + 65) / 10.0  # nS mV / pF = mV/ms
     dv = model.vector_field(0.0, model.initial_state(), 0.0)[0]
     assert float(dv) == pytest.approx(expected, rel=1e-10)
+
+
+def test_written_neuroml_model_imports_and_runs_identically(tmp_path, monkeypatch):
+    import importlib
+
+    from jaxneuron.imports import write_model
+
+    imported = jn.from_neuroml(nml(tmp_path, BUILTINS["AdEx"][0].replace('"c"', '"adex_nml"')))
+    write_model(imported, tmp_path / "written_adex_nml.py")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    written = importlib.import_module("written_adex_nml").AdexNml()
+    assert written.state_names == imported.state_names == ("v", "w")
+    stimulus = jn.StepCurrent(800.0, 5.0, 55.0)
+    a = jn.simulate(imported, stimulus, t1=60.0, dt=0.05)
+    b = jn.simulate(written, stimulus, t1=60.0, dt=0.05)
+    assert int(a.n_spikes) >= 2 and int(a.n_spikes) == int(b.n_spikes)
+    np.testing.assert_allclose(b.v, a.v, rtol=0, atol=1e-10)
