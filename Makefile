@@ -53,6 +53,7 @@ bench:
 	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json results/bench_spiking_sweep.json
 	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json results/bench_coba_brian2.json
 	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json results/bench_sweep_scale.json
+	$(BENCH_BIN)/python benchmarks/import_speed.py --json results/bench_import_speed.json
 
 # Every GPU-relevant benchmark at GPU sizes in under 8 minutes, one JSON each in results/gpu
 # (benchmarks/gpu.py); bench-gpu-quick runs the same command at the scripts' --quick sizes.

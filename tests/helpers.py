@@ -1,6 +1,7 @@
 """Shared test helpers."""
 
 import dataclasses
+import functools
 from collections.abc import Callable
 
 import equinox as eqx
@@ -32,6 +33,16 @@ def spike_time_error(trace: jn.Trace, reference) -> float:
 # Every model class in `jaxneuron.models` and every engine, so that tests/test_matrix.py and
 # tests/test_fit_matrix.py run each model with each engine (and expect a ValueError where
 # the pair cannot work). A new model or engine joins the matrix by adding one line here.
+
+
+@functools.cache
+def _imported(name: str) -> jn.AbstractNeuron:
+    """A model of jaxneuron.imports.catalog imported once (one class, so compiled code is
+    reused)."""
+    from jaxneuron.imports import catalog as brian2_models
+
+    extra = {"initial": brian2_models.hh_initial()} if name == "HH" else {}
+    return jn.from_brian2(**getattr(brian2_models, name), **extra)
 
 
 @dataclasses.dataclass(frozen=True, eq=False)
@@ -94,6 +105,12 @@ MODELS: list[ModelCase] = [
     # L5 pyramidal preset: 600 pA over its ~380 pA rheobase: 4 adapting spikes in 60 ms.
     ModelCase("GeneralizedNeuron", lambda: jn.GeneralizedNeuron.preset("pyramidal", "cortex"),
               jn.StepCurrent(600.0), 60.0, 0.05, "C", (3, 6)),
+    # Imported from Brian2 strings (jaxneuron.imports.catalog): the same equations as the
+    # built-in HH (a gated model found by the importer) and Izhikevich RS, so the same runs.
+    ModelCase("Brian2HH", lambda: _imported("HH"), jn.StepCurrent(10.0), 20.0, 0.025, "gK",
+              (1, 3)),
+    ModelCase("Brian2Izhikevich", lambda: _imported("IZHIKEVICH"), jn.StepCurrent(10.0),
+              100.0, 0.05, "a", (3, 4)),
 ]
 
 

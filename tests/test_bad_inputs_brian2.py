@@ -31,6 +31,9 @@ CASES = {
     "stochastic term": (
         lif("dv/dt = (EL - v + R*I)/tau + sigma*xi*tau**-0.5 : volt\nI : amp\nsigma : volt"),
         ValueError, r"the stochastic term 'xi' is not supported"),
+    "random numbers": (
+        lif("dv/dt = (EL - v + R*I)/tau + 0*rand()*mV/ms : volt\nI : amp"), ValueError,
+        r"random numbers \(rand\) are not supported"),
     "undefined name": (
         lif("dv/dt = (EL - v + R*I)/taux : volt\nI : amp"), ValueError,
         r"undefined name 'taux'"),

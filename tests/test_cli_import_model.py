@@ -96,3 +96,19 @@ def test_bad_paths(tmp_path, capsys):
     (tmp_path / "ok.toml").write_text(LIF_TOML)
     assert main(["import-model", str(tmp_path / "ok.toml"), "--out", str(tmp_path / "o.txt")]) == 2
     assert "must be a Python file ending in .py" in capsys.readouterr().err
+
+
+def test_simulate_takes_a_model_file(lif_file, tmp_path):
+    out = tmp_path / "sim"
+    code = main(["simulate", "--model", str(lif_file), "--amplitude", "2000", "--t1", "50",
+                 "--dt", "0.05", "--out", str(out)])
+    assert code in (0, None)
+    summary = json.loads((out / "summary.json").read_text())
+    reference = jn.simulate(jn.LIF(), jn.StepCurrent(2.0), t1=50.0, dt=0.05)
+    assert summary["n_spikes"] == int(reference.n_spikes) == 3
+    np.testing.assert_allclose(summary["spike_times_ms"], reference.spike_times[:3], atol=1e-3)
+
+
+def test_simulate_refuses_hh_conductances_for_another_model(tmp_path, capsys):
+    assert main(["simulate", "--model", "lif", "--g-k", "30", "--out", str(tmp_path)]) == 2
+    assert "--g-na and --g-k set Hodgkin–Huxley's conductances" in capsys.readouterr().err

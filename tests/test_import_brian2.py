@@ -1,7 +1,6 @@
 """`jaxneuron.from_brian2`: Brian2 strings of the built-in models run like the built-ins
 (float64, same engine and dt), units are converted, gradients match finite differences."""
 
-import brian2_models as b2
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -9,7 +8,7 @@ import pytest
 
 import jaxneuron as jn
 from jaxneuron._fields import replace_parameters
-from jaxneuron.imports import from_brian2
+from jaxneuron.imports import catalog as b2, from_brian2
 
 jax.config.update("jax_enable_x64", True)
 

@@ -216,6 +216,10 @@ class _Walker:
         self.fail(f"the operator in {ast.unparse(node)!r} is not allowed")
 
     def visit_Call(self, node):
+        if isinstance(node.func, ast.Name) and node.func.id in ("rand", "randn", "poisson",
+                                                                 "binomial"):
+            self.fail(f"random numbers ({node.func.id}) are not supported (jaxneuron's models "
+                      "are deterministic ODEs; drive noise through the stimulus)")
         if not isinstance(node.func, ast.Name) or node.func.id not in FUNCTIONS:
             name = ast.unparse(node.func)
             self.fail(f"unknown function {name!r} (allowed: {', '.join(FUNCTIONS)})")

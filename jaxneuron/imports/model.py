@@ -15,8 +15,10 @@ from typing import ClassVar
 
 import jax.numpy as jnp
 import sympy
+from jaxtyping import Array, Float
 
 from .._arrays import unstack
+from .._fields import param
 from ..models.base import (
     AbstractGatedNeuron,
     AbstractNeuron,
@@ -82,8 +84,7 @@ class ImportedNeuron(AbstractNeuron):
                 **finite(self, *spec.parameters)}
 
     def initial_state(self):
-        return jnp.stack([jnp.asarray(getattr(self, f"{s}_init"), dtype=float)
-                          for s in self.spec.states])
+        return jnp.stack([getattr(self, f"{s}_init") for s in self.spec.states])
 
     def voltage(self, y):
         return unstack(y)[self.spec.voltage_index]
@@ -151,8 +152,8 @@ def build_class(spec: ModelSpec) -> type:
     base = {(False, False): _Plain, (True, False): _Gated, (False, True): _PlainSpiking,
             (True, True): _GatedSpiking}[(spec.split is not None, spiking)]
     namespace = {
-        "__annotations__": {name: float for name in spec.parameters},
-        **{name: float(spec.defaults[name]) for name in spec.parameters},
+        "__annotations__": {name: Float[Array, ""] for name in spec.parameters},
+        **{name: param(float(spec.defaults[name])) for name in spec.parameters},
         "__doc__": spec.doc,
         "__module__": "jaxneuron.imports",
         "spec": spec,

@@ -65,7 +65,9 @@ def model_source(model) -> str:
         "from typing import ClassVar",
         "",
         "import jax.numpy as jnp",
+        "from jaxtyping import Array, Float",
         "",
+        "from jaxneuron import param",
         "from jaxneuron.models.base import (",
         *(f"    {b}," for b in sorted({*bases, "finite", "non_negative", "positive"})),
         ")",
@@ -95,7 +97,8 @@ def model_source(model) -> str:
         lines.append(f"    clamped_states: ClassVar[tuple[int, ...]] = {tuple(spec.clamped)!r}")
     lines.append("")
     for p in spec.parameters:
-        lines.append(f"    {p}: float = {float(getattr(model, p))!r}  # {units[p]}")
+        lines.append(f"    {p}: Float[Array, \"\"] = param({float(getattr(model, p))!r})  "
+                     f"# {units[p]}")
     lines += [
         "",
         "    def domain(self):",
@@ -106,8 +109,7 @@ def model_source(model) -> str:
                 ("finite", spec.parameters)) if names) + "}",
         "",
         "    def initial_state(self):",
-        "        return jnp.stack([" + ", ".join(f"jnp.asarray(self.{s}_init, dtype=float)"
-                                               for s in spec.states) + "])",
+        "        return jnp.stack([" + ", ".join(f"self.{s}_init" for s in spec.states) + "])",
         "",
         "    def voltage(self, y):",
         f"        return y[{spec.voltage_index}]",

@@ -1,4 +1,5 @@
-"""`jaxneuron simulate`: one Hodgkin–Huxley run under a step current -> CSV, PNG, JSON."""
+"""`jaxneuron simulate`: one run of a model (Hodgkin–Huxley by default, any built-in, your own
+class or a model file) under a step current -> CSV, PNG, JSON."""
 
 from __future__ import annotations
 
@@ -27,20 +28,31 @@ def default_max_spikes(t1: float) -> int:
     return max(64, int(np.ceil(_SPIKES_PER_SECOND * t1 / 1000.0)))
 
 
-def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float = 36.0,
-        amplitude: float = 10.0, t1: float = 100.0, dt: float = 0.025,
-        max_spikes: int | None = None, log=print) -> dict:
-    """Simulate HH (g_Na, g_K in mS/cm²) under `amplitude` µA/cm² for `t1` ms at step `dt` ms,
-    recording up to `max_spikes` spikes (default `default_max_spikes(t1)`; more raise)."""
-    for name, value in (("g_Na", g_Na), ("g_K", g_K)):
+def run(out: str | Path = "results/simulate", *, g_Na: float | None = None,
+        g_K: float | None = None, amplitude: float = 10.0, t1: float = 100.0,
+        dt: float = 0.025, max_spikes: int | None = None, model: str = "hh",
+        log=print) -> dict:
+    """Simulate `model` (a `--model` spec: a built-in name, `package.module:Class` or a model
+    file; default HH, whose g_Na, g_K in mS/cm² may be set) under a step of `amplitude` (in
+    the model's input unit, µA/cm² for HH) for `t1` ms at step `dt` ms, recording up to
+    `max_spikes` spikes (default `default_max_spikes(t1)`; more raise)."""
+    from .sweep_command import model_class
+
+    cls = model_class(model)
+    conductances = {k: v for k, v in (("g_Na", g_Na), ("g_K", g_K)) if v is not None}
+    if conductances and cls is not HodgkinHuxley:
+        raise ValueError(f"--g-na and --g-k set Hodgkin–Huxley's conductances; --model {model} "
+                         "is another model")
+    for name, value in conductances.items():
         check_real(name, value, ge=0)
     amplitude = check_real("amplitude", amplitude)
     t1, dt = check_real("t1", t1, gt=0), check_real("dt", dt, gt=0)
     max_spikes = default_max_spikes(t1) if max_spikes is None else check_int(
         "max_spikes", max_spikes, 1)
     out = output_dir(out)
-    trace = simulate(HodgkinHuxley(g_Na=g_Na, g_K=g_K), StepCurrent(amplitude), t1=t1, dt=dt,
-                     save_every=dt, max_spikes=max_spikes, throw=False)
+    neuron = cls(**conductances)
+    trace = simulate(neuron, StepCurrent(amplitude), t1=t1, dt=dt, save_every=dt,
+                     max_spikes=max_spikes, throw=False)
     status = int(trace.status)
     if status == STATUS_SPIKES_OVERFLOWED:
         raise ValueError(f"max_spikes: the run fired {int(trace.n_spikes)} spikes, more than "
@@ -56,7 +68,8 @@ def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float
     write_summary(out, summary)
     fig, ax = plt.subplots(figsize=(8, 3))
     ax.plot(trace.ts, trace.v)
-    ax.set(xlabel="time (ms)", ylabel="V (mV)", title="Hodgkin–Huxley")
+    ax.set(xlabel="time (ms)", ylabel="V (mV)",
+           title="Hodgkin–Huxley" if cls is HodgkinHuxley else cls.__name__)
     fig.tight_layout()
     fig.savefig(out / "trace.png", dpi=120)
     plt.close(fig)
@@ -68,10 +81,17 @@ def run(out: str | Path = "results/simulate", *, g_Na: float = 120.0, g_K: float
 
 def register(commands) -> None:
     """Add `jaxneuron simulate` to the CLI's sub-commands."""
-    parser = commands.add_parser("simulate", help="one Hodgkin–Huxley run under a step current")
-    parser.add_argument("--g-na", type=nonnegative_float, default=120.0, help="mS/cm²")
-    parser.add_argument("--g-k", type=nonnegative_float, default=36.0, help="mS/cm²")
-    parser.add_argument("--amplitude", type=finite_float, default=10.0, help="µA/cm²")
+    parser = commands.add_parser("simulate", help="one run of a model (Hodgkin–Huxley by "
+                                                  "default) under a step current")
+    parser.add_argument("--model", default="hh", metavar="SPEC",
+                        help="a built-in model name, package.module:ClassName, or a model "
+                             "file: Brian2 equations (.toml), NeuroML2 (.nml), LEMS (.xml)")
+    parser.add_argument("--g-na", type=nonnegative_float, default=None,
+                        help="HH only: mS/cm² (default 120)")
+    parser.add_argument("--g-k", type=nonnegative_float, default=None,
+                        help="HH only: mS/cm² (default 36)")
+    parser.add_argument("--amplitude", type=finite_float, default=10.0,
+                        help="in the model's input unit (µA/cm² for HH)")
     parser.add_argument("--t1", type=positive_float, default=100.0, help="ms")
     parser.add_argument("--dt", type=positive_float, default=0.025, help="ms")
     parser.add_argument("--max-spikes", type=positive_int, default=None,
@@ -81,4 +101,5 @@ def register(commands) -> None:
                              "and more)")
     parser.add_argument("--out", default="results/simulate")
     parser.set_defaults(func=lambda a: run(a.out, g_Na=a.g_na, g_K=a.g_k, amplitude=a.amplitude,
-                                           t1=a.t1, dt=a.dt, max_spikes=a.max_spikes))
+                                           t1=a.t1, dt=a.dt, max_spikes=a.max_spikes,
+                                           model=a.model))

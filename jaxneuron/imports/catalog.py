@@ -1,7 +1,12 @@
-"""Brian2 equation strings of the built-in models (same equations, same parameter values),
-for the self-consistency tests of `jaxneuron.from_brian2`."""
+"""Brian2 equation strings of jaxneuron's built-in models: the same equations and parameter
+values as `jn.LIF()`, `jn.Izhikevich.preset("RS")`, `jn.AdEx()` and `jn.HodgkinHuxley()`.
 
-import jaxneuron as jn
+Each is a dict of `from_brian2`'s arguments (`jn.from_brian2(**catalog.ADEX)`): a starting
+point for a model of your own, and the reference that the importer reproduces the built-ins
+from (to 1e-10 mV in float64).
+"""
+
+from __future__ import annotations
 
 LIF = dict(
     equations="""
@@ -62,7 +67,9 @@ HH = dict(
 `hh_initial()`."""
 
 
-def hh_initial():
+def hh_initial() -> dict:
     """The built-in HH's initial state as `initial` (gates at steady state at -65 mV)."""
-    v, m, h, n = (float(x) for x in jn.HodgkinHuxley().initial_state())
+    from ..models import HodgkinHuxley
+
+    v, m, h, n = (float(x) for x in HodgkinHuxley().initial_state())
     return {"v": f"{v!r}*mV", "m": m, "h": h, "n": n}
