@@ -54,6 +54,8 @@ from .fit_recording import (
 )
 from .imports import (
     from_brian2 as from_brian2,
+    from_neuroml as from_neuroml,
+    load_lems as load_lems,
 )
 from .models import (
     LIF as LIF,

@@ -5,6 +5,9 @@ as a plain Python model file (`write_model`)."""
 from . import catalog
 from .brian2 import from_brian2
 from .files import load_model
+from .neuroml import LemsRun, from_neuroml, load_lems, neuroml_source
+from .source import EquationSource
 from .write import model_source, write_model
 
-__all__ = ["catalog", "from_brian2", "load_model", "model_source", "write_model"]
+__all__ = ["EquationSource", "LemsRun", "catalog", "from_brian2", "from_neuroml", "load_lems",
+           "load_model", "model_source", "neuroml_source", "write_model"]
