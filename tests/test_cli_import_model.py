@@ -112,3 +112,17 @@ def test_simulate_takes_a_model_file(lif_file, tmp_path):
 def test_simulate_refuses_hh_conductances_for_another_model(tmp_path, capsys):
     assert main(["simulate", "--model", "lif", "--g-k", "30", "--out", str(tmp_path)]) == 2
     assert "--g-na and --g-k set Hodgkin–Huxley's conductances" in capsys.readouterr().err
+
+
+def test_neuroml_and_lems_files_work_as_model_files(tmp_path, capsys):
+    import neuroml_reference as ref
+
+    if ref.jar_path() is None:
+        pytest.skip("the jNeuroML jar (pyneuroml) with the NeuroML examples is not installed")
+    folder = ref.extract_examples(tmp_path)
+    lems = folder / "LEMSexamples" / "LEMS_NML2_Ex9_FN.xml"
+    out = tmp_path / "fn_cell.py"
+    assert main(["import-model", str(lems), "--out", str(out)]) in (0, None)
+    assert "wrote" in capsys.readouterr().out and out.exists()
+    model = load_model(lems)  # the one population's cell: FitzHugh–Nagumo, dimensionless V
+    assert model.state_units == {"V": "1", "W": "1"}
