@@ -40,7 +40,7 @@ def simulate(
     save_every: float | None = None,
     save_states: Sequence[str] | None = None,
     y0=None,
-    threshold: float = 0.0,
+    threshold: float | None = None,
     max_spikes: int = 64,
     record: SpikeRecord | None = None,
     throw: bool = True,
@@ -76,7 +76,8 @@ def simulate(
       `save_states=()` a sweep that keeps traces stores only the voltage.
     - `y0`: initial state, shape `(n_states,)`; default `model.initial_state()`.
     - `threshold`: voltage (mV, finite) whose upward crossing counts as a spike (smooth
-      models; spiking models use their `spike_condition`).
+      models; default the model's `spike_threshold`, 0 mV unless it says otherwise;
+      spiking models use their `spike_condition`).
     - `max_spikes`: capacity of `Trace.spike_times`. More spikes than this raise (or, with
       `throw=False`, set `Trace.spikes_overflowed` and `Trace.status` 3).
     - `record`: what to record of the spikes, a `jaxneuron.engines.SpikeRecord`
@@ -110,10 +111,11 @@ def simulate(
                           surrogate=surrogate, rtol=rtol, atol=atol, max_steps=max_steps,
                           adjoint=adjoint)
     if record is None:
+        threshold = model.spike_threshold if threshold is None else threshold
         record = SpikeRecord(max_spikes=max_spikes, threshold=threshold)
     elif not isinstance(record, SpikeRecord):
         raise ValueError(f"record must be a jaxneuron.engines.SpikeRecord; got {record!r}")
-    elif max_spikes != 64 or not (is_concrete(threshold) and threshold == 0.0):
+    elif max_spikes != 64 or threshold is not None:
         raise ValueError("record: pass max_spikes and threshold as fields of "
                          "SpikeRecord(...), not next to record=")
     else:

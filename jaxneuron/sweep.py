@@ -229,7 +229,8 @@ def sweep(
     if (summary is spike_summary and not keep_traces
             and not {"record", "max_spikes"} & set(simulate_kwargs)):
         simulate_kwargs["record"] = SpikeRecord(
-            threshold=simulate_kwargs.pop("threshold", 0.0), times=False, stats=True)
+            threshold=simulate_kwargs.pop("threshold", model.spike_threshold), times=False,
+            stats=True)
     simulate_kwargs["throw"] = False
     run_kwargs = simulate_kwargs
     if store is not None and keep_traces and "save_states" not in simulate_kwargs:
@@ -472,6 +473,7 @@ def _describe_call(model, stimulus, summary, simulate_kwargs, columns, set_index
     engine = build_engine(model, **{k: options.pop(k) for k in ENGINE_OPTIONS if k in options})
     record = options.pop("record", None)
     if record is None:
+        options.setdefault("threshold", model.spike_threshold)
         record = SpikeRecord(**{k: options.pop(k) for k in ("max_spikes", "threshold")
                                 if k in options})
     defaults = {name: p.default for name, p in inspect.signature(simulate).parameters.items()

@@ -113,7 +113,7 @@ CASES = {
     "reset without a threshold": (
         lif(reset="v = -60*mV"), ValueError, r"reset needs a threshold"),
     "refractory condition": (
-        lif(threshold="v > -50*mV", refractory="v > -40*mV"), ValueError,
+        lif(threshold="v > -50*mV", reset="v = -65*mV", refractory="v > -40*mV"), ValueError,
         r"refractory: a condition \('v > -40\*mV'\) is not supported; give a time"),
     "refractory not a time": (
         lif(threshold="v > -50*mV", refractory="2*mV"), ValueError,

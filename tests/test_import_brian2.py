@@ -110,3 +110,20 @@ def test_written_model_file_imports_and_runs_identically(case, tmp_path, monkeyp
     assert np.max(a.v) > 0 if case is b2.HH else int(a.n_spikes) >= 2  # it spikes
     np.testing.assert_allclose(b.v, a.v, rtol=0, atol=1e-10)
     assert int(a.n_spikes) == int(b.n_spikes)
+
+
+def test_a_threshold_without_reset_only_detects_spikes():
+    """Brian2's HH examples: `threshold='v > -20*mV'`, no reset. The import is the smooth HH
+    whose spikes are the upward crossings of -20 mV: the same spike times as the built-in HH
+    recorded with threshold=-20."""
+    imported = from_brian2(**b2.HH, initial=b2.hh_initial(), threshold="v > -20*mV",
+                           refractory="v > -20*mV")
+    assert not isinstance(imported, jn.models.AbstractSpikingNeuron)
+    assert imported.spike_threshold == pytest.approx(-20.0)
+    ours = _run(imported, 10.0, 60.0, 0.025)
+    ref = _run(jn.HodgkinHuxley(), 10.0, 60.0, 0.025, threshold=-20.0)
+    n = int(ref.n_spikes)
+    assert n >= 3 and int(ours.n_spikes) == n
+    np.testing.assert_allclose(ours.spike_times[:n], ref.spike_times[:n], atol=1e-9)
+    with pytest.raises(ValueError, match="must compare the membrane potential with a constant"):
+        from_brian2(**b2.HH, threshold="m > 0.5")

@@ -348,11 +348,27 @@ def brian2_spec(equations, *, threshold=None, reset=None, refractory=None, names
                                            inline))
 
     parameters = list(constants)
-    defaults = {k: float(v / si_factor(stored[k])) for k, (v, _) in constants.items()}
+    defaults = defaults_of(constants, stored)
     units = {k: unit_text(stored[k]) for k in constants}
     positive = [k for k in constants if _is_positive_kind(stored[k])]
     non_negative = []
 
+    detect_only = threshold is not None and reset is None
+    if detect_only:
+        flagged = [e.name for e in states if "unless refractory" in e.flags]
+        if flagged:
+            raise ValueError(f"threshold without reset: the states {flagged} are held "
+                             "'(unless refractory)', which needs a reset; give one")
+        # Spikes are only detected (Brian2's HH examples): a smooth model that counts upward
+        # crossings of the potential, which never counts a spike twice, so refractoriness
+        # has nothing to do.
+        spike_threshold = _detection_threshold(condition, states, defaults_of(constants,
+                                                                              stored), threshold)
+        if not (isinstance(refractory, str) and is_comparison(refractory)):
+            _refractory(refractory, threshold)  # a bad time is still an error
+        condition, refractory = None, None
+    else:
+        spike_threshold = None
     period = _refractory(refractory, threshold)
     if period is not None:
         parameters.append("refractory")
@@ -396,6 +412,7 @@ def brian2_spec(equations, *, threshold=None, reset=None, refractory=None, names
         input_unit=None if input is None else unit_text(stored[input]),
         derivatives=tuple(derivatives), split=split, n_voltages=n_voltages,
         threshold=condition, reset=tuple(resets), clamped=clamped,
+        spike_threshold=spike_threshold,
         voltage_index=voltage_index, doc=doc,
         source={"equations": equations, "threshold": threshold, "reset": reset,
                 "refractory": refractory, "namespace": dict(namespace),
@@ -449,6 +466,28 @@ def _reset_statement(statement, state_index, states, stored, expression, inline)
         value = q.expr / si_factor(stored[target])
         value = {"=": value, "+=": symbol + value, "-=": symbol - value}[op]
     return index, inline(value)
+
+
+def defaults_of(constants: dict, stored: dict) -> dict:
+    """Each constant's default value in its stored unit (name -> float)."""
+    return {k: float(v / si_factor(stored[k])) for k, (v, _) in constants.items()}
+
+
+def _detection_threshold(condition, states, defaults, text) -> float:
+    """The potential (mV) at which `condition` (stored units, > 0 past threshold) turns
+    true: it must be `V - c` (or `c - V` with <) for the membrane potential V and a `c`
+    made of constants."""
+    voltage = [e for e in states if (1.0 * e.unit).dimensionality
+               == (1.0 * registry().mV).dimensionality]
+    symbol = _symbol(voltage[0].name) if voltage else None
+    slope = sympy.diff(condition, symbol) if symbol is not None else 0
+    others = {s.name for s in condition.free_symbols} - {symbol.name if symbol else ""}
+    if slope != 1 or others & {e.name for e in states} or "t" in others:
+        raise ValueError(f"threshold {text!r} without a reset must compare the membrane "
+                         "potential with a constant (e.g. 'v > -20*mV'); give a reset to use "
+                         "any other condition")
+    return float(-condition.xreplace({symbol: 0}).xreplace(
+        {_symbol(k): v for k, v in defaults.items()}))
 
 
 def _refractory(refractory, threshold) -> float | None:

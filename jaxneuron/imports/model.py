@@ -48,6 +48,8 @@ class ModelSpec:
     - `threshold`: crosses zero upwards at a spike (None: no spikes); `reset`: `(state
       index, new value)` applied in order; `clamped`: indices held while refractory.
     - `voltage_index`: the membrane potential's index.
+    - `spike_threshold`: for a model without reset that only detects spikes, the potential
+      (mV) whose upward crossing counts as one (`simulate`'s default `threshold`).
     - `doc`: the class docstring; `source`: what it was imported from (for
       `write_model`).
     """
@@ -71,6 +73,7 @@ class ModelSpec:
     voltage_index: int
     doc: str
     source: object = None
+    spike_threshold: float | None = None
 
 
 class ImportedNeuron(AbstractNeuron):
@@ -165,6 +168,8 @@ def build_class(spec: ModelSpec) -> type:
     }
     if spiking:
         namespace["clamped_states"] = spec.clamped
+    if spec.spike_threshold is not None:
+        namespace["spike_threshold"] = spec.spike_threshold
     return type(spec.name, (base,), namespace)
 
 

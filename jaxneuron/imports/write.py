@@ -91,6 +91,8 @@ def model_source(model) -> str:
         "    }",
         f"    input_unit: ClassVar[str | None] = {spec.input_unit!r}",
     ]
+    if spec.spike_threshold is not None:
+        lines.append(f"    spike_threshold: ClassVar[float] = {spec.spike_threshold!r}  # mV")
     if gated:
         lines.append(f"    n_voltages: ClassVar[int] = {spec.n_voltages}")
     if spiking:

@@ -32,6 +32,9 @@ class AbstractNeuron(eqx.Module):
     """
 
     state_names: ClassVar[tuple[str, ...]]
+    spike_threshold: ClassVar[float] = 0.0
+    """mV: the potential whose upward crossing counts as a spike in a smooth model
+    (`simulate`'s default `threshold`); threshold-and-reset models use `spike_condition`."""
     input_unit: ClassVar[str | None] = None
     """Unit of the input current `args`, a unit string: `"uA/cm**2"`, `"nA"`, `"pA"`, or
     `"1"` for a dimensionless current. None (the default) states none: converting a
