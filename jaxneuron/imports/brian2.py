@@ -486,7 +486,7 @@ def _detection_threshold(condition, states, defaults, text) -> float:
         raise ValueError(f"threshold {text!r} without a reset must compare the membrane "
                          "potential with a constant (e.g. 'v > -20*mV'); give a reset to use "
                          "any other condition")
-    return float(-condition.xreplace({symbol: 0}).xreplace(
+    return float(-condition.xreplace({symbol: sympy.S.Zero}).xreplace(
         {_symbol(k): v for k, v in defaults.items()}))
 
 
@@ -557,7 +557,7 @@ def _gated_split(states, derivatives, is_voltage):
         if slope == 0 or x in slope.free_symbols or slope.has(sympy.Derivative):
             return None
         rate = _expand(-slope)
-        targets.append(_expand(f.xreplace({x: 0})) / rate)
+        targets.append(_expand(f.xreplace({x: sympy.S.Zero})) / rate)
         rates.append(rate)
     return tuple(rates), tuple(targets)
 

@@ -696,9 +696,9 @@ def _conductance_cell(cell: _Cell, temperature_K) -> dict:
     total = " + ".join(currents) or "0*amp"
     cell.lines[:0] = [f"dv/dt = ({total} + I)/{capacitance} : volt", "I : amp"]
     cell.initial["v"] = _quantity(v0, "voltage")
-    # No threshold: the cell does not reset, so it is a smooth model whose spikes are
-    # upward crossings of `thresh` (`jn.simulate(..., threshold=...)`).
-    return {"spike_threshold": thresh}
+    # A threshold without reset: the cell does not reset, so it is a smooth model whose
+    # spikes are upward crossings of `thresh` (its `spike_threshold`, simulate's default).
+    return {"spike_threshold": thresh, "threshold": f"v > {_quantity(thresh, 'voltage')}"}
 
 
 def _identifier(text: str) -> str:
