@@ -127,3 +127,13 @@ def test_a_threshold_without_reset_only_detects_spikes():
     np.testing.assert_allclose(ours.spike_times[:n], ref.spike_times[:n], atol=1e-9)
     with pytest.raises(ValueError, match="must compare the membrane potential with a constant"):
         from_brian2(**b2.HH, threshold="m > 0.5")
+
+
+def test_the_membrane_potential_leads_the_state_whatever_the_order_written():
+    lines = b2.HH["equations"].strip().splitlines()
+    gates_first = "\n".join(lines[1:4] + lines[:1] + lines[4:])
+    imported = from_brian2(**{**b2.HH, "equations": gates_first}, initial=b2.hh_initial())
+    assert imported.state_names == ("v", "m", "h", "n")
+    assert isinstance(imported, jn.models.AbstractGatedNeuron)  # the exponential solvers
+    ours, ref = _run(imported, 10.0, 30.0, 0.025), _run(jn.HodgkinHuxley(), 10.0, 30.0, 0.025)
+    np.testing.assert_allclose(ours.v, ref.v, rtol=0, atol=1e-10)

@@ -291,7 +291,10 @@ def brian2_spec(equations, *, threshold=None, reset=None, refractory=None, names
         if input not in by_name or by_name[input].kind != "param":
             raise ValueError(f"input: {input!r} is not a parameter of the equations; declare "
                              f"it, e.g. '{input} : amp' (or pass input=None)")
-    states = [e for e in eqs if e.kind == "diff"]
+    # Membrane potentials first (as jaxneuron's models order their states, and as the
+    # exponential solvers of conductance-based models need), the rest in written order.
+    states = sorted((e for e in eqs if e.kind == "diff"),
+                    key=lambda e: (1.0 * e.unit).dimensionality != (1.0 * ureg.mV).dimensionality)
     subs = {e.name: e for e in eqs if e.kind == "sub"}
     constants = {e.name: (sympy.Integer(0), e.unit) for e in eqs
                  if e.kind == "param" and e.name != input}
