@@ -133,6 +133,7 @@ def test_invalid_values_set_inside_a_transform_fail_with_status_4():
     np.testing.assert_array_equal(status, [0, 4, 4])
 
 
+@pytest.mark.slow  # 15-20 s on 2 idle cores; keeps make test under 15 min
 def test_status_names_the_failure():
     blow_up = jn.simulate(jn.HodgkinHuxley(g_Na=5000.0), STEP, t1=20.0, dt=0.1,
                           solver="euler", throw=False)
@@ -151,6 +152,7 @@ def test_status_names_the_failure():
 # ---- (b) sweeps flag exactly the invalid sets, with the reason --------------------------------
 
 
+@pytest.mark.slow  # 15-20 s on 2 idle cores; keeps make test under 15 min
 def test_sweep_flags_invalid_hh_sets_by_index_and_reason():
     params = {"C_m": np.array([1.0, 0.0, 1.0, 1.0, 1.2, -1.0]),
               "g_Na": np.array([120.0, 120.0, -10.0, 120.0, 100.0, 120.0]),

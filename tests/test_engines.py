@@ -85,6 +85,7 @@ def test_unrolled_runge_kutta_step_equals_diffrax_step(solver):
     np.testing.assert_allclose(ours, theirs, rtol=1e-13, atol=1e-13)
 
 
+@pytest.mark.slow  # 15-20 s on 2 idle cores; keeps make test under 15 min
 def test_unrolled_step_differentiates_in_both_modes():
     """Forward and reverse derivatives of a tsit5 clock run agree (the old checkpointed
     stage loop had no forward mode)."""

@@ -139,6 +139,7 @@ def test_sensory_relay_neuron_fires_only_at_onset():
     assert spikes.max() < 10.0  # ms after onset
 
 
+@pytest.mark.slow  # 15-20 s on 2 idle cores; keeps make test under 15 min
 def test_clock_mode_converges_to_exact_mode():
     m = jn.GeneralizedNeuron.preset("pyramidal")
     exact = _spikes(_count(m, 700.0, t1=300.0, **EXACT))
