@@ -1,19 +1,20 @@
 """Brian2's own example models, imported with `jaxneuron.from_brian2`, against Brian2 itself.
 
 Each example's equation strings and parameter values are copied from Brian2's examples
-(the file is named next to each); a step current drives one neuron through the model's input
-variable (a parameter `I` added to the membrane equation where the example has none), in
-Brian2 (numpy target, the example's integration method) and in jaxneuron (the same strings
-through `jn.from_brian2`, the model's default engine, the solver that matches Brian2's
-method), same dt, float64. Compared: spike counts, spike times (within 2 dt), and the RMS
-voltage difference outside spikes (samples within `MARGIN_MS` of a spike of either run left
-out). Timed: one neuron in Brian2 (code generation apart) and in jaxneuron (compilation
-apart), and 1,000 parameter sets in one vmapped jaxneuron call.
+(the file is named next to each); a step current drives one neuron through the model's
+input variable (a parameter `I` added to the membrane equation where the example has none),
+in Brian2 (numpy target by default, the example's integration method) and in jaxneuron (the
+same strings through `jn.from_brian2`, the model's default engine with the solver that makes
+Brian2's step), same dt, float64. Compared: spike counts, the first spike and every
+interspike interval (within 2 dt), the largest spike-time difference, and the RMS voltage
+difference away from spikes. Timed: one neuron (Brian2's code generation and jaxneuron's
+compilation apart), and 1,000 parameter sets: one vmapped jaxneuron call against one Brian2
+group of 1,000 neurons, whose spike counts are compared set by set.
 
 Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make bench`
 creates `.venv-bench`); without Brian2 only the jaxneuron runs are made and timed.
 
-    python benchmarks/import_brian2.py [--quick] [--json PATH]
+    python benchmarks/import_brian2.py [--quick] [--target numpy|cython] [--json PATH]
 """
 
 from __future__ import annotations
@@ -169,7 +170,7 @@ gNa : siemens/meter**2
             initial={"v": "0*mV", "h": 1.0, "m": 0.0, "n": 0.5}, input="I",
             name="HH1952"),
         method="exponential_euler", dts=(0.01,), stimulus=(10.0, "uA/cm**2", 20.0, 120.0),
-        t1=150.0, batch="gK", spike_mV=50.0),
+        t1=150.0, batch="gNa", spike_mV=50.0),
 }
 """The compared examples, by name."""
 
@@ -221,13 +222,18 @@ def jaxneuron_run(example: dict) -> dict:
             "engine": type(jn.engines.default_engine(model)).__name__}
 
 
+def batch_scales(n: int = 1000) -> np.ndarray:
+    """The factors (U[0.8, 1.2], seed 0) that the batch's parameter is scaled by."""
+    return np.random.default_rng(0).uniform(0.8, 1.2, n)
+
+
 def jaxneuron_batch(example: dict, n: int = 1000) -> dict:
-    """`n` parameter sets (the example's `batch` parameter scaled by U[0.8, 1.2]) in one
-    vmapped call; run time after compilation."""
+    """`n` parameter sets (the example's `batch` parameter scaled by `batch_scales`) in one
+    vmapped call: spike counts, and the run time after compilation."""
     model = jaxneuron_model(example)
     stimulus = stimulus_for(model, example)
     name = example["batch"]
-    values = getattr(model, name) * np.random.default_rng(0).uniform(0.8, 1.2, n)
+    values = jnp.asarray(getattr(model, name) * batch_scales(n))
 
     def one(value):
         m = eqx.tree_at(lambda m: getattr(m, name), model, value)
@@ -237,10 +243,10 @@ def jaxneuron_batch(example: dict, n: int = 1000) -> dict:
                            throw=False).n_spikes
 
     run = jax.jit(jax.vmap(one))
-    jax.block_until_ready(run(jnp.asarray(values)))
+    jax.block_until_ready(run(values))
     start = time.perf_counter()
-    counts = jax.block_until_ready(run(jnp.asarray(values)))
-    return {"seconds": time.perf_counter() - start, "mean_spikes": float(np.mean(counts))}
+    counts = jax.block_until_ready(run(values))
+    return {"seconds": time.perf_counter() - start, "counts": np.asarray(counts)}
 
 
 def _brian2_value(text, b2):
@@ -251,18 +257,18 @@ def _brian2_value(text, b2):
     return eval(text, {"__builtins__": {}}, units)  # our own quantity strings above
 
 
-def brian2_run(example: dict, timed: bool = True) -> dict | None:
-    """The example in Brian2 (numpy target): V at every step, spike times (ms), and (with
-    `timed`) the run time of a second identical run (the first generates the code)."""
-    try:
-        import brian2 as b2
-    except ImportError:
-        return None
+def _brian2_network(example: dict, b2, n: int = 1):
+    """The example's `NeuronGroup` of `n` neurons (with `n` > 1, the batch parameter
+    declared per neuron and scaled by `batch_scales`), its monitors, and the `Network`."""
     b2.start_scope()
-    b2.prefs.codegen.target = "numpy"
     b2.defaultclock.dt = example["dt"] * b2.ms
     spec = example["model"]
-    eqs = b2.Equations(spec["equations"])
+    text = spec["equations"]
+    name = example["batch"]
+    batch = _brian2_value(spec["namespace"][name], b2)
+    if n > 1 and name not in b2.Equations(text).parameter_names:
+        text += f"\n{name} : {b2.get_unit(b2.get_dimensions(batch))!r}"
+    eqs = b2.Equations(text)
     declared = set(eqs.parameter_names)
     namespace = {k: _brian2_value(v, b2) for k, v in spec["namespace"].items()
                  if k not in declared}
@@ -270,34 +276,70 @@ def brian2_run(example: dict, timed: bool = True) -> dict | None:
     refractory = spec.get("refractory")
     if threshold is None:  # spikes counted as upward crossings, as jaxneuron does
         threshold = refractory = f"v > {example['spike_mV']}*mV"
-    elif isinstance(refractory, str) and "ms" in refractory:
+    elif isinstance(refractory, str):
         refractory = _brian2_value(refractory, b2)
-    group = b2.NeuronGroup(1, eqs, threshold=threshold, reset=spec.get("reset"),
+    group = b2.NeuronGroup(n, eqs, threshold=threshold, reset=spec.get("reset"),
                            refractory=refractory or False, method=example["method"],
                            namespace=namespace)
     for key, value in {**{k: v for k, v in spec["namespace"].items() if k in declared},
                        **spec.get("initial", {})}.items():
         setattr(group, key, _brian2_value(value, b2))
+    if n > 1:
+        setattr(group, name, batch * batch_scales(n))
     voltage = "v" if "v" in eqs.diff_eq_names else "vm"
-    scale = 1e3 if eqs[voltage].dim == b2.volt.dim else 1.0  # SI -> mV
-    state = b2.StateMonitor(group, voltage, record=0)
+    state = b2.StateMonitor(group, voltage, record=0) if n == 1 else None
     spikes = b2.SpikeMonitor(group)
-    net = b2.Network(group, state, spikes)
+    net = b2.Network(*[x for x in (group, state, spikes) if x is not None])
+    return group, state, spikes, net, (1e3 if eqs[voltage].dim == b2.volt.dim else 1.0)
+
+
+def _brian2_protocol(example: dict, b2, group, net, repeats: int) -> float:
+    """Run the step protocol (`repeats` times from the stored start; the first run also
+    generates the code): the wall time of the last run, s."""
     amplitude, unit, t_start, t_stop = example["stimulus"]
     current = _brian2_value(f"{amplitude!r}*{unit}", b2)
     net.store()
     seconds = []
-    for _ in range(2 if timed else 1):
+    for _ in range(repeats):
         net.restore()
         start = time.perf_counter()
         for duration, value in ((t_start, 0 * current), (t_stop - t_start, current),
                                 (example["t1"] - t_stop, 0 * current)):
-            setattr(group, spec["input"], value)
+            setattr(group, example["model"]["input"], value)
             net.run(duration * b2.ms)
         seconds.append(time.perf_counter() - start)
-    return {"ts": np.asarray(state.t_) * 1e3, "v": np.asarray(getattr(state, voltage + "_")[0])
-            * scale, "spikes": np.asarray(spikes.t_) * 1e3, "seconds": seconds[-1],
+    return seconds[-1]
+
+
+def brian2_run(example: dict, timed: bool = True, target: str = "numpy") -> dict | None:
+    """The example in Brian2 (runtime `target`): V at every step (mV, or as is where
+    dimensionless), spike times (ms), and (with `timed`) the run time of a second identical
+    run (the first generates the code); None without Brian2."""
+    try:
+        import brian2 as b2
+    except ImportError:
+        return None
+    b2.prefs.codegen.target = target
+    group, state, spikes, net, scale = _brian2_network(example, b2)
+    seconds = _brian2_protocol(example, b2, group, net, 2 if timed else 1)
+    voltage = "v" if hasattr(state, "v") else "vm"
+    return {"ts": np.asarray(state.t_) * 1e3,
+            "v": np.asarray(getattr(state, voltage + "_")[0]) * scale,
+            "spikes": np.asarray(spikes.t_) * 1e3, "seconds": seconds,
             "version": b2.__version__}
+
+
+def brian2_batch(example: dict, n: int = 1000, target: str = "numpy") -> dict | None:
+    """The same `n` parameter sets as `jaxneuron_batch`, as one Brian2 group of `n`
+    neurons: spike counts and the run time of a second run."""
+    try:
+        import brian2 as b2
+    except ImportError:
+        return None
+    b2.prefs.codegen.target = target
+    group, _, spikes, net, _ = _brian2_network(example, b2, n)
+    seconds = _brian2_protocol(example, b2, group, net, 2)
+    return {"seconds": seconds, "counts": np.asarray(spikes.count)}
 
 
 def compare(ours: dict, theirs: dict, dt: float) -> dict:
@@ -341,6 +383,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="the examples' own steps only, no 1,000-set batch")
+    parser.add_argument("--target", default="numpy", choices=("numpy", "cython"),
+                        help="Brian2's runtime code generation target (default numpy)")
     parser.add_argument("--json", help="write results as JSON to this path")
     args = parser.parse_args()
     rows = []
@@ -356,19 +400,24 @@ def main() -> None:
                 rows.append({**row, "verdict": f"unsupported: {error}"})
                 break
             row["engine"] = ours["engine"]
-            theirs = brian2_run(run, timed=k == 0)
+            theirs = brian2_run(run, timed=k == 0, target=args.target)
             if theirs is None:
                 row.update(spikes_jaxneuron=len(ours["spikes"]), verdict="no Brian2")
             else:
                 row.update(compare(ours, theirs, dt), baseline=f"Brian2 {theirs['version']} "
-                           "numpy")
+                           f"{args.target}")
             if k == 0:
                 row["jaxneuron_s"] = ours["seconds"]
                 if theirs is not None:
                     row["baseline_s"] = theirs["seconds"]
                 if not args.quick:
                     batch = jaxneuron_batch(run)
-                    row.update(batch_s=batch["seconds"], batch_mean_spikes=batch["mean_spikes"])
+                    row.update(batch_s=batch["seconds"],
+                               batch_mean_spikes=float(batch["counts"].mean()))
+                    theirs = brian2_batch(run, target=args.target)
+                    if theirs is not None:
+                        row.update(baseline_batch_s=theirs["seconds"], batch_same_count=float(
+                            np.mean(theirs["counts"] == batch["counts"])))
             rows.append(row)
     for name, example in UNSUPPORTED.items():
         try:
@@ -389,7 +438,9 @@ def main() -> None:
         ("case", "example", "s"), ("dt", "dt ms", "g"),
         ("baseline_s", "Brian2 s (1 neuron)", ".3f"),
         ("jaxneuron_s", "jaxneuron s (1 neuron)", ".4f"),
-        ("batch_s", "jaxneuron s (1,000 sets, vmap)", ".3f")]))
+        ("baseline_batch_s", "Brian2 s (1,000 neurons)", ".3f"),
+        ("batch_s", "jaxneuron s (1,000 sets, vmap)", ".3f"),
+        ("batch_same_count", "1,000 sets: same spike count", ".3f")]))
     if args.json:
         write_json(args.json, "import_brian2", rows)
 
