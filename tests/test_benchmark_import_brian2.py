@@ -116,3 +116,20 @@ def test_compare_on_hand_made_runs():
 def test_the_forms_reported_unsupported_still_raise(name, message):
     with pytest.raises(ValueError, match=message):
         jn.from_brian2(**bench.UNSUPPORTED[name]["model"])
+
+
+def test_batch_counts_are_the_analytic_lif_counts():
+    # The COBA cell with g_l scaled by s: from E_l at the step's start, every spike comes T0
+    # = tau ln((v_inf - V_r)/(v_inf - V_th)) after the last one's end of refractoriness.
+    example = dict(bench.EXAMPLES["COBA LIF (Stimberg et al. 2018)"], dt=0.1)
+    scales = bench.batch_scales(8)
+    counts = bench.jaxneuron_batch(example, n=8)["counts"]
+    checked = 0
+    for s, count in zip(scales, counts, strict=True):
+        v_inf, tau = -60.0 + 150.0 / (9.99 * s), 198.0 / (9.99 * s)
+        t0 = tau * math.log((v_inf + 60.0) / (v_inf + 50.0)) if v_inf > -50.0 else math.inf
+        times = 20.0 + t0 + (t0 + 5.0) * np.arange(20)
+        if np.min(np.abs(times - 220.0)) > 1.0:  # no spike near the end of the step
+            assert count == np.sum(times < 220.0)
+            checked += 1
+    assert checked >= 6
