@@ -207,10 +207,9 @@ def jaxneuron_run(example: dict) -> dict:
     model = jaxneuron_model(example)
     solver = BRIAN2_TO_SOLVER[example["method"]]
     stimulus = stimulus_for(model, example)
-    spike_mV = example.get("spike_mV", 0.0)
+    detect = {"threshold": example["spike_mV"]} if "spike_mV" in example else {}
     run = jax.jit(lambda m: jn.simulate(m, stimulus, t1=example["t1"], dt=example["dt"],
-                                        solver=solver, threshold=spike_mV, max_spikes=512,
-                                        throw=False))
+                                        solver=solver, max_spikes=512, throw=False, **detect))
     jax.block_until_ready(run(model))
     start = time.perf_counter()
     trace = jax.block_until_ready(run(model))
@@ -234,13 +233,13 @@ def jaxneuron_batch(example: dict, n: int = 1000) -> dict:
     stimulus = stimulus_for(model, example)
     name = example["batch"]
     values = jnp.asarray(getattr(model, name) * batch_scales(n))
+    detect = {"threshold": example["spike_mV"]} if "spike_mV" in example else {}
 
     def one(value):
         m = eqx.tree_at(lambda m: getattr(m, name), model, value)
         return jn.simulate(m, stimulus, t1=example["t1"], dt=example["dt"],
                            solver=BRIAN2_TO_SOLVER[example["method"]], save_every=0,
-                           threshold=example.get("spike_mV", 0.0), max_spikes=512,
-                           throw=False).n_spikes
+                           max_spikes=512, throw=False, **detect).n_spikes
 
     run = jax.jit(jax.vmap(one))
     jax.block_until_ready(run(values))
