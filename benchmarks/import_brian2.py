@@ -3,7 +3,7 @@
 Each example's equation strings and parameter values are copied from Brian2's examples
 (the file is named next to each); a step current drives one neuron through the model's
 input variable (a parameter `I` added to the membrane equation where the example has none),
-in Brian2 (numpy target by default, the example's integration method) and in jaxneuron (the
+in Brian2 (cython target by default, the example's integration method) and in jaxneuron (the
 same strings through `jn.from_brian2`, the model's default engine with the solver that makes
 Brian2's step), same dt, float64. Compared: spike counts, the first spike and every
 interspike interval (within 2 dt), the largest spike-time difference, and the RMS voltage
@@ -310,7 +310,7 @@ def _brian2_protocol(example: dict, b2, group, net, repeats: int) -> float:
     return seconds[-1]
 
 
-def brian2_run(example: dict, timed: bool = True, target: str = "numpy") -> dict | None:
+def brian2_run(example: dict, timed: bool = True, target: str = "cython") -> dict | None:
     """The example in Brian2 (runtime `target`): V at every step (mV, or as is where
     dimensionless), spike times (ms), and (with `timed`) the run time of a second identical
     run (the first generates the code); None without Brian2."""
@@ -328,7 +328,7 @@ def brian2_run(example: dict, timed: bool = True, target: str = "numpy") -> dict
             "version": b2.__version__}
 
 
-def brian2_batch(example: dict, n: int = 1000, target: str = "numpy") -> dict | None:
+def brian2_batch(example: dict, n: int = 1000, target: str = "cython") -> dict | None:
     """The same `n` parameter sets as `jaxneuron_batch`, as one Brian2 group of `n`
     neurons: spike counts and the run time of a second run."""
     try:
@@ -382,8 +382,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true",
                         help="the examples' own steps only, no 1,000-set batch")
-    parser.add_argument("--target", default="numpy", choices=("numpy", "cython"),
-                        help="Brian2's runtime code generation target (default numpy)")
+    parser.add_argument("--target", default="cython", choices=("numpy", "cython"),
+                        help="Brian2's runtime code generation target (default cython)")
     parser.add_argument("--json", help="write results as JSON to this path")
     args = parser.parse_args()
     rows = []
