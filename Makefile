@@ -52,6 +52,7 @@ bench:
 	$(BENCH_BIN)/python benchmarks/hh_gradient.py --json results/bench_hh_gradient.json
 	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json results/bench_spiking_sweep.json
 	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json results/bench_coba_brian2.json
+	$(BENCH_BIN)/python benchmarks/import_brian2.py --json results/bench_import_brian2.json
 	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json results/bench_sweep_scale.json
 	$(BENCH_BIN)/python benchmarks/import_speed.py --json results/bench_import_speed.json
 
