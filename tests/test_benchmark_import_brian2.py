@@ -114,7 +114,7 @@ def test_compare_on_hand_made_runs():
     # first of the two that the importer checks)
     ("Hodgkin-Huxley 1952, spikes as in the example",
      r"refractory: a condition|threshold 'm > 0.5' without a reset"),
-    ("Hodgkin-Huxley 1952, point current", r"unknown flag \(point current\)"),
+    ("Hodgkin-Huxley 1952, point current", r"flag \(point current\) on .I. is not supported"),
 ])
 def test_the_forms_reported_unsupported_still_raise(name, message):
     with pytest.raises(ValueError, match=message):

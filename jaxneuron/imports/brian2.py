@@ -32,6 +32,8 @@ _UNSUPPORTED_FLAGS = {
     "linked": "linked variables refer to another group",
     "event-driven": "event-driven variables belong to synapses",
     "constant over dt": "'constant over dt' subexpressions (random numbers per step)",
+    "point current": "point currents belong to compartments of multicompartment neurons; in "
+                     "a point neuron declare the current as a plain parameter (drop the flag)",
 }
 
 
