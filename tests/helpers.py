@@ -106,11 +106,10 @@ MODELS: list[ModelCase] = [
     ModelCase("GeneralizedNeuron", lambda: jn.GeneralizedNeuron.preset("pyramidal", "cortex"),
               jn.StepCurrent(600.0), 60.0, 0.05, "C", (3, 6)),
     # Imported from Brian2 strings (jaxneuron.imports.catalog): the same equations as the
-    # built-in HH (a gated model found by the importer) and Izhikevich RS, so the same runs.
+    # built-in HH (a gated model found by the importer), so the same run. Imported spiking
+    # models are checked against the built-ins in test_import_brian2.py.
     ModelCase("Brian2HH", lambda: _imported("HH"), jn.StepCurrent(10.0), 20.0, 0.025, "gK",
               (1, 3)),
-    ModelCase("Brian2Izhikevich", lambda: _imported("IZHIKEVICH"), jn.StepCurrent(10.0),
-              100.0, 0.05, "a", (3, 4)),
 ]
 
 

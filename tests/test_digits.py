@@ -69,6 +69,7 @@ def _simulate(encoding, images):
     return jax.vmap(lambda im, k: NETS[encoding].simulate(WEIGHTS, im, k))(images, KEYS)
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_poisson_input_spikes_match_intensity():
     """The engine's pixel population fires Poisson trains at intensity * max_rate: mean
     count rate * T and Fano factor 1, over 16 pixels x 8 runs per intensity."""
@@ -87,6 +88,7 @@ def test_poisson_input_spikes_match_intensity():
         assert abs(c.var(ddof=1) / c.mean() - 1.0) < 0.4  # sd of the ratio ~0.13
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_latency_input_spikes_once_at_coded_time():
     images = jnp.asarray(SPLIT.x_test[:8])
     rasters = np.asarray(_simulate("latency", images).raster(INPUT))  # (8, steps, 64)
@@ -239,6 +241,7 @@ def test_checkpoint_roundtrip_and_mismatch(tmp_path):
 # ---------------------------------------------------------------- STDP
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_stdp_moves_the_winners_weights_onto_the_shown_digit_and_keeps_their_sum():
     """One digit shown 40 times: the cells that fire for it gather weight on its lit
     pixels (Hebbian potentiation), every cell's input weights keep summing to w_total and

@@ -38,6 +38,7 @@ def subthreshold_recording(noise=0.0, seed=0, amps=(-0.5, -0.25, 0.25, 0.5)):
 BOUNDS = {"tau_m": (4.0, 30.0), "R": (3.0, 30.0), "V_rest": (-80.0, -50.0)}
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_subthreshold_voltage_fit_recovers_lif_parameters():
     """Below threshold the LIF voltage is analytic: the default (voltage) loss recovers
     tau_m, R and V_rest from 0.2 mV noise within 1 %, and the held-out sweep's RMSE is

@@ -26,6 +26,7 @@ def _count(model, amplitude, t1=1000.0, dt=0.05, **kw):
     return trace
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_decoupled_cell_without_adaptation_fires_at_the_lif_rate():
     # g_c = 0 cuts the dendrite off, a = b = delta_theta = 0 removes adaptation: an LIF with
     # tau = C / g_L, whose ISI is t_ref + tau ln((V_inf - V_reset) / (V_inf - V_th)).
@@ -66,6 +67,7 @@ def test_passive_steady_state_matches_the_linear_two_compartment_solution(site):
     np.testing.assert_allclose(np.asarray(trace.final_state[:2]), expected, atol=1e-6)
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_distal_input_is_attenuated_relative_to_proximal():
     m = jn.GeneralizedNeuron.preset("pyramidal")
     drive = {}
@@ -167,6 +169,7 @@ def test_exact_spike_time_gradient_matches_finite_differences():
         assert float(grads[i]) == pytest.approx(fd, rel=1e-4)
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_vmap_over_presets_equals_a_loop():
     names = [("pyramidal", "cortex"), ("interneuron", "cortex"), ("granule", "cerebellum")]
     models = [jn.GeneralizedNeuron.preset(*n) for n in names]

@@ -59,6 +59,7 @@ def test_convergence_order_of_exponential_solvers(solver, order):
     assert abs(slope - order) < 0.35
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_temperature_q10_speeds_up_firing():
     # Q10 = 3 per 10 °C: at 16.3 °C all rates triple.
     cold = jn.simulate(jn.HodgkinHuxley(), jn.StepCurrent(20.0), t1=100.0, dt=0.01)
@@ -100,7 +101,7 @@ def _trace_loss(values, name, stim, target):
 _SLOW = pytest.mark.slow
 
 
-@pytest.mark.parametrize("name", [p if p in ("C_m", "g_Na") else pytest.param(p, marks=_SLOW)
+@pytest.mark.parametrize("name", [p if p == "g_Na" else pytest.param(p, marks=_SLOW)
                                   for p in PARAMS])
 def test_gradient_matches_central_finite_differences(name):
     stim = jn.StepCurrent(10.0, 2.0)

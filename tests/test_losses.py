@@ -265,6 +265,7 @@ def test_fit_with_windowed_voltage_mse_recovers_a_passive_membrane():
     fit_passive_r(voltage_mse_in([(6.0, 30.0)]))
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_eif_voltage_mse_warns_and_drifts_where_spike_matching_recovers_tau_m():
     """The issue's case: an exponential integrate-and-fire model (the own-model guide's),
     tau_m = C / g_L = 10 ms, fitted from 12 ms. Voltage MSE lands near 33 ms (and warns);

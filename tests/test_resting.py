@@ -190,6 +190,7 @@ def _v_end(model):
     return jn.simulate(model, STIM, t1=20.0, dt=0.05, solver="tsit5", save_every=0).v[-1]
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_gradients_through_simulate_match_finite_differences():
     model = jn.RestingMembrane(v_init=-40.0, P_Na=1e-7)
     grads = eqx.filter_jit(eqx.filter_grad(_v_end))(model)

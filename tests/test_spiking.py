@@ -50,6 +50,7 @@ def test_izhikevich_exact_mode_matches_scipy_event_restart(name):
     np.testing.assert_allclose(_spikes(trace), ref, atol=1e-4)
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_izhikevich_clock_mode_approaches_exact_mode_as_dt_shrinks():
     exact = _spikes(jn.simulate(jn.Izhikevich.preset("RS"), jn.StepCurrent(10.0), t1=200.0,
                                 dt=0.01, save_every=0, **EXACT))
@@ -199,6 +200,7 @@ def test_spike_buffer_overflow_is_reported(mode):
     assert bool(trace.spikes_overflowed)
 
 
+@pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_vmap_over_parameter_sets_equals_loop_in_exact_mode():
     a = jnp.array([0.02, 0.05, 0.1])
     d = jnp.array([8.0, 4.0, 2.0])
