@@ -70,6 +70,7 @@ def test_sweep_takes_a_model_file(lif_file, tmp_path):
     assert code in (0, None)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["failed"] == 0
+    assert (out / "sweep.png").exists()  # one parameter: the rate against it
 
 
 @pytest.mark.parametrize("content,pattern", [

@@ -227,18 +227,25 @@ def run(out: str | Path = "results/sweep", *, model: str = "hh",
                "sets_per_second_this_call": n_sets / seconds}
     write_summary(out, summary)
     names = list(bounds)
-    if len(names) >= 2 and "rate_hz" in ds:
+    written = ["summary.json"]
+    if "rate_hz" in ds:
         shown = ds.isel(set=np.unique(np.linspace(0, n_sets - 1, 20_000).astype(int)))
         fig, ax = plt.subplots(figsize=(6, 4.8))  # at most 20,000 sets, read lazily
-        points = ax.scatter(shown[names[0]].values, shown[names[1]].values,
-                            c=shown["rate_hz"].values, s=4, cmap="viridis")
-        fig.colorbar(points, ax=ax, label="firing rate (Hz)")
-        ax.set(xlabel=names[0], ylabel=names[1], title=f"{summary['model']}: {n_sets:,} sets")
+        if len(names) >= 2:
+            points = ax.scatter(shown[names[0]].values, shown[names[1]].values,
+                                c=shown["rate_hz"].values, s=4, cmap="viridis")
+            fig.colorbar(points, ax=ax, label="firing rate (Hz)")
+            ax.set(xlabel=names[0], ylabel=names[1])
+        else:  # one parameter: the rate against it
+            ax.scatter(shown[names[0]].values, shown["rate_hz"].values, s=4)
+            ax.set(xlabel=names[0], ylabel="firing rate (Hz)")
+        ax.set_title(f"{summary['model']}: {n_sets:,} sets")
         fig.tight_layout()
         fig.savefig(out / "sweep.png", dpi=120)
         plt.close(fig)
+        written.append("sweep.png")
     log(f"{n_sets:,} sets in {seconds:.1f} s this call ({n_sets / seconds:,.0f} sets/s), "
-        f"{summary['failed']} failed; wrote summary.json and sweep.png to {out.resolve()}; "
+        f"{summary['failed']} failed; wrote {' and '.join(written)} to {out.resolve()}; "
         f"open the results with jaxneuron.store.open_sweep({str(store)!r})")
     return summary
 
