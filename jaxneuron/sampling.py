@@ -106,13 +106,16 @@ def latin_hypercube(bounds: dict[str, tuple[float, float]], n: int, *, seed: int
 
 def sobol(bounds: dict[str, tuple[float, float]], n: int, *, seed: int = 0,
           log: bool | tuple = False) -> dict[str, np.ndarray]:
-    """`n` sets from a scrambled Sobol sequence (`scipy.stats.qmc.Sobol`); `n` should be a
-    power of two for its balance properties (other sizes are allowed and warned about by
-    SciPy)."""
+    """`n` sets from a scrambled Sobol sequence (`scipy.stats.qmc.Sobol`).
+
+    The sequence is drawn with `2**ceil(log2(n))` points and its first `n` are returned, so
+    any `n` works without SciPy's warning; Sobol's balance properties hold exactly only when
+    `n` is a power of two.
+    """
     names, low, high, logs = _check_bounds(bounds, log)
     n, seed = _check_n(n), _check_seed(seed)
     sampler = qmc.Sobol(d=len(names), scramble=True, seed=seed)
-    unit = sampler.random_base2(int(math.log2(n))) if n & (n - 1) == 0 else sampler.random(n)
+    unit = sampler.random_base2(max(0, math.ceil(math.log2(n))))[:n]
     return _scale(unit, names, low, high, logs)
 
 

@@ -5,6 +5,7 @@ import signal
 import subprocess
 import sys
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -140,6 +141,17 @@ def test_sobol_matches_scipy_and_uniform_draws_are_uniform():
     assert draws.min() >= 2.0 and draws.max() <= 4.0
     assert draws.mean() == pytest.approx(3.0, abs=0.02)
     assert draws.var() == pytest.approx(4.0 / 12.0, rel=0.03)
+
+
+@pytest.mark.parametrize("n", [1, 3, 1000])
+def test_sobol_of_any_size_is_the_prefix_of_a_power_of_two_sequence_without_warning(n):
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sets = sampling.sobol({"a": (0.0, 1.0)}, n, seed=3)
+    m = max(0, int(np.ceil(np.log2(n))))
+    unit = qmc.Sobol(d=1, scramble=True, seed=3).random_base2(m)
+    assert sets["a"].shape == (n,)
+    np.testing.assert_allclose(sets["a"], unit[:n, 0])
 
 
 def test_sampling_errors_name_the_argument():

@@ -11,7 +11,7 @@ from ._figure import finish
 
 
 def neuron_state_panels(traces: dict, *, path=None, title="", states=None, extra_lines=None,
-                        units=None):
+                        units=None, models=None):
     """Plot the saved states of any model's `Trace`s, one column per trace.
 
     The top row shows the membrane potential `trace.v` (mV) with a tick per spike, plus
@@ -29,24 +29,34 @@ def neuron_state_panels(traces: dict, *, path=None, title="", states=None, extra
     - `states`: names of the states to show (default all of each trace's states).
     - `extra_lines`: `{label: {line_name: values (n_save,) in mV}}`, curves drawn dashed on
       the top panel of that label's column, e.g. a moving spike threshold.
-    - `units`: `{state_name: unit}` appended to the row labels, e.g. `{"w": "pA"}`.
+    - `units`: `{state_name: unit}` appended to the row labels, e.g. `{"w": "pA"}`; the
+      top row's label is the unit of the potential (mV unless `units` or a model says
+      otherwise; "1" is shown as "dimensionless").
+    - `models`: `{label: model}`, whose `state_units` (imported models state them) supply
+      the units of the states `units` does not name.
 
     **Returns:** `path`.
     """
-    extra_lines, units = extra_lines or {}, units or {}
+    extra_lines = extra_lines or {}
+    units = {**{name: unit for model in (models or {}).values()
+                for name, unit in getattr(model, "state_units", {}).items()}, **(units or {})}
     chosen = {label: [n for n in trace.state_names if states is None or n in states]
               for label, trace in traces.items()}
+    potential = {label: [n for i, n in enumerate(trace.state_names)
+                         if np.allclose(np.asarray(trace.states)[:, i], np.asarray(trace.v),
+                                        equal_nan=True)]
+                 for label, trace in traces.items()}
     rows = []
-    for names in chosen.values():
-        rows += [n for n in names if not n.startswith("V") and n not in rows]
+    for label, names in chosen.items():
+        rows += [n for n in names
+                 if not n.startswith("V") and n not in potential[label] and n not in rows]
     fig, axes = plt.subplots(1 + len(rows), len(traces),
                              figsize=(3.2 * len(traces), 3.0 + 1.6 * len(rows)), sharex=True,
                              squeeze=False, gridspec_kw={"height_ratios": [2] + [1] * len(rows)})
     for col, (label, trace) in enumerate(traces.items()):
         ts, ys = np.asarray(trace.ts), np.asarray(trace.states)
         v = np.asarray(trace.v)
-        names = list(trace.state_names)
-        same_as_v = [n for n in names if np.allclose(ys[:, names.index(n)], v, equal_nan=True)]
+        names, same_as_v = list(trace.state_names), potential[label]
         top = axes[0, col]
         top.plot(ts, v, lw=0.7, color="k", label=same_as_v[0] if same_as_v else "voltage")
         for k, name in enumerate(n for n in chosen[label]
@@ -60,7 +70,8 @@ def neuron_state_panels(traces: dict, *, path=None, title="", states=None, extra
         if spikes.size:
             top.plot(spikes, np.full(spikes.shape, top.get_ylim()[1]), "|", color="tab:blue",
                      ms=8, label="spikes")
-        top.set(title=label, ylabel="mV" if col == 0 else None)
+        v_unit = _unit_label(units.get(same_as_v[0] if same_as_v else "", "mV"))
+        top.set(title=label, ylabel=v_unit if col == 0 else None)
         top.legend(loc="lower right", fontsize=7)
         lowest = top
         for row, name in enumerate(rows, start=1):
@@ -69,12 +80,16 @@ def neuron_state_panels(traces: dict, *, path=None, title="", states=None, extra
                 ax.set_visible(False)
                 continue
             ax.plot(ts, ys[:, names.index(name)], color="tab:purple", lw=0.8)
-            ax.set_ylabel(f"{name} ({units[name]})" if name in units else name)
+            ax.set_ylabel(f"{name} ({_unit_label(units[name])})" if name in units else name)
             lowest = ax
         lowest.set_xlabel("time (ms)")
         lowest.tick_params(labelbottom=True)
     fig.suptitle(title)
     return finish(fig, path)
+
+
+def _unit_label(unit: str) -> str:
+    return "dimensionless" if unit in ("1", "") else unit
 
 
 def curves(x, ys: dict, *, xlabel, ylabel, path=None, title="", marker="o-"):
