@@ -9,9 +9,16 @@ import sys
 from dataclasses import replace
 
 import pytest
-
-from docs_blocks import PAGES, PYTHON, ROOT, SHELL, blocks, makefile_targets, page_script, \
-    shell_commands
+from docs_blocks import (
+    PAGES,
+    PYTHON,
+    ROOT,
+    SHELL,
+    blocks,
+    makefile_targets,
+    page_script,
+    shell_commands,
+)
 
 ALL = {page: blocks(page) for page in PAGES}
 
@@ -29,7 +36,7 @@ def _python_pages():
 
 
 def _shell_blocks():
-    for page, found in ALL.items():
+    for found in ALL.values():
         for block in found:
             if block.language in SHELL and block.mode != "skip":
                 yield pytest.param(block, id=block.label)
