@@ -18,7 +18,7 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/ruff check jaxneuron tests benchmarks examples
-	$(BIN)/python -m pytest -n 2 -q
+	$(BIN)/python -m pytest -n 2 -q -m "not slow and not docs"
 
 test-slow: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -q -m slow
@@ -28,10 +28,13 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check jaxneuron tests benchmarks examples
 
 # The docs site (MkDocs Material + mkdocstrings + mkdocs-jupyter) into site/: every public name
-# must have a docstring, and the build is strict (broken links and references fail it).
-# Tutorials are rendered as stored; docs-executed runs them during the build.
+# must have a docstring, every code block of README.md and the docs pages runs
+# (tests/test_docs_code.py; blocks marked slow run in test-slow), and the build is strict
+# (broken links and references fail it). Tutorials are rendered with their stored outputs;
+# docs-executed runs them again during the build.
 docs: $(STAMP)
 	$(BIN)/python docs/check_docstrings.py
+	$(BIN)/python -m pytest -n 2 -q -m "docs and not slow" tests/test_docs_code.py
 	$(BIN)/mkdocs build --strict
 
 docs-executed: $(STAMP)

@@ -1,5 +1,6 @@
 """Every code block of README.md and the docs site runs (see `tests/docs_blocks.py` for the
-markers that skip a fragment or move a page to `make test-slow`)."""
+markers that skip a fragment or move a block to `make test-slow`). `make docs` runs this
+module before building the site; `make test` leaves it to `make docs`."""
 
 from __future__ import annotations
 
@@ -19,6 +20,8 @@ from docs_blocks import (
     page_script,
     shell_commands,
 )
+
+pytestmark = pytest.mark.docs  # `make docs` runs these; `make test` leaves them to it
 
 ALL = {page: blocks(page) for page in PAGES}
 
