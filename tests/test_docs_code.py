@@ -53,9 +53,17 @@ def test_the_docs_have_code_and_every_skip_says_why():
     assert all(b.reason for b in skipped)
 
 
+@pytest.fixture(scope="session")
+def compilation_cache(tmp_path_factory):
+    """One JAX compilation cache for every page (README and the docs home share blocks)."""
+    return tmp_path_factory.mktemp("jax-cache")
+
+
 @pytest.mark.parametrize("page_blocks", list(_python_pages()))
-def test_python_blocks_run(page_blocks, tmp_path):
-    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu"}
+def test_python_blocks_run(page_blocks, tmp_path, compilation_cache):
+    env = {**os.environ, "MPLBACKEND": "Agg", "PYTHONPATH": str(ROOT), "JAX_PLATFORMS": "cpu",
+           "JAX_COMPILATION_CACHE_DIR": str(compilation_cache),
+           "JAX_PERSISTENT_CACHE_MIN_COMPILE_TIME_SECS": "0"}
     run = subprocess.run([sys.executable, "-c", page_script(page_blocks)], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, (run.stdout[-3000:] + run.stderr[-6000:])
