@@ -6,9 +6,13 @@ slow (`make test-slow`)."""
 
 from __future__ import annotations
 
+import base64
 import copy
 import importlib.util
+import io
 import json
+import struct
+import zlib
 from pathlib import Path
 
 import pytest
@@ -44,6 +48,8 @@ def test_notebook_is_stored_executed(path):
     assert path.stat().st_size < 2_000_000, "figures too large: lower execute.DPI"
     for cell in notebook["cells"]:
         assert "execution" not in cell["metadata"], "volatile metadata: store with execute.py"
+    found = tools.FORBIDDEN.search(path.read_text())  # sources, outputs and figures
+    assert found is None, f"{found.group()!r} at character {found.start()}"
 
 
 # --- the checks themselves, on small hand-made notebooks -------------------------------
@@ -152,6 +158,24 @@ def test_check_stored_finds_an_unfit_notebook(change, expected):
     change(notebook)
     problems = tools.check_stored(notebook)
     assert len(problems) == 1 and expected in problems[0], problems
+
+
+def test_clean_png_frees_the_base64_text_and_keeps_the_image():
+    image = pytest.importorskip("PIL.Image")
+    buffer = io.BytesIO()
+    image.new("RGB", (3, 2), (200, 30, 60)).save(buffer, format="PNG")
+    png = buffer.getvalue()
+    # a text chunk after the header whose bytes read "lent" in base64 (data from byte 41)
+    data = b"x" + base64.b64decode("lentLENT")
+    chunk = (struct.pack(">I", len(data)) + b"tEXt" + data
+             + struct.pack(">I", zlib.crc32(b"tEXt" + data)))
+    text = base64.b64encode(png[:33] + chunk + png[33:]).decode()
+    assert "lentLENT" in text
+    cleaned = tools.clean_png(text)
+    assert tools.FORBIDDEN.search(cleaned) is None
+    pixels = image.open(io.BytesIO(base64.b64decode(cleaned))).convert("RGB")
+    assert pixels.size == (3, 2) and pixels.getpixel((2, 1)) == (200, 30, 60)
+    assert tools.clean_png(base64.b64encode(png).decode()) == base64.b64encode(png).decode()
 
 
 # --- re-execution ------------------------------------------------------------------------
