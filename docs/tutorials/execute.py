@@ -7,7 +7,11 @@ Each notebook runs top to bottom in a fresh kernel, in a temporary folder (the f
 writes go there), with figures drawn by the inline backend at a fixed resolution. The
 outputs are stored in the notebook; volatile metadata (timings, kernel versions) are not.
 tests/test_notebooks.py checks the stored outputs and compares them with a re-execution,
-using `check_stored` and `compare` below.
+using `check_stored` and `compare` below: the same kinds of output and figures per cell,
+and the same printed numbers within `RTOL`. For a notebook author: print wall-clock
+durations in seconds ("12.3 s"), which the comparison lets vary; give a cell whose other
+printed values vary from run to run (versions, devices, durations in ms) the cell metadata
+`"volatile_output": true`, and it is compared by structure only.
 """
 
 from __future__ import annotations
