@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 export NO_MKDOCS_2_WARNING := 1  # MkDocs Material prints an end-of-life banner otherwise
 
-.PHONY: demo test test-slow lint bench bench-gpu bench-gpu-quick clean docs docs-executed docs-serve
+.PHONY: demo test test-slow lint bench bench-gpu bench-gpu-quick clean docs docs-executed docs-serve tutorials
 
 $(STAMP): pyproject.toml
 	test -d $(VENV) || $(PYTHON) -m venv $(VENV)
@@ -30,8 +30,9 @@ lint: $(STAMP)
 # The docs site (MkDocs Material + mkdocstrings + mkdocs-jupyter) into site/: every public name
 # must have a docstring, every code block of README.md and the docs pages runs
 # (tests/test_docs_code.py; blocks marked slow run in test-slow), and the build is strict
-# (broken links and references fail it). Tutorials are rendered with their stored outputs;
-# docs-executed runs them again during the build.
+# (broken links and references fail it). Tutorials are rendered as stored, with their
+# outputs; `make tutorials` executes them again and stores the new outputs (after changing a
+# notebook or the library), docs-executed runs them during the build instead.
 docs: $(STAMP)
 	$(BIN)/python docs/check_docstrings.py
 	$(BIN)/python -m pytest -n 2 -q -m "docs and not slow" tests/test_docs_code.py
@@ -40,6 +41,9 @@ docs: $(STAMP)
 docs-executed: $(STAMP)
 	$(BIN)/python docs/check_docstrings.py
 	DOCS_EXECUTE=true $(BIN)/mkdocs build --strict
+
+tutorials: $(STAMP)
+	$(BIN)/python docs/tutorials/execute.py
 
 docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve
