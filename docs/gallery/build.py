@@ -19,6 +19,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import subprocess
 import sys
@@ -99,6 +100,22 @@ def machine() -> str:
     return f"{model} ({os.cpu_count()} cores)"
 
 
+def default_out(name: str) -> str | None:
+    """The output folder the example writes to by default (`example_main(run, "...")`)."""
+    found = re.search(r'example_main\(.*,\s*"([^"]+)"\)', (EXAMPLES / f"{name}.py").read_text())
+    return found.group(1) if found else None
+
+
+def public_paths(name: str, text: str) -> str:
+    """`text` with the gallery's own output folder replaced by the example's default one."""
+    default = default_out(name)
+    if default is None:
+        return text
+    out = WORK / name
+    text = text.replace(str(out), default)
+    return text.replace(str(out.parent), Path(default).parent.as_posix())
+
+
 def user_command(name: str, quick: bool) -> str:
     return f"python examples/{name}.py" + (" --quick" if quick else "")
 
@@ -146,7 +163,7 @@ def run_one(name: str, quick: bool, timeout: float) -> dict:
         proc = subprocess.run(["nice", "-n", "19", *args], cwd=out, env=env, stdout=log,
                               stderr=err, timeout=timeout, check=False)
     seconds = time.perf_counter() - start
-    printed = (out / "stdout.txt").read_text()
+    printed = public_paths(name, (out / "stdout.txt").read_text())
     if proc.returncode != 0:
         raise RuntimeError(f"examples/{name}.py failed (exit {proc.returncode}):\n"
                            f"{tail((out / 'stderr.txt').read_text())}")
@@ -164,7 +181,7 @@ def run_one(name: str, quick: bool, timeout: float) -> dict:
         shrink_png(fig, target)
         listed.append(target.relative_to(GALLERY).as_posix())
     summary_path = out / "summary.json"
-    summary = summary_path.read_text() if summary_path.exists() else ""
+    summary = public_paths(name, summary_path.read_text()) if summary_path.exists() else ""
     return {
         "command": user_command(name, quick),
         "mode": "quick" if quick else "full",
@@ -210,9 +227,9 @@ def page(name: str, rec: dict | None) -> str:
     if rec is None:
         lines += ["!!! warning \"Not run\"", "    This example has no recorded run yet.", ""]
     else:
-        lines += ["!!! info \"Run time\"", f"    {ran_line(rec)}",
-                  f"    Command: `{rec['command']}`, including imports and JAX compilation.",
-                  ""]
+        lines += ["!!! info \"Run time\"", f"    {ran_line(rec)}", "",
+                  f"    Command: `{rec['command']}`; the time includes Python imports and JAX "
+                  "compilation.", ""]
         if rec["figures"]:
             lines += ["## Figures", ""]
             for fig in rec["figures"]:
@@ -241,8 +258,8 @@ def index(records: dict) -> str:
         lines.append(f"-   **[{title(name)}]({name}.md)**")
         lines.append("")
         if rec and rec["figures"]:
-            lines.append(f"    [![{title(name)}]({rec['figures'][0]}){{ loading=lazy }}]"
-                         f"({name}.md)")
+            lines.append(f"    [![{title(name)}]({rec['figures'][0]})"
+                         f'{{ loading=lazy style="max-height: 14rem" }}]({name}.md)')
             lines.append("")
         lines.append(f"    {first_sentence(docstring(name))}")
         lines.append("")
