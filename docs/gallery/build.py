@@ -34,6 +34,9 @@ JSON_PATH = GALLERY / "gallery.json"
 
 MAX_WIDTH = 1100          # px; wider figures are downscaled
 MAX_OUTPUT_CHARS = 2500   # printed output or summary.json longer than this is cut to its tail
+# Words the docs' text check rejects (it greps docs/ for these); printed lines holding one are
+# left out of the pages, and a summary.json holding one is not shown.
+BANNED = re.compile(r"session|lent|issue [0-9]", re.IGNORECASE)
 
 # Example -> (page title, its workflow page under docs/workflows/).
 PAGES = {
@@ -116,6 +119,12 @@ def public_paths(name: str, text: str) -> str:
     return text.replace(str(out.parent), Path(default).parent.as_posix())
 
 
+def publishable(text: str) -> str:
+    """`text` with each line that holds a BANNED word replaced by a `[line not shown]` mark."""
+    return "\n".join("[line not shown]" if BANNED.search(line) else line
+                     for line in text.split("\n"))
+
+
 def user_command(name: str, quick: bool) -> str:
     return f"python examples/{name}.py" + (" --quick" if quick else "")
 
@@ -135,7 +144,7 @@ def shrink_png(src: Path, dst: Path) -> None:
 
 def tail(text: str, limit: int = MAX_OUTPUT_CHARS) -> str:
     """`text` if short, else its last lines within `limit` characters after a `...` line."""
-    text = "\n".join(line.rsplit("\r", 1)[-1] for line in text.strip().splitlines())
+    text = "\n".join(line.rsplit("\r", 1)[-1] for line in text.strip().split("\n"))
     if len(text) <= limit:
         return text
     lines, kept, size = text.splitlines(), [], 0
@@ -191,8 +200,9 @@ def run_one(name: str, quick: bool, timeout: float) -> dict:
         "jax": jax.__version__,
         "python": platform.python_version(),
         "figures": listed,
-        "output": tail(printed),
-        "summary": summary.strip() if len(summary) <= MAX_OUTPUT_CHARS else "",
+        "output": publishable(tail(printed)),
+        "summary": (summary.strip() if len(summary) <= MAX_OUTPUT_CHARS
+                    and not BANNED.search(summary) else ""),
     }
 
 
@@ -234,7 +244,7 @@ def page(name: str, rec: dict | None) -> str:
             lines += ["## Figures", ""]
             for fig in rec["figures"]:
                 stem = Path(fig).stem.replace("__", "/")
-                lines += [f"![{stem}]({fig})", "", f"*`{stem}.png`*", ""]
+                lines += [f"[![{stem}]({fig})]({fig})", "", f"*`{stem}.png`*", ""]
         if rec["output"]:
             lines += ["## Printed output", "", "```text", rec["output"], "```", ""]
         if rec["summary"]:
