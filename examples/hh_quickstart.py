@@ -19,7 +19,9 @@ amplitudes = np.linspace(0.0, 30.0, 31)
 result = jn.sweep(model, {"g_Na": np.full(31, 120.0)}, jn.StepCurrent(0.0),
                   stimulus_params={"amplitude": amplitudes}, t1=200.0, progress=False)
 for amp, rate in zip(amplitudes[::5], result.summaries["steady_rate_hz"][::5], strict=True):
-    print(f"I = {amp:4.1f} µA/cm²: {rate:6.1f} Hz")
+    # NaN steady rate: fewer than two spikes late in the step, i.e. no repetitive firing
+    print(f"I = {amp:4.1f} µA/cm²: " + (f"{rate:6.1f} Hz" if np.isfinite(rate)
+                                         else "no repetitive firing"))
 
 kw = dict(t1=20.0, save_every=0.1)
 target = jn.simulate(model, jn.StepCurrent(10.0, 2.0), **kw).v

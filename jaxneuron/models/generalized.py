@@ -70,7 +70,7 @@ PRESETS: dict[tuple[str, str], dict] = {
         C_d=600.0, g_L_d=20.0, g_c=30.0, lambda_d=200.0, I_bias=275.0,
     ),
     ("granule", "cerebellum"): dict(
-        source="Cerebellar granule cell: tiny (C ~ 3 pF), R_in ~ 1 GOhm, silent at rest "
+        source="Cerebellar granule cell: tiny (C ~ 3 pF), R_in ~ 1 GOhm, quiet at rest "
                "near -65 mV, a few pA of current make it fire (D'Angelo et al. 1995, "
                "J. Physiol. 484:397; Chadderton et al. 2004, Nature 428:856).",
         C=3.0, g_L=1.0, E_L=-65.0, V_th=-42.0, V_reset=-70.0, t_ref=1.5,

@@ -154,7 +154,7 @@ def _signatures(rows: dict, t1: float) -> dict[str, bool]:
             rows["interneuron/cortex"]["rate_at_2x_hz"] > 100.0
             and abs(rows["interneuron/cortex"]["isi_ratio_at_2x"] - 1.0) < 0.1,
         "pyramidal cell adapts (ISI ratio > 2)": rows["pyramidal/cortex"]["isi_ratio_at_2x"] > 2,
-        "granule cell silent at rest, rheobase < 50 pA":
+        "granule cell quiet at rest (no spontaneous spikes), rheobase < 50 pA":
             rows["granule/cerebellum"]["spontaneous_hz"] == 0.0
             and rows["granule/cerebellum"]["rheobase_pa"] < 50.0,
         "rheobase granule < pyramidal < motor":
