@@ -338,7 +338,7 @@ def main() -> None:
                                                 r.stop_reason, strict=True):
         print(f"  {loss:9.2f} {steps:4d} {evaluations:5d}  {reason}")
     if args.json:
-        write_json(args.json, "fit_recording", rows)
+        write_json(args.json, "fit_recording", rows, COLUMNS)
         print(f"wrote {args.json}")
 
 
