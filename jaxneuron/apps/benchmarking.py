@@ -250,7 +250,7 @@ SWEEP_COLUMNS = [("case", "case", "s"), ("n", "n", "d"),
                  ("ns_per_neuron_step", "ns/neuron-step", ".2f"),
                  ("kernels_per_step", "kernels/step", ".3g"),
                  ("baseline", "baseline", "s"), ("baseline_ms_per_set", "baseline ms/set", ".4f"),
-                 ("speedup", "speedup", ".0f"), ("max_spike_error_ms", "max |Δt| ms", ".4f"),
+                 ("speedup", "speedup", ",.1f"), ("max_spike_error_ms", "max |Δt| ms", ".4f"),
                  ("baseline_max_spike_error_ms", "baseline max |Δt| ms", ".4f"),
                  ("spike_count_mismatches", "count mismatches", "d")]
 
