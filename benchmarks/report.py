@@ -107,8 +107,10 @@ def headline(results: Path = RESULTS) -> str:
         return f"{_times(ratio)} faster than" if ratio >= 1 else f"{_times(1 / ratio)} slower than"
 
     return (f"Latest figures, on {hh['cores']} CPU cores ({hh['date'][:10]}; no GPU figures "
-            f"yet): {_times(one['speedup'])} SciPy RK45 on {one['n']:,} HH sets (one JAX device, float32); "
-            f"counting the spikes of {count['n']:,} Izhikevich neurons is {versus(count)} "
+            f"yet): {_times(one['speedup'])} SciPy RK45 on {one['n']:,} HH sets (one JAX "
+            f"device, float32); "
+            f"counting the spikes of {count['n']:,} Izhikevich neurons (Euler, dt = 0.1 ms) "
+            f"is {versus(count)} "
             f"Brian2's cython with a spike monitor, and recording every spike time is "
             f"{versus(times)} it; the {coba['n']:,}-cell COBA network is {versus(coba)} "
             f"Brian2.\n")
