@@ -49,19 +49,21 @@ docs-serve: $(STAMP)
 	$(BIN)/mkdocs serve
 
 # Benchmarks run in their own environment: the baselines (Brian2 2.9 needs numpy < 2.3)
-# must not change the versions `make test` runs against.
+# must not change the versions `make test` runs against. Each writes the JSON that the tables
+# of benchmarks/README.md are generated from (benchmarks/report.py --write).
 BENCH_BIN := .venv-bench/bin
 
 bench:
 	test -d .venv-bench || $(PYTHON) -m venv .venv-bench
 	$(BENCH_BIN)/python -m pip install --quiet -e '.[dev,bench]'
-	$(BENCH_BIN)/python benchmarks/hh_sweep.py --json results/bench_hh_sweep.json
-	$(BENCH_BIN)/python benchmarks/hh_gradient.py --json results/bench_hh_gradient.json
-	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json results/bench_spiking_sweep.json
-	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json results/bench_coba_brian2.json
-	$(BENCH_BIN)/python benchmarks/import_brian2.py --json results/bench_import_brian2.json
-	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json results/bench_sweep_scale.json
-	$(BENCH_BIN)/python benchmarks/import_speed.py --json results/bench_import_speed.json
+	$(BENCH_BIN)/python benchmarks/hh_sweep.py --json benchmarks/results/hh_sweep.json
+	$(BENCH_BIN)/python benchmarks/hh_gradient.py --json benchmarks/results/hh_gradient.json
+	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json benchmarks/results/spiking_sweep.json
+	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json benchmarks/results/coba_brian2.json
+	$(BENCH_BIN)/python benchmarks/import_brian2.py --json benchmarks/results/import_brian2.json
+	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json benchmarks/results/sweep_scale.json
+	$(BENCH_BIN)/python benchmarks/import_speed.py --json benchmarks/results/import_speed.json
+	$(BENCH_BIN)/python benchmarks/report.py --write
 
 # Every GPU-relevant benchmark at GPU sizes in under 8 minutes, one JSON each in results/gpu
 # (benchmarks/gpu.py); bench-gpu-quick runs the same command at the scripts' --quick sizes.

@@ -203,7 +203,7 @@ def main() -> None:
             row["pinned_core"] = args.pin
     print(format_table(rows, columns))
     if args.json:
-        write_json(args.json, "coba_brian2", rows)
+        write_json(args.json, "coba_brian2", rows, columns)
         print(f"wrote {args.json}")
 
 

@@ -293,15 +293,15 @@ def compare(*, starts: int = 8, steps: int = 100, population: int = 16,
 
 
 COLUMNS = [("case", "method", "s"), ("sweeps_to_target", "sweeps to target", ".0f"),
-           ("equivalents_to_target", "sweep-equivalents to target (incl. gradient)", ".0f"),
+           ("equivalents_to_target", "cost in sweeps to target (incl. gradient)", ".0f"),
            ("seconds_to_target", "s to target", ".2f"), ("final_loss", "final loss", ".2f"),
            ("sweeps_total", "sweeps total", ".0f"),
-           ("equivalents_total", "sweep-equivalents total", ".0f"),
+           ("equivalents_total", "cost in sweeps total", ".0f"),
            ("seconds", "s total", ".2f"), ("compile_s", "compile s", ".1f"),
            ("rel_error_a", "a err", ".1%"), ("rel_error_b", "b err", ".1%"),
            ("rel_error_c", "c err", ".1%"), ("rel_error_d", "d err", ".1%"),
            ("sweep_ratio", "sweeps / gradient's", ".1f"),
-           ("equivalent_ratio", "equivalents / gradient's", ".1f")]
+           ("equivalent_ratio", "cost / gradient's", ".1f")]
 
 
 def main() -> None:
@@ -338,7 +338,7 @@ def main() -> None:
                                                 r.stop_reason, strict=True):
         print(f"  {loss:9.2f} {steps:4d} {evaluations:5d}  {reason}")
     if args.json:
-        write_json(args.json, "fit_recording", rows)
+        write_json(args.json, "fit_recording", rows, COLUMNS)
         print(f"wrote {args.json}")
 
 

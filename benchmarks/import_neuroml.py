@@ -84,7 +84,7 @@ def main(argv=None) -> list[dict]:
         print(f"{name}: done", file=sys.stderr)
     print(format_table(rows, COLUMNS))
     if args.json:
-        write_json(args.json, "import_neuroml", rows)
+        write_json(args.json, "import_neuroml", rows, COLUMNS)
         print(f"wrote {args.json}")
     return rows
 

@@ -89,7 +89,7 @@ def main(argv=None) -> None:
                ("max_count_difference", "max |spike-count diff|", "d")]
     print(format_table(rows, columns))
     if args.json:
-        write_json(args.json, "import_speed", rows)
+        write_json(args.json, "import_speed", rows, columns)
 
 
 if __name__ == "__main__":

@@ -111,7 +111,7 @@ def main() -> None:
     print("peak RSS, largest / smallest size: " + ", ".join(f"{p} {g:.2f}x"
                                                             for p, g in growth.items()))
     if args.json:
-        write_json(args.json, "sweep_scale", rows)
+        write_json(args.json, "sweep_scale", rows, columns)
         print(f"wrote {args.json}")
 
 

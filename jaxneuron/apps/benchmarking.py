@@ -1,6 +1,6 @@
 """Benchmark cores shared by `benchmarks/*.py` and `jaxneuron demo`: identical HH work run by
 jaxneuron and by SciPy `solve_ivp`, with accuracy against a tight reference and compile time
-reported apart from run time. Rows follow the JSON schema in benchmarks/README.md."""
+reported apart from run time. `write_json` writes the schema `benchmarks/report.py` renders."""
 
 from __future__ import annotations
 
@@ -23,34 +23,79 @@ T1 = 100.0  # ms per simulation
 MAX_SPIKES = 32
 
 
-def machine() -> str:
-    """A short description of this machine (CPU model, cores, JAX backend and devices)."""
-    cpu = platform.processor() or platform.machine()
+_STARTED = time.time()  # when this process imported the benchmark helpers (for `wall_s`)
+
+
+def _process_seconds() -> float:
+    """Wall seconds since this process started (Linux), else since this module's import."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = float(f.read().rsplit(")", 1)[1].split()[19])
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return uptime - start_ticks / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return time.time() - _STARTED
+
+
+def _cpu_model() -> str:
+    """The CPU model name from /proc/cpuinfo, else what `platform` knows."""
     try:
         with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
+            return next(line.split(":", 1)[1].strip() for line in f if "model name" in line)
     except (OSError, StopIteration):
-        pass
+        return platform.processor() or platform.machine()
+
+
+def machine() -> str:
+    """A short description of this machine (CPU model, cores, JAX backend and devices)."""
     devices = jax.devices()
-    return f"{cpu}, {os.cpu_count()} cores, jax {jax.__version__} {devices[0].platform} " \
+    return f"{_cpu_model()}, {os.cpu_count()} cores, jax {jax.__version__} {devices[0].platform} " \
            f"x{len(devices)}"
 
 
-def write_json(path, benchmark: str, rows: list[dict]) -> None:
-    """Write the common benchmark JSON: benchmark, machine, jaxneuron_version, rows."""
+def write_json(path, benchmark: str, rows: list[dict], columns=None, *, tables=None) -> None:
+    """Write one benchmark's results as JSON (the schema `benchmarks/report.py` renders).
+
+    **Arguments:**
+    - `path`: the file to write (folders are created).
+    - `benchmark`: the script's name without `.py`, e.g. `"hh_sweep"`.
+    - `rows`: one dict per table row (JSON-serialisable values).
+    - `columns`: `(key, header, format)` triples of the main table, as for `format_table`.
+    - `tables`: further tables as `{name: (columns, key)}`: the rows that have `key`.
+
+    The file holds `benchmark`, `command` (how it was run), `date` (UTC), `wall_s` (seconds
+    since the process started), `machine` (one line) and its parts `cpu`, `cores`,
+    `jax_version`, `backend`, `devices`, `jaxneuron_version`, `tables` and `rows`.
+    """
+    import sys
+
     from .. import __version__
 
+    devices = jax.devices()
+    script = os.path.relpath(sys.argv[0]) if sys.argv and sys.argv[0] else "python"
+    all_tables = [{"name": benchmark, "columns": [list(c) for c in columns or []], "key": None}]
+    for name, (cols, key) in (tables or {}).items():
+        all_tables.append({"name": f"{benchmark}/{name}", "columns": [list(c) for c in cols],
+                           "key": key})
+    record = {"benchmark": benchmark,
+              "command": " ".join(["python", script.replace(os.sep, "/"), *sys.argv[1:]]),
+              "date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()),
+              "wall_s": round(_process_seconds(), 1), "machine": machine(),
+              "cpu": _cpu_model(), "cores": os.cpu_count(), "jax_version": jax.__version__,
+              "backend": devices[0].platform, "devices": len(devices),
+              "jaxneuron_version": __version__, "tables": all_tables, "rows": rows}
     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
     with open(path, "w") as f:
-        json.dump({"benchmark": benchmark, "machine": machine(), "jaxneuron_version": __version__,
-                   "rows": rows}, f, indent=2)
+        json.dump(record, f, indent=2)
+        f.write("\n")
 
 
 def report(rows: list[dict], columns, benchmark: str, json_path=None) -> None:
     """Print `rows` as a Markdown table and, if `json_path`, write the common JSON."""
     print(format_table(rows, columns))
     if json_path:
-        write_json(json_path, benchmark, rows)
+        write_json(json_path, benchmark, rows, columns)
         print(f"wrote {json_path}")
 
 
@@ -205,7 +250,7 @@ SWEEP_COLUMNS = [("case", "case", "s"), ("n", "n", "d"),
                  ("ns_per_neuron_step", "ns/neuron-step", ".2f"),
                  ("kernels_per_step", "kernels/step", ".3g"),
                  ("baseline", "baseline", "s"), ("baseline_ms_per_set", "baseline ms/set", ".4f"),
-                 ("speedup", "speedup", ".0f"), ("max_spike_error_ms", "max |Δt| ms", ".4f"),
+                 ("speedup", "speedup", ",.1f"), ("max_spike_error_ms", "max |Δt| ms", ".4f"),
                  ("baseline_max_spike_error_ms", "baseline max |Δt| ms", ".4f"),
                  ("spike_count_mismatches", "count mismatches", "d")]
 

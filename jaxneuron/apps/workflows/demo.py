@@ -68,7 +68,8 @@ def run_demo(out: str | Path = "results", *, quick: bool = False, log=print) -> 
     rows = benchmarking.hh_sweep_rows(n_bench, n_reference=5, progress=log, configs=[
         dict(solver="staggered", dt=0.025, dtype="float32", shard=False)])
     table = benchmarking.format_table(rows, benchmarking.SWEEP_COLUMNS)
-    benchmarking.write_json(out / "bench_hh_sweep.json", "hh_sweep", rows)
+    benchmarking.write_json(out / "bench_hh_sweep.json", "hh_sweep", rows,
+                            benchmarking.SWEEP_COLUMNS)
     summary.update(benchmark_speedup_vs_scipy=rows[0]["speedup"],
                    benchmark_max_spike_error_ms=rows[0]["max_spike_error_ms"])
 
