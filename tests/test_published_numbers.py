@@ -78,8 +78,9 @@ INTERNAL = re.compile(r"session|lent|issue [0-9]", re.IGNORECASE)
 
 
 def _docs_files() -> list[Path]:
-    return sorted(p for p in (ROOT / "docs").rglob("*") if p.suffix in {".md", ".ipynb"}
-                  and ".ipynb_checkpoints" not in p.parts)
+    return sorted(p for p in (ROOT / "docs").rglob("*")
+                  if p.suffix in {".md", ".ipynb", ".py", ".json", ".yml"}
+                  and ".ipynb_checkpoints" not in p.parts and "__pycache__" not in p.parts)
 
 
 def _internal_words(paths, root: Path = ROOT) -> list[str]:
@@ -102,7 +103,5 @@ def test_readme_and_benchmark_page_have_no_internal_words():
     assert _internal_words([ROOT / "README.md", ROOT / "benchmarks" / "README.md"]) == []
 
 
-@pytest.mark.xfail(strict=False, reason="the docs pages and notebooks are reworded on their "
-                   "own branch; this test passes once that is merged")
 def test_docs_have_no_internal_words():
     assert _internal_words(_docs_files()) == []
