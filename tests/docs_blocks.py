@@ -9,7 +9,9 @@ A block runs unless the HTML comment right above its fence says otherwise:
   an input file in the working folder); `<!-- docs-test: slow setup CODE -->` does both.
 
 Python blocks of one page run in order in one namespace (as a reader types them), in a fresh
-interpreter whose working folder is a temporary one. Shell blocks are checked without being
+interpreter whose working folder is a temporary one. A block that only includes a file with
+`--8<-- "PATH"` (the gallery shows each `examples/` script so) is not run here: the file
+must exist and compile, and the gallery's generator runs it and records its run time. Shell blocks are checked without being
 run: every `jaxneuron ...` line must parse with the command line's own parser, every
 `make TARGET` must name a Makefile target and every `python PATH.py` an existing file.
 """
@@ -25,6 +27,7 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").rglob("*.md"))]
 PYTHON, SHELL = ("python", "py"), ("bash", "sh", "shell", "console")
 _FENCE = re.compile(r"^(\s*)```\s*([\w-]*)")
+_INCLUDE = re.compile(r'^--8<-- "([^"]+)"$')
 _MARKER = re.compile(r"<!--\s*docs-test:\s*(skip|slow|setup)\b(.*?)-->", re.S)
 
 
@@ -44,6 +47,12 @@ class Block:
     @property
     def label(self) -> str:
         return f"{self.page}:{self.line}"
+
+    @property
+    def included(self) -> Path | None:
+        """The file a block includes with `--8<-- "PATH"` and nothing else, or None."""
+        match = _INCLUDE.match(self.code.strip())
+        return ROOT / match.group(1) if match else None
 
 
 def _marker_above(lines: list[str], fence: int) -> tuple[str, str]:

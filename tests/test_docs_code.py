@@ -29,7 +29,8 @@ ALL = {page: blocks(page) for page in PAGES}
 def _python_pages():
     """Per page: its fast blocks (in `make test`), and all its blocks where some are slow."""
     for page, found in ALL.items():
-        code = [b for b in found if b.language in PYTHON and b.mode != "skip"]
+        code = [b for b in found
+                if b.language in PYTHON and b.mode != "skip" and b.included is None]
         name = str(page.relative_to(ROOT))
         fast = [b for b in code if b.mode == "run"]
         if fast:
@@ -67,6 +68,14 @@ def test_python_blocks_run(page_blocks, tmp_path, compilation_cache):
     run = subprocess.run([sys.executable, "-c", page_script(page_blocks)], cwd=tmp_path,
                          env=env, capture_output=True, text=True, timeout=900)
     assert run.returncode == 0, (run.stdout[-3000:] + run.stderr[-6000:])
+
+
+@pytest.mark.parametrize("block", [b for found in ALL.values() for b in found
+                                   if b.language in PYTHON and b.included is not None],
+                         ids=lambda b: b.label)
+def test_included_scripts_exist_and_compile(block):
+    assert block.included.is_file(), f"{block.label}: no file {block.included}"
+    compile(block.included.read_text(), str(block.included), "exec")
 
 
 @pytest.fixture(scope="module")
