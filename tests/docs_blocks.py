@@ -11,8 +11,8 @@ A block runs unless the HTML comment right above its fence says otherwise:
 Python blocks of one page run in order in one namespace (as a reader types them), in a fresh
 interpreter whose working folder is a temporary one. A block that only includes a file with
 `--8<-- "PATH"` (the gallery shows each `examples/` script so) is not run here: the file
-must exist and compile, and the gallery's generator runs it and records its run time. Shell blocks are checked without being
-run: every `jaxneuron ...` line must parse with the command line's own parser, every
+must exist and compile, and the gallery's generator runs it and records its run time.
+Shell blocks are checked without being run: every `jaxneuron ...` line must parse with the command line's own parser, every
 `make TARGET` must name a Makefile target and every `python PATH.py` an existing file.
 """
 
