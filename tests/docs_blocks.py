@@ -12,8 +12,8 @@ Python blocks of one page run in order in one namespace (as a reader types them)
 interpreter whose working folder is a temporary one. A block that only includes a file with
 `--8<-- "PATH"` (the gallery shows each `examples/` script so) is not run here: the file
 must exist and compile, and the gallery's generator runs it and records its run time.
-Shell blocks are checked without being run: every `jaxneuron ...` line must parse with the command line's own parser, every
-`make TARGET` must name a Makefile target and every `python PATH.py` an existing file.
+Shell blocks are checked without being run: every `jaxneuron ...` line must parse with the
+command line's own parser, every `make TARGET` must name a Makefile target and every `python PATH.py` an existing file.
 """
 
 from __future__ import annotations
