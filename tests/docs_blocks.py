@@ -13,7 +13,8 @@ interpreter whose working folder is a temporary one. A block that only includes 
 `--8<-- "PATH"` (the gallery shows each `examples/` script so) is not run here: the file
 must exist and compile, and the gallery's generator runs it and records its run time.
 Shell blocks are checked without being run: every `jaxneuron ...` line must parse with the
-command line's own parser, every `make TARGET` must name a Makefile target and every `python PATH.py` an existing file.
+command line's own parser, every `make TARGET` must name a Makefile target and every
+`python PATH.py` an existing file.
 """
 
 from __future__ import annotations
