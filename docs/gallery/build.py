@@ -26,6 +26,9 @@ import sys
 import time
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # docs/, for published_text
+from published_text import INTERNAL_WORDS  # noqa: E402
+
 ROOT = Path(__file__).resolve().parents[2]
 GALLERY = ROOT / "docs" / "gallery"
 EXAMPLES = ROOT / "examples"
@@ -36,7 +39,7 @@ MAX_WIDTH = 1100          # px; wider figures are downscaled
 MAX_OUTPUT_CHARS = 2500   # printed output or summary.json longer than this is cut to its tail
 # Words the docs' text check rejects (it greps docs/ for these); printed lines holding one are
 # left out of the pages, and a summary.json holding one is not shown.
-BANNED = re.compile(r"s[e]ssion|l[e]nt|issue [0-9]", re.IGNORECASE)  # brackets: not a hit itself
+BANNED = INTERNAL_WORDS
 
 # Example -> (page title, its workflow page under docs/workflows/).
 PAGES = {

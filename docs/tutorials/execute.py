@@ -28,6 +28,9 @@ import time
 import zlib
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # docs/, for published_text
+from published_text import INTERNAL_WORDS  # noqa: E402
+
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parents[1]
 VOLATILE = "volatile_output"
@@ -40,10 +43,9 @@ TINY = 1e-6
 """Printed numbers below this in magnitude (round-off level errors) compare as equal."""
 DPI = 100
 """Resolution of the stored figures (dots per inch)."""
-FORBIDDEN = re.compile(r"s[e]ssion|l[e]nt|issue [0-9]", re.IGNORECASE)
-"""Words the published docs never contain (CI greps docs/ for them; written with [e] so
-that this file passes), in any case: in the notebook text, and by chance in a figure's
-base64 text (see `clean_png`)."""
+FORBIDDEN = INTERNAL_WORDS
+"""Words the published docs never contain (`docs/published_text.py`): in the notebook text,
+and by chance in a figure's base64 text (see `clean_png`)."""
 LOCAL_PATHS = ("/work/", "/tmp/", "/home/", "/root/", "/Users/", "C:\\")
 
 _NUMBER = re.compile(r"[-+]?(?:\d+\.\d*|\.\d+|\d+)(?:[eE][-+]?\d+)?")
