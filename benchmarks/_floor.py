@@ -112,11 +112,13 @@ def coba_floor(n: int, p: float, dt: float, t1: float, propagate: bool = True,
             "rate_hz": float(total) / n / (t1 / 1000.0)}
 
 
-def hh_floor(sets: dict, dt: float, t1: float, dtype=jnp.float32) -> dict:
+def hh_floor(sets: dict, dt: float, t1: float, dtype=jnp.float32,
+             record_v: bool = False) -> dict:
     """The HH sweep's work as a minimal loop: the staggered exponential update of
     `HodgkinHuxley` (V relaxed with the gates at the half step, then the gates with the
     rates at the new V) for every set, counting upward crossings of 0 mV; no spike-time
-    list, no saved trace, no generic model or solver contract.
+    list, no generic model or solver contract. With `record_v`, V of every set at every
+    step is kept (the work Jaxley does), shape `(steps, n)`; otherwise no trace.
 
     **Returns:** `{"run_s", "kernels", "n_spikes"}` (kernels per step of the loop body)."""
     steps = int(round(t1 / dt))
@@ -144,17 +146,17 @@ def hh_floor(sets: dict, dt: float, t1: float, dtype=jnp.float32) -> dict:
             v1 = target + (v - target) * jnp.exp(-g * dt)
             a_m, b_m, a_h, b_h, a_n, b_n = rates(v1)
             return (v1, relax(m, a_m, b_m, dt), relax(h, a_h, b_h, dt), relax(n, a_n, b_n, dt),
-                    count + ((v < 0.0) & (v1 >= 0.0))), None
+                    count + ((v < 0.0) & (v1 >= 0.0))), (v1 if record_v else None)
 
         v0 = jnp.full_like(g_na, -65.0)
         a_m, b_m, a_h, b_h, a_n, b_n = rates(v0)
         gates = (relax(a_m / (a_m + b_m), a_m, b_m, 0.5 * dt),
                  relax(a_h / (a_h + b_h), a_h, b_h, 0.5 * dt),
                  relax(a_n / (a_n + b_n), a_n, b_n, 0.5 * dt))
-        carry, _ = jax.lax.scan(step, (v0, *gates, jnp.zeros(g_na.shape, jnp.int32)), None,
-                                length=steps)
-        return carry[-1]
+        carry, trace = jax.lax.scan(step, (v0, *gates, jnp.zeros(g_na.shape, jnp.int32)), None,
+                                    length=steps)
+        return (carry[-1], trace) if record_v else carry[-1]
 
     out, run_s = timed(run, g_na, g_k, amp)
     return {"run_s": run_s, "kernels": loop_kernels(run, g_na, g_k, amp)["per_step"],
-            "n_spikes": np.asarray(out)}
+            "n_spikes": np.asarray(out[0] if record_v else out)}

@@ -4,8 +4,9 @@ N sets of (g_Na, g_K, step amplitude), 100 ms each. Accuracy is the max spike-ti
 against SciPy DOP853 at rtol=atol=1e-10 on a checked subset. SciPy is timed on that subset
 and extrapolated per simulation. Compile time is reported apart. Two rows record a trace
 at every step, all states (`save_states=None`) and V only (`save_states=()`, what a Jaxley
-user records): the Jaxley row compares with the V-only one. A last row times the floor, a
-minimal hand-written loop of the same update (`_floor.hh_floor`), in the same process.
+user records): the Jaxley row compares with the V-only one. Two last rows time the floor, a
+minimal hand-written loop of the same update (`_floor.hh_floor`), in the same process:
+counting spikes only, and recording V at every step (the work Jaxley does).
 
     python benchmarks/hh_sweep.py [--n 10000] [--quick] [--json PATH]
 """
@@ -71,14 +72,15 @@ def main() -> None:
                dict(solver="staggered", dt=0.025, dtype="float64", shard=False),
                dict(f32, shard=False, saves="all"), dict(f32, shard=False, saves="v")]
     rows = hh_sweep_rows(n, n_reference=n_ref, configs=configs)
-    floor = hh_floor(sample_hh_sets(n), 0.025, T1)  # same sets, in this process
-    rows.append({"case": "floor: hand-written staggered loop dt=0.025 float32, count only",
-                 "n": n, "jaxneuron_s": floor["run_s"],
-                 "jaxneuron_ms_per_set": 1e3 * floor["run_s"] / n,
-                 "ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n,
-                                                          int(round(T1 / 0.025))),
-                 "kernels_per_step": floor["kernels"], "baseline": "none (floor)",
-                 "n_spikes_total": int(floor["n_spikes"].sum())})
+    for record_v, what in ((False, "count only"), (True, "V at every step")):
+        floor = hh_floor(sample_hh_sets(n), 0.025, T1, record_v=record_v)  # same sets
+        rows.append({"case": f"floor: hand-written staggered loop dt=0.025 float32, {what}",
+                     "n": n, "jaxneuron_s": floor["run_s"],
+                     "jaxneuron_ms_per_set": 1e3 * floor["run_s"] / n,
+                     "ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n,
+                                                              int(round(T1 / 0.025))),
+                     "kernels_per_step": floor["kernels"], "baseline": "none (floor)",
+                     "n_spikes_total": int(floor["n_spikes"].sum())})
     if not args.no_jaxley:
         for base in (rows[0], rows[1], rows[4]):
             row = jaxley_row(n, n_ref, base)
