@@ -91,7 +91,7 @@ class Watch(NamedTuple):
 
 
 def watch_steps(one_step, carry, model, stimulus, grid, *, flush=None, block: int = 1,
-                eligible=None, solver_state=None, stop=None):
+                eligible=None, solver_state=None, stop=None, sync=None):
     """Wrap a fixed-step loop so that it also keeps the state to probe.
 
     `one_step(carry, (k, per_step))` is the engine's body for `scan_fixed_steps`, its carry
@@ -106,7 +106,9 @@ def watch_steps(one_step, carry, model, stimulus, grid, *, flush=None, block: in
     `eligible(rest)` (`rest`: the engine's carry after the columns) says whether the state
     may be kept (e.g. not refractory); `solver_state(rest)` picks the solver state to keep
     with it (None: none); `stop(y0, y1)` (stacked states) whether a step from `y0` to `y1`
-    would spike: a state whose two Euler steps spike is not kept in long runs.
+    would spike: a state whose two Euler steps spike is not kept in long runs. A loop whose
+    columns are not the model's state gives `sync(columns, k)`, the state after k >= 1
+    steps (the kept state is then a model state, and `solver_state` should be None).
 
     **Returns:** `(body, carry, flush, block)` for `scan_fixed_steps`: the carry is
     `(columns, watch, *rest)`, so `carry[0]` stays the columns and `carry[-1]` the rest's
@@ -136,12 +138,13 @@ def watch_steps(one_step, carry, model, stimulus, grid, *, flush=None, block: in
         if flush is not None:
             carry = flush(carry, outputs)
         columns, watch, *rest = carry
+        state = columns if sync is None else sync(columns, watch.k)
         t = grid.t0 + watch.k.astype(dtype) * grid.dt
-        y = jax.lax.stop_gradient(jnp.stack(columns))
+        y = jax.lax.stop_gradient(jnp.stack(state))
         f = model.vector_field(t, y, stimulus(t))
         speed = jax.lax.stop_gradient(jnp.abs(jax.jvp(model.voltage, (y,), (f,))[1]))
         ok = jnp.asarray(True) if eligible is None else eligible(rest)
-        now = jax.lax.stop_gradient((columns, None if solver_state is None else
+        now = jax.lax.stop_gradient((state, None if solver_state is None else
                                      solver_state(rest), jnp.where(ok, t, jnp.nan)))
         if lag:
             candidate, prev = watch.prev, now

@@ -135,7 +135,8 @@ def _steps_per_save(save_every, dt: float, n_steps: int) -> int:
 
 
 def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flush=None,
-                     block: int = 1, save: Callable | None = None, checkpoint: bool = False):
+                     block: int = 1, save: Callable | None = None, checkpoint: bool = False,
+                     sync: Callable | None = None):
     """Run `one_step(carry, (k, per_step[k]))` for k = 0 .. n_steps - 1 and save
     `save(y)` of the state `y` (`(n_states,)`) every `grid.steps_per_save` steps (default:
     the whole state; e.g. `lambda y: grid.save(model, y)` keeps only the chosen columns
@@ -148,7 +149,9 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     shorter) and `flush(carry, outputs)` takes each block's stacked step outputs, e.g. to
     write a block's spikes with one scatter. With `checkpoint`, reverse mode stores only the
     carry of every step and recomputes the step's intermediates on the way back
-    (`jax.checkpoint` per step); forward mode and plain runs are unchanged.
+    (`jax.checkpoint` per step); forward mode and plain runs are unchanged. A loop whose
+    carried columns are not the model's state gives `sync(columns, k) -> columns`, the state
+    after k steps (k = 0 included), which is what is saved.
 
     **Returns:** `(carry, saved)`: `saved` is `save`'s output stacked over the save times,
     `y0`'s first (by default `(n_saves, n_states)`).
@@ -170,6 +173,9 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
 
     def one_save_interval(carry, j):
         start = j * k_save
+        # with `sync`, the state at the start of the interval (which the first step
+        # computes too, so XLA can share it when an interval is one step)
+        before = None if sync is None else save(jnp.stack(sync(carry[0], start)))
         if n_blocks == 1:
             carry = run_block(carry, start, block)
         else:
@@ -178,8 +184,11 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
                 jnp.arange(n_blocks))
         if tail:
             carry = run_block(carry, start + n_blocks * block, tail)
-        return carry, save(jnp.stack(carry[0]))
+        return carry, save(jnp.stack(carry[0])) if sync is None else before
 
     carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(grid.n_steps // k_save))
-    return carry, jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest], axis=0),
-                               save(y0), saved)
+    if sync is None:
+        return carry, jax.tree.map(lambda a, b: jnp.concatenate([a[None], b], axis=0),
+                                   save(y0), saved)
+    last = save(jnp.stack(sync(carry[0], grid.n_steps)))
+    return carry, jax.tree.map(lambda a, b: jnp.concatenate([a, b[None]], axis=0), saved, last)

@@ -35,7 +35,6 @@ class StaggeredExponential(AbstractExponentialSolver):
 
     def step(self, terms, t0, t1, y0, args, solver_state, made_jump):
         k = terms.vector_field.model.n_voltages
-        n = y0.shape[0]
         dt = t1 - t0
         columns = unstack(y0)
         if made_jump is False:  # static: the fixed-step engine knows no jump happened
@@ -45,16 +44,35 @@ class StaggeredExponential(AbstractExponentialSolver):
             gates_half = tuple(
                 jnp.where(made_jump, a, b) for a, b in zip(resync, solver_state, strict=True)
             )
-        rate, target = map(unstack, terms.vector_field.split(
-            t0 + 0.5 * dt, jnp.stack([*columns[:k], *gates_half]), args))
-        v1 = list(relax_columns(columns[:k], rate[:k], target[:k], dt))
-        rate, target = map(unstack, terms.vector_field.split(t1, jnp.stack([*v1, *gates_half]),
-                                                             args))
-        gates1, gates_next = [], []
-        for i in range(k, n):
-            decay_half = jnp.exp(-rate[i] * (0.5 * dt))
-            g1 = target[i] + (gates_half[i - k] - target[i]) * decay_half
-            gates1.append(g1)
-            gates_next.append(target[i] + (g1 - target[i]) * decay_half)
-        y1 = jnp.stack(v1 + gates1)
+        split = terms.vector_field.split
+        v1 = voltage_step(lambda tau, c: map(unstack, split(t0 + tau, jnp.stack(c), args)), dt,
+                          columns[:k], gates_half)
+        rate, target = map(unstack, split(t1, jnp.stack([*v1, *gates_half]), args))
+        gates1, gates_next = gate_half_steps(gates_half, rate[k:], target[k:], dt)
+        y1 = jnp.stack([*v1, *gates1])
         return y1, None, dict(y0=y0, y1=y1), tuple(gates_next), diffrax.RESULTS.successful
+
+
+def voltage_step(split, dt: float, voltages: tuple, gates_half: tuple) -> tuple:
+    """The voltages after one staggered step of `dt` (ms), relaxed exactly with the gates
+    frozen at the half step: `split(tau, columns) -> (rates, targets)` at local time `tau`
+    (columns); `voltages`, `gates_half` columns. **Returns:** the new voltages (columns)."""
+    k = len(voltages)
+    rate, target = split(0.5 * dt, (*voltages, *gates_half))
+    return relax_columns(voltages, tuple(rate)[:k], tuple(target)[:k], dt)
+
+
+def gate_half_steps(gates: tuple, rate: tuple, target: tuple, dt: float, keep=False) -> tuple:
+    """The gates relaxed twice by `dt / 2` (ms) with the same rates: `(after one half step,
+    after both)`, each columns. The staggered scheme moves its gates this way from
+    $t_{n-1/2}$ through $t_n$ (synchronised with the voltages) to $t_{n+1/2}$. Where `keep`
+    (bool, broadcast), the first half step is skipped: the gates are already at $t_n$."""
+    middle, after = [], []
+    for g, r, target_i in zip(gates, rate, target, strict=True):
+        decay_half = jnp.exp(-r * (0.5 * dt))
+        g1 = target_i + (g - target_i) * decay_half
+        if keep is not False:
+            g1 = jnp.where(keep, g, g1)
+        middle.append(g1)
+        after.append(target_i + (g1 - target_i) * decay_half)
+    return tuple(middle), tuple(after)
