@@ -30,6 +30,7 @@ import numpy as np
 from jaxley.channels import HH
 
 from jaxneuron.analysis import detect_spikes
+from jaxneuron.apps.benchmarking import loop_kernels
 
 _RADIUS_UM = 10.0
 _LENGTH_UM = 10.0
@@ -83,7 +84,8 @@ def jaxley_hh_batch(
     """g_na, g_k: arrays (N,) in mS/cm²; amp: array (N,) step current density in µA/cm² applied from t=0 to t1.
     Returns {"spike_times": np.ndarray (N, max_spikes) in ms, NaN-padded, "n_spikes": np.ndarray (N,),
              "compile_s": float (first call incl. compilation), "run_s": float (second, warm call, wall time, results blocked on),
-             "solver": str, "dt": float, "version": jaxley.__version__}"""  # noqa: E501
+             "solver": str, "dt": float, "version": jaxley.__version__,
+             "kernels": kernels per step of the compiled loop (`loop_kernels`)}"""  # noqa: E501
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     g_na = np.asarray(g_na, dtype=np.float64).ravel()
@@ -143,6 +145,7 @@ def jaxley_hh_batch(
         run_s = time.perf_counter() - t0
 
         v = np.concatenate([np.asarray(o) for o in outs])[:n]
+        kernels = loop_kernels(jax.vmap(simulate), *(a[0] for a in args))["per_step"]
     finally:
         jax.config.update("jax_enable_x64", prev_x64)
 
@@ -157,4 +160,5 @@ def jaxley_hh_batch(
         "dt": float(dt),
         "version": jx.__version__,
         "n_chunks": n_pad // chunk,
+        "kernels": kernels,
     }

@@ -6,7 +6,8 @@ and extrapolated per simulation. Compile time is reported apart. Two rows record
 at every step, all states (`save_states=None`) and V only (`save_states=()`, what a Jaxley
 user records): the Jaxley row compares with the V-only one. Two last rows time the floor, a
 minimal hand-written loop of the same update (`_floor.hh_floor`), in the same process:
-counting spikes only, and recording V at every step (the work Jaxley does).
+counting spikes only, and recording V at every step (the work Jaxley does); every row shows
+the floor of its work and kernels per step beside its own, Jaxley's counted the same way.
 
     python benchmarks/hh_sweep.py [--n 10000] [--quick] [--json PATH]
 """
@@ -32,6 +33,11 @@ from jaxneuron.apps.benchmarking import (  # noqa: E402
     spike_error,
 )
 
+# The sweep's columns with each row's floor and, for Jaxley, its kernels per step beside ours.
+COLUMNS = [*SWEEP_COLUMNS[:6], ("floor_ns_per_neuron_step", "floor ns/neuron-step", ".2f"),
+           ("floor_kernels_per_step", "floor kernels/step", ".3g"), *SWEEP_COLUMNS[6:8],
+           ("baseline_kernels_per_step", "baseline kernels/step", ".3g"), *SWEEP_COLUMNS[8:]]
+
 
 def jaxley_row(n: int, n_reference: int, jaxneuron_row: dict) -> dict | None:
     """Jaxley (Crank–Nicolson, dt=0.025, float32) on the same sets, as a baseline row."""
@@ -52,7 +58,7 @@ def jaxley_row(n: int, n_reference: int, jaxneuron_row: dict) -> dict | None:
         "baseline": f"jaxley {out['version']} {out['solver']} dt=0.025 float32 (1 device)",
         "baseline_s": out["run_s"] * jaxneuron_row["n"] / n,
         "baseline_ms_per_set": 1e3 * out["run_s"] / n,
-        "baseline_compile_s": out["compile_s"],
+        "baseline_compile_s": out["compile_s"], "baseline_kernels_per_step": out["kernels"],
         "baseline_max_spike_error_ms": err, "baseline_spike_count_mismatches": bad,
     })
     row["speedup"] = row["baseline_s"] / row["jaxneuron_s"]
@@ -72,21 +78,26 @@ def main() -> None:
                dict(solver="staggered", dt=0.025, dtype="float64", shard=False),
                dict(f32, shard=False, saves="all"), dict(f32, shard=False, saves="v")]
     rows = hh_sweep_rows(n, n_reference=n_ref, configs=configs)
+    floors = {}
     for record_v, what in ((False, "count only"), (True, "V at every step")):
         floor = hh_floor(sample_hh_sets(n), 0.025, T1, record_v=record_v)  # same sets
-        rows.append({"case": f"floor: hand-written staggered loop dt=0.025 float32, {what}",
-                     "n": n, "jaxneuron_s": floor["run_s"],
-                     "jaxneuron_ms_per_set": 1e3 * floor["run_s"] / n,
-                     "ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n,
-                                                              int(round(T1 / 0.025))),
-                     "kernels_per_step": floor["kernels"], "baseline": "none (floor)",
-                     "n_spikes_total": int(floor["n_spikes"].sum())})
+        floors[record_v] = {
+            "case": f"floor: hand-written staggered loop dt=0.025 float32, {what}",
+            "n": n, "jaxneuron_s": floor["run_s"], "jaxneuron_ms_per_set": 1e3 * floor["run_s"] / n,
+            "ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n, int(round(T1 / 0.025))),
+            "kernels_per_step": floor["kernels"], "baseline": "none (floor)",
+            "n_spikes_total": int(floor["n_spikes"].sum())}
+    for row in rows:  # each row next to the floor doing its work: V at every step or not
+        floor = floors["every step" in row["case"]]
+        row["floor_ns_per_neuron_step"] = floor["ns_per_neuron_step"]
+        row["floor_kernels_per_step"] = floor["kernels_per_step"]
+    rows += list(floors.values())
     if not args.no_jaxley:
         for base in (rows[0], rows[1], rows[4]):
             row = jaxley_row(n, n_ref, base)
             if row:
                 rows.append(row)
-    report(rows, SWEEP_COLUMNS, "hh_sweep", args.json)
+    report(rows, COLUMNS, "hh_sweep", args.json)
 
 
 if __name__ == "__main__":

@@ -11,7 +11,14 @@ import jax.numpy as jnp
 
 from .._arrays import unstack
 from ..models.base import AbstractGatedNeuron
-from .accuracy import check_accuracy_option, estimate, flag_inaccurate, unwatch, watch_steps
+from .accuracy import (
+    WATCH_STEPS,
+    check_accuracy_option,
+    estimate,
+    flag_inaccurate,
+    unwatch,
+    watch_steps,
+)
 from .base import AbstractEngine, require_explicit, require_smooth
 from .grid import scan_fixed_steps
 from .solvers import StaggeredExponential, check_solver_fits, solver_from_name
@@ -91,7 +98,9 @@ class FixedSteps(AbstractEngine):
             return (columns1, solver_state, spikes), emitted
 
         carry = (plan.columns, plan.solver_state, start_record(record, y0.dtype))
-        flush, block = (flush_record if blocks else None), RECORD_BLOCK
+        # long runs: blocks about as long as the accuracy watch's (it observes once a block)
+        flush = flush_record if blocks else None
+        block = RECORD_BLOCK * max(1, grid.n_steps // WATCH_STEPS // RECORD_BLOCK)
         if self.accuracy:
             one_step, carry, flush, block = watch_steps(one_step, carry, model, stimulus, grid,
                                                         flush=flush, block=block,

@@ -186,9 +186,41 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
             carry = run_block(carry, start + n_blocks * block, tail)
         return carry, save(jnp.stack(carry[0])) if sync is None else before
 
-    carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(grid.n_steps // k_save))
-    if sync is None:
-        return carry, jax.tree.map(lambda a, b: jnp.concatenate([a[None], b], axis=0),
-                                   save(y0), saved)
-    last = save(jnp.stack(sync(carry[0], grid.n_steps)))
-    return carry, jax.tree.map(lambda a, b: jnp.concatenate([a, b[None]], axis=0), saved, last)
+    # The saves go into the trace SAVE_BLOCK at a time, into buffers carried by the loop:
+    # under vmap each buffer is batch-major, `(batch, n_saves, ...)`, so the trace is
+    # written in the layout it is returned in, one small transposed block at a time,
+    # instead of being stacked time-major and transposed whole after the loop.
+    n_intervals = grid.n_steps // k_save
+    first_save = save(y0)
+    buffers = jax.tree.map(lambda x: jnp.zeros((grid.n_saves, *jnp.shape(x)), x.dtype),
+                           first_save)
+    if sync is None:  # the saves are the ends of the intervals, the start before them
+        buffers = _write_saves(buffers, jax.tree.map(lambda x: x[None], first_save), 0)
+
+    def save_block(state, b, length):  # `length` save intervals from interval b
+        carry, buffers = state
+        carry, saved = jax.lax.scan(one_save_interval, carry, b + jnp.arange(length))
+        return carry, _write_saves(buffers, saved, b if sync is not None else b + 1)
+
+    per_block = min(SAVE_BLOCK, n_intervals)
+    n_save_blocks, save_tail = divmod(n_intervals, per_block)
+    state = jax.lax.scan(lambda state, i: (save_block(state, i * per_block, per_block), None),
+                         (carry, buffers), jnp.arange(n_save_blocks))[0]
+    if save_tail:
+        state = save_block(state, n_save_blocks * per_block, save_tail)
+    carry, buffers = state
+    if sync is not None:  # the saves are the starts of the intervals, the end after them
+        last = save(jnp.stack(sync(carry[0], grid.n_steps)))
+        buffers = _write_saves(buffers, jax.tree.map(lambda x: x[None], last), n_intervals)
+    return carry, buffers
+
+
+SAVE_BLOCK = 16
+"""Saves written into the trace at a time by `scan_fixed_steps`."""
+
+
+def _write_saves(buffers, saved, index):
+    """`buffers` with the stacked `saved` (leading axis: consecutive saves) written from
+    save `index` on."""
+    return jax.tree.map(lambda buf, x: jax.lax.dynamic_update_slice_in_dim(buf, x, index, 0),
+                        buffers, saved)
