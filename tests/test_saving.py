@@ -39,8 +39,11 @@ def _pairs():
 
 
 def _assert_same(a, b):
-    """Bit for bit: the same computation in the same compiled loop, only saved differently."""
-    np.testing.assert_array_equal(np.asarray(a), np.asarray(b))
+    """The same computation, only saved differently: to the last bits (a loop that must also
+    output the states it does not carry, such as the staggered scheme's synchronised
+    gates, is fused differently, which may round a few values differently in the last
+    bit)."""
+    np.testing.assert_allclose(np.asarray(a), np.asarray(b), rtol=4e-15, atol=0)
 
 
 def _assert_close(a, b):

@@ -80,8 +80,8 @@ class FixedSteps(AbstractEngine):
         plan = _staggered_plan(model, stimulus, t0, dt, y0) if isinstance(
             solver, StaggeredExponential) else _solver_plan(solver, model, stimulus, t0, dt, y0)
         # The spikes of a step go to the list (and statistics) one block of steps at a time
-        # (`record_block`), unless the saves come more often than blocks would: one by one.
-        blocks = (record.times or record.stats) and grid.steps_per_save >= RECORD_BLOCK
+        # (`record_block`).
+        blocks = record.times or record.stats
 
         def one_step(carry, x):
             columns, solver_state, spikes = carry

@@ -147,9 +147,10 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     `per_step` is an optional array with a leading axis of length `n_steps`. With `flush`,
     the steps run in blocks of `block` steps (the last block of a save interval may be
     shorter) and `flush(carry, outputs)` takes each block's stacked step outputs, e.g. to
-    write a block's spikes with one scatter. With `checkpoint`, reverse mode stores only the
-    carry of every step and recomputes the step's intermediates on the way back
-    (`jax.checkpoint` per step); forward mode and plain runs are unchanged. A loop whose
+    write a block's spikes with one scatter (saves more frequent than `block` steps: the
+    outputs of `SAVE_BLOCK` save intervals at a time). With `checkpoint`, reverse mode
+    stores only the carry of every step and recomputes the step's intermediates on the way
+    back (`jax.checkpoint` per step); forward mode and plain runs are unchanged. A loop whose
     carried columns are not the model's state gives `sync(columns, k) -> columns`, the state
     after k steps (k = 0 included), which is what is saved.
 
@@ -162,14 +163,19 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
 
     step = jax.checkpoint(one_step, prevent_cse=False) if checkpoint else one_step
     k_save = grid.steps_per_save
-    block = k_save if flush is None else max(1, min(block, k_save))
+    # Saves more frequent than the flushes: the steps' outputs of a whole block of saves
+    # (`SAVE_BLOCK`) are flushed together, not those of each save interval.
+    flush_saves = flush is not None and k_save < block
+    block = k_save if flush is None or flush_saves else max(1, min(block, k_save))
     n_blocks, tail = divmod(k_save, block)
 
     def run_block(carry, first, length):
         ks = first + jnp.arange(length)
         carry, outputs = jax.lax.scan(step, carry, (ks, None if per_step is None
                                                         else per_step[ks]))
-        return carry if flush is None else flush(carry, outputs)
+        if flush_saves:
+            return carry, outputs
+        return (carry if flush is None else flush(carry, outputs)), None
 
     def one_save_interval(carry, j):
         start = j * k_save
@@ -177,14 +183,15 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
         # computes too, so XLA can share it when an interval is one step)
         before = None if sync is None else save(jnp.stack(sync(carry[0], start)))
         if n_blocks == 1:
-            carry = run_block(carry, start, block)
-        else:
+            carry, outputs = run_block(carry, start, block)
+        else:  # (never with flush_saves: then the interval is one block)
             carry, _ = jax.lax.scan(
-                lambda c, b: (run_block(c, start + b * block, block), None), carry,
+                lambda c, b: (run_block(c, start + b * block, block)[0], None), carry,
                 jnp.arange(n_blocks))
+            outputs = None
         if tail:
-            carry = run_block(carry, start + n_blocks * block, tail)
-        return carry, save(jnp.stack(carry[0])) if sync is None else before
+            carry, _ = run_block(carry, start + n_blocks * block, tail)
+        return carry, (save(jnp.stack(carry[0])) if sync is None else before, outputs)
 
     # The saves go into the trace SAVE_BLOCK at a time, into buffers carried by the loop:
     # under vmap each buffer is batch-major, `(batch, n_saves, ...)`, so the trace is
@@ -199,7 +206,11 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
 
     def save_block(state, b, length):  # `length` save intervals from interval b
         carry, buffers = state
-        carry, saved = jax.lax.scan(one_save_interval, carry, b + jnp.arange(length))
+        carry, (saved, outputs) = jax.lax.scan(one_save_interval, carry,
+                                               b + jnp.arange(length))
+        if flush_saves:  # (length, k_save, ...) in step order -> (length * k_save, ...)
+            carry = flush(carry, jax.tree.map(
+                lambda x: x.reshape(length * k_save, *x.shape[2:]), outputs))
         return carry, _write_saves(buffers, saved, b if sync is not None else b + 1)
 
     per_block = min(SAVE_BLOCK, n_intervals)
