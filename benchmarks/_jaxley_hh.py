@@ -27,6 +27,7 @@ import jax
 import jax.numpy as jnp
 import jaxley as jx
 import numpy as np
+from jax.sharding import Mesh, NamedSharding, PartitionSpec
 from jaxley.channels import HH
 
 from jaxneuron.analysis import detect_spikes
@@ -80,12 +81,14 @@ def jaxley_hh_batch(
     threshold=0.0,
     max_spikes=32,
     solver="crank_nicolson",
+    shard=False,
 ) -> dict:
     """g_na, g_k: arrays (N,) in mS/cm²; amp: array (N,) step current density in µA/cm² applied from t=0 to t1.
     Returns {"spike_times": np.ndarray (N, max_spikes) in ms, NaN-padded, "n_spikes": np.ndarray (N,),
              "compile_s": float (first call incl. compilation), "run_s": float (second, warm call, wall time, results blocked on),
              "solver": str, "dt": float, "version": jaxley.__version__,
-             "kernels": kernels per step of the compiled loop (`loop_kernels`)}"""  # noqa: E501
+             "kernels": kernels per step of the compiled loop (`loop_kernels`),
+             "devices": devices the batch ran on (all of them with `shard`, else 1)}"""  # noqa: E501
     if dtype not in ("float32", "float64"):
         raise ValueError(f"dtype must be 'float32' or 'float64', got {dtype!r}")
     g_na = np.asarray(g_na, dtype=np.float64).ravel()
@@ -124,7 +127,9 @@ def jaxley_hh_batch(
         gk = jnp.asarray(g_k * 1e-3, dtype=jdt)
         i_na = jnp.asarray(amp * _AREA_UM2 * 1e-8 * 1e3, dtype=jdt)  # uA/cm^2 -> nA
 
+        n_dev = len(jax.devices()) if shard else 1  # shard: the batch over every device
         chunk = max(1, min(n, _MAX_SAMPLES_PER_CHUNK // (n_steps + 1)))
+        chunk = max(n_dev, chunk // n_dev * n_dev)
         n_pad = -(-n // chunk) * chunk
         pad = n_pad - n
 
@@ -132,6 +137,10 @@ def jaxley_hh_batch(
             return jnp.concatenate([x, jnp.broadcast_to(x[-1:], (pad,))]) if pad else x
 
         args = [padded(x).reshape(-1, chunk) for x in (gna, gk, i_na)]
+        if n_dev > 1:
+            mesh = Mesh(np.array(jax.devices()), ("batch",))
+            args = [jax.device_put(a, NamedSharding(mesh, PartitionSpec(None, "batch")))
+                    for a in args]
 
         def run_all():
             outs = [batched(a, b, s) for a, b, s in zip(*args, strict=True)]
@@ -161,4 +170,5 @@ def jaxley_hh_batch(
         "version": jx.__version__,
         "n_chunks": n_pad // chunk,
         "kernels": kernels,
+        "devices": n_dev,
     }

@@ -40,22 +40,25 @@ COLUMNS = [*SWEEP_COLUMNS[:6], ("floor_ns_per_neuron_step", "floor ns/neuron-ste
 
 
 def jaxley_row(n: int, n_reference: int, jaxneuron_row: dict) -> dict | None:
-    """Jaxley (Crank–Nicolson, dt=0.025, float32) on the same sets, as a baseline row."""
+    """Jaxley (Crank–Nicolson, dt=0.025, float32) on the same sets and as many devices as
+    the jaxneuron row, as a baseline row."""
     try:
         from _jaxley_hh import jaxley_hh_batch
     except ImportError:
         print("jaxley not installed (pip install -e '.[bench]'): skipping the Jaxley row")
         return None
     sets = sample_hh_sets(n)
+    shard = "1 device" not in jaxneuron_row["case"]
     out = jaxley_hh_batch(sets["g_Na"], sets["g_K"], sets["amplitude"], dt=0.025,
-                          dtype="float32", max_spikes=32)
+                          dtype="float32", max_spikes=32, shard=shard)
     check = range(min(n_reference, n))
     err, bad = spike_error(out["spike_times"][: len(check)], out["n_spikes"][: len(check)],
                            reference_spikes(sets, check))
     row = dict(jaxneuron_row)
     row.update({
         "case": f"{jaxneuron_row['case']} vs Jaxley",
-        "baseline": f"jaxley {out['version']} {out['solver']} dt=0.025 float32 (1 device)",
+        "baseline": f"jaxley {out['version']} {out['solver']} dt=0.025 float32 "
+                    f"({out['devices']} device{'s' if out['devices'] > 1 else ''})",
         "baseline_s": out["run_s"] * jaxneuron_row["n"] / n,
         "baseline_ms_per_set": 1e3 * out["run_s"] / n,
         "baseline_compile_s": out["compile_s"], "baseline_kernels_per_step": out["kernels"],
