@@ -170,8 +170,10 @@ def record_step(record: BlockRecord, t_spike, spiked) -> BlockRecord:
     discard = record.times.shape[-1] - 1
     times = record.times
     if discard:
-        slot = jnp.where(spiked, jnp.minimum(record.count, discard), discard)
-        times = times.at[slot].set(t_spike, mode="promise_in_bounds", unique_indices=True)
+        # no write without a spike (an index past the end is dropped): under vmap the
+        # scatter then touches only the rows of the neurons that spiked
+        slot = jnp.where(spiked, jnp.minimum(record.count, discard), discard + 1)
+        times = times.at[slot].set(t_spike, mode="drop", unique_indices=True)
     stats = (None if record.stats is None
              else stats_update(record.stats, record.count, t_spike, spiked))
     return BlockRecord(times, record.count + spiked.astype(record.count.dtype), stats)
@@ -188,7 +190,8 @@ def emit(record: BlockRecord, t_spike, spiked) -> tuple[BlockRecord, Array]:
 def record_block(record: BlockRecord, emitted: Float[Array, " block"]) -> BlockRecord:
     """The record with a block's emitted spike times (`(block,)`, in step order, NaN
     without a spike; `emit` has counted them) added to the list and the statistics."""
-    count = record.count - jnp.sum(~jnp.isnan(emitted), dtype=record.count.dtype)
+    count = record.count - _rows_sum([~jnp.isnan(emitted[k]) for k in range(emitted.shape[0])],
+                                     record.count.dtype)
     added = add_block(BlockRecord(record.times, count, record.stats), emitted)
     # the count from `emit`, not from `add_block` (the same number): a run whose list and
     # statistics go unused then compiles to the count-only loop
@@ -242,24 +245,43 @@ def _record_ranks_vmappable(treedef, emitted, *leaves):
 def _record_ranks(treedef, emitted, leaves):
     """`add_block` of a batch by spike rank: `emitted` `(block, batch)` (steps by
     neurons, the layout in which the loop stacked them), `leaves` those of a batched
-    `BlockRecord`. Returns the new leaves."""
-    block, batch = emitted.shape
-    spiked = ~jnp.isnan(emitted)
-    steps = jnp.arange(block)[:, None]
-    rows = jnp.arange(batch)
+    `BlockRecord`. Returns the new leaves.
 
-    def next_step(after):  # the step of each neuron's next spike after `after` (block: none)
-        return jnp.min(jnp.where(spiked & (steps > after), steps, block), axis=0)
+    Every pass over the block is written row by row (`_rows_sum`, `_next_step`), which
+    XLA fuses into one loop over the neurons reading the block's rows side by side; a
+    reduction over the block axis would read each neuron's steps a row apart (no
+    vectorisation, a cache line per element) and cost more than the steps themselves."""
+    block, batch = emitted.shape
+    spiked = [~jnp.isnan(emitted[k]) for k in range(block)]
+    rows = jnp.arange(batch)
 
     def add_rank(_, carry):
         leaves, step = carry
         t_spike = emitted[jnp.minimum(step, block - 1), rows]
         record = jax.vmap(record_step)(treedef.unflatten(leaves), t_spike, step < block)
-        return jax.tree.leaves(record), next_step(step)
+        return jax.tree.leaves(record), _next_step(spiked, step)
 
-    busiest = jnp.max(jnp.sum(spiked, axis=0))
-    leaves, _ = jax.lax.fori_loop(0, busiest, add_rank, (list(leaves), next_step(-1)))
+    busiest = jnp.max(_rows_sum(spiked, jnp.int32))
+    leaves, _ = jax.lax.fori_loop(0, busiest, add_rank, (list(leaves), _next_step(spiked, -1)))
     return leaves
+
+
+def _rows_sum(rows, dtype):
+    """The sum of a list of arrays of one shape (e.g. bools as counts), added elementwise."""
+    total = rows[0].astype(dtype)
+    for row in rows[1:]:
+        total = total + row.astype(dtype)
+    return total
+
+
+def _next_step(spiked: list, after):
+    """The step of each neuron's next spike after step `after` (`len(spiked)`: none), from
+    the rows `spiked[k]` (bools, one per neuron) of a block."""
+    block = len(spiked)
+    step = jnp.full(jnp.shape(spiked[0]), block, jnp.int32)
+    for k in reversed(range(block)):
+        step = jnp.where(spiked[k] & (k > after), k, step)
+    return step
 
 
 def flush_record(carry, emitted):
