@@ -149,8 +149,8 @@ class BlockRecord(eqx.Module):
     every step.
 
     **Fields:** `times`: `(max_spikes + 1,)` with a trailing discard slot (`(1,)` without a
-    list); `count`: spikes so far, also beyond capacity (between blocks, also those not
-    yet added to the list); `stats`: the online statistics (`OnlineStats`), or None."""
+    list); `count`: spikes so far, also beyond capacity (those of the blocks added);
+    `stats`: the online statistics (`OnlineStats`), or None."""
 
     times: Float[Array, " max_spikes+1"]
     count: Int[Array, ""]
@@ -180,22 +180,21 @@ def record_step(record: BlockRecord, t_spike, spiked) -> BlockRecord:
 
 
 def emit(record: BlockRecord, t_spike, spiked) -> tuple[BlockRecord, Array]:
-    """`(record, emitted)`: the spike at `t_spike` (ms) where `spiked` counted (only
-    counted: `record_block` adds it to the list and the statistics), and what the step
-    emits for `record_block`, its spike time or NaN without a spike."""
-    count = record.count + spiked.astype(record.count.dtype)
-    return BlockRecord(record.times, count, record.stats), jnp.where(spiked, t_spike, jnp.nan)
+    """`(record, emitted)`: the record as it was (`record_block` counts the spike and adds
+    it to the list and the statistics) and what the step emits for `record_block`, its
+    spike time (ms) where `spiked`, NaN without a spike."""
+    return record, jnp.where(spiked, t_spike, jnp.nan)
 
 
 def record_block(record: BlockRecord, emitted: Float[Array, " block"]) -> BlockRecord:
     """The record with a block's emitted spike times (`(block,)`, in step order, NaN
-    without a spike; `emit` has counted them) added to the list and the statistics."""
-    count = record.count - _rows_sum([~jnp.isnan(emitted[k]) for k in range(emitted.shape[0])],
-                                     record.count.dtype)
-    added = add_block(BlockRecord(record.times, count, record.stats), emitted)
-    # the count from `emit`, not from `add_block` (the same number): a run whose list and
+    without a spike) counted and added to the list and the statistics."""
+    spiked = _rows_sum([~jnp.isnan(emitted[k]) for k in range(emitted.shape[0])],
+                       record.count.dtype)
+    added = add_block(record, emitted)
+    # the count added here, not by `add_block` (the same number): a run whose list and
     # statistics go unused then compiles to the count-only loop
-    return BlockRecord(added.times, record.count, added.stats)
+    return BlockRecord(added.times, record.count + spiked, added.stats)
 
 
 @jax.custom_jvp
