@@ -280,7 +280,7 @@ def _block_by_hand(record: SpikeRecord):
             rec, e = emit(rec, t, s)
             emitted.append(e)
         rec = record_block(rec, jnp.stack(emitted))
-        return rec.times[:-1], rec.count, rec.stats and stats_finish(rec.stats, rec.count)
+        return rec.times, rec.count, rec.stats and stats_finish(rec.stats, rec.count)
 
     return one, jnp.asarray(times), jnp.asarray(spiked), jnp.array([True, False, False])
 

@@ -148,11 +148,11 @@ class BlockRecord(eqx.Module):
     of the busiest neuron, instead of a scatter of every neuron and a statistics update at
     every step.
 
-    **Fields:** `times`: `(max_spikes + 1,)` with a trailing discard slot (`(1,)` without a
-    list); `count`: spikes so far, also beyond capacity (those of the blocks added);
-    `stats`: the online statistics (`OnlineStats`), or None."""
+    **Fields:** `times`: `(max_spikes,)` (`(0,)` without a list); `count`: spikes so far,
+    also beyond capacity (those of the blocks added); `stats`: the online statistics
+    (`OnlineStats`), or None."""
 
-    times: Float[Array, " max_spikes+1"]
+    times: Float[Array, " max_spikes"]
     count: Int[Array, ""]
     stats: OnlineStats | None = None
 
@@ -160,19 +160,19 @@ class BlockRecord(eqx.Module):
 def start_record(record: SpikeRecord, dtype) -> BlockRecord:
     """The `BlockRecord` of a fixed-step loop before its first step, keeping what `record`
     asks for (the list of spike times, the online statistics)."""
-    return BlockRecord(empty_spike_buffer(record.capacity, dtype), jnp.asarray(0, jnp.int32),
+    return BlockRecord(jnp.full((record.capacity,), jnp.nan, dtype), jnp.asarray(0, jnp.int32),
                        stats_init(dtype) if record.stats else None)
 
 
 def record_step(record: BlockRecord, t_spike, spiked) -> BlockRecord:
     """The record with the spike at `t_spike` (ms) added where `spiked`: the list, the
     statistics and the count (a loop that keeps only the count calls it every step)."""
-    discard = record.times.shape[-1] - 1
+    capacity = record.times.shape[-1]
     times = record.times
-    if discard:
-        # no write without a spike (an index past the end is dropped): under vmap the
-        # scatter then touches only the rows of the neurons that spiked
-        slot = jnp.where(spiked, jnp.minimum(record.count, discard), discard + 1)
+    if capacity:
+        # no write without a spike or beyond capacity (an index past the end is dropped):
+        # under vmap the scatter touches only the rows of the neurons that spiked
+        slot = jnp.where(spiked, jnp.minimum(record.count, capacity), capacity)
         times = times.at[slot].set(t_spike, mode="drop", unique_indices=True)
     stats = (None if record.stats is None
              else stats_update(record.stats, record.count, t_spike, spiked))
@@ -189,12 +189,12 @@ def emit(record: BlockRecord, t_spike, spiked) -> tuple[BlockRecord, Array]:
 def record_block(record: BlockRecord, emitted: Float[Array, " block"]) -> BlockRecord:
     """The record with a block's emitted spike times (`(block,)`, in step order, NaN
     without a spike) counted and added to the list and the statistics."""
-    spiked = _rows_sum([~jnp.isnan(emitted[k]) for k in range(emitted.shape[0])],
-                       record.count.dtype)
     added = add_block(record, emitted)
-    # the count added here, not by `add_block` (the same number): a run whose list and
-    # statistics go unused then compiles to the count-only loop
-    return BlockRecord(added.times, record.count + spiked, added.stats)
+    # the count added here (one pass over the block), not by `add_block` (the same number):
+    # a run whose list and statistics go unused then compiles without them
+    spiked = [(~jnp.isnan(emitted[k])).astype(record.count.dtype)
+              for k in range(emitted.shape[0])]
+    return BlockRecord(added.times, record.count + sum(spiked[1:], spiked[0]), added.stats)
 
 
 @jax.custom_jvp
@@ -246,7 +246,7 @@ def _record_ranks(treedef, emitted, leaves):
     neurons, the layout in which the loop stacked them), `leaves` those of a batched
     `BlockRecord`. Returns the new leaves.
 
-    Every pass over the block is written row by row (`_rows_sum`, `_next_step`), which
+    Every pass over the block is written row by row (`_next_step`), which
     XLA fuses into one loop over the neurons reading the block's rows side by side; a
     reduction over the block axis would read each neuron's steps a row apart (no
     vectorisation, a cache line per element) and cost more than the steps themselves."""
@@ -260,17 +260,10 @@ def _record_ranks(treedef, emitted, leaves):
         record = jax.vmap(record_step)(treedef.unflatten(leaves), t_spike, step < block)
         return jax.tree.leaves(record), _next_step(spiked, step)
 
-    busiest = jnp.max(_rows_sum(spiked, jnp.int32))
-    leaves, _ = jax.lax.fori_loop(0, busiest, add_rank, (list(leaves), _next_step(spiked, -1)))
+    leaves, _ = jax.lax.while_loop(lambda carry: jnp.any(carry[1] < block),
+                                   lambda carry: add_rank(None, carry),
+                                   (list(leaves), _next_step(spiked, -1)))
     return leaves
-
-
-def _rows_sum(rows, dtype):
-    """The sum of a list of arrays of one shape (e.g. bools as counts), added elementwise."""
-    total = rows[0].astype(dtype)
-    for row in rows[1:]:
-        total = total + row.astype(dtype)
-    return total
 
 
 def _next_step(spiked: list, after):
@@ -292,7 +285,7 @@ def flush_record(carry, emitted):
 def finish_record(spikes: BlockRecord, last, record: SpikeRecord, blocks: bool):
     """`(spike_times, n_spikes, spike_stats)` of a fixed-step loop's record once the spike of
     the last step, `last = (t_spike, spiked)` (ms, bool), is added (by `record_block` if
-    the loop records by `blocks`): the list without its discard slot and the `SpikeStats`
+    the loop records by `blocks`): the list and the `SpikeStats`
     (None unless `record.stats`)."""
     if blocks:
         spikes, emitted = emit(spikes, *last)
@@ -300,7 +293,7 @@ def finish_record(spikes: BlockRecord, last, record: SpikeRecord, blocks: bool):
     else:
         spikes = record_step(spikes, *last)
     stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
-    return spikes.times[:-1], spikes.count, stats
+    return spikes.times, spikes.count, stats
 
 
 def crossing_time(t_prev, v_prev, t_next, v_next, threshold):
