@@ -219,6 +219,7 @@ class ClockSpiking(AbstractEngine):
         # second one) and adds it once per block; a block in which a neuron of the batch
         # spikes twice is run again, emitting every step's spike to `record_block`.
         blocks = record.times or record.stats
+        shortcut = blocks
 
         def step(carry, x, emits: bool):  # emits: every step's spike, else the firsts
             if lean:
@@ -263,7 +264,11 @@ class ClockSpiking(AbstractEngine):
                  start_record(record, y0.dtype))
         one_step = lambda c, x: step(c, x, False)  # noqa: E731
         slow_step = lambda c, x: step(c, x, True)  # noqa: E731
-        flush, slow_flush, block = (add_first if blocks else None), flush_record, RECORD_BLOCK
+        if blocks and not shortcut:
+            one_step, flush = slow_step, flush_record
+        else:
+            flush = add_first if blocks else None
+        slow_flush, block = flush_record, RECORD_BLOCK
         spikes = lambda y0, y1: (model.spike_condition(y0) >= 0) | (  # noqa: E731
             model.spike_condition(y1) >= 0)
         needed = lambda c: c[-2] == jnp.inf  # noqa: E731
@@ -276,14 +281,15 @@ class ClockSpiking(AbstractEngine):
                                                         grid, flush=flush, **options)
             needed = lambda c: unwatch(c)[0][-2] == jnp.inf  # noqa: E731
         # blocks of one step (short runs, saves at every step) hold one spike at most
-        redo = blocks and min(block, grid.steps_per_save) > 1
+        redo = shortcut and min(block, grid.steps_per_save) > 1
         carry, saved = scan_fixed_steps(
             one_step, carry, y0, grid, jumps_per_step, flush=flush, block=block,
             save=lambda y: grid.save(model, y), checkpoint=True,
             redo=(needed, slow_step, slow_flush) if redo else None)
         carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         last = (carry[1], carry[3]) if lean else carry[3]
-        times, count, stats = finish_record(carry[-1], last, record, blocks)  # `first` empty
+        times, count, stats = finish_record(carry[-1], last, record, blocks)
+        # (`first` is empty after the last block's flush)
         flags = {**unresolved_input(stimulus, grid), STATUS_IMPLAUSIBLE: carry[2]}
         trace = assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
                                jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,

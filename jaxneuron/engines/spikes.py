@@ -44,10 +44,9 @@ class SpikeRecord(eqx.Module):
       False leaves it empty (shape `(0,)`), which nothing can overflow.
     - `stats`: keep online spike statistics, `Trace.spike_stats` (a `SpikeStats`: count,
       first and last spike, ISI mean and variance, the last four spike times; static,
-      default False). The clock engine computes them inside its loop, without a list,
-      once per block of steps (from each neuron's first spike in the block, or by spike
-      rank, `record_block`, in a block in which a neuron spikes twice), so they cost
-      little more than the count.
+      default False). The clock engine computes them inside its loop, without a list:
+      under `vmap`, once per block of steps for each spike rank of the busiest neuron
+      (`record_block`), so they cost little more than the count.
     """
 
     max_spikes: int = eqx.field(static=True, default=64)
@@ -144,10 +143,9 @@ RECORD_BLOCK = 20
 class BlockRecord(eqx.Module):
     """The spikes of a run as the fixed-step loops record them. A loop that keeps only the
     count adds each step's spike (`record_step`). A loop that keeps the list or the
-    statistics adds a block of steps at a time: the first spike of each neuron in the block
-    (`record_step`), or, in a block in which a neuron spikes twice, every step's spike
-    time (`emit`) by rank (`record_block`): under `vmap` that costs a few batch-wide
-    operations per block, instead of a scatter of every neuron and a statistics update at
+    statistics emits each step's spike time (`emit`) and adds a block of steps at a time
+    (`record_block`): under `vmap` that costs a few batch-wide operations per spike rank
+    of the busiest neuron, instead of a scatter of every neuron and a statistics update at
     every step.
 
     **Fields:** `times`: `(max_spikes,)` (`(0,)` without a list); `count`: spikes so far,
