@@ -313,31 +313,6 @@ def test_a_block_is_written_by_rank_as_written_by_hand_batched_nested_and_alone(
     np.testing.assert_array_equal(alone[0], expected[0])
 
 
-def test_blocks_in_which_a_neuron_spikes_twice_are_run_again_to_the_same_spike_times():
-    """The clock loop keeps each block's first spike per neuron and runs a block again,
-    emitting every spike, where a neuron of the batch spikes twice in it: the times must be
-    those of the loop that emits every spike (the one a differentiated run takes)."""
-    dt = 0.2
-    c = jnp.asarray([-50.0, -50.0, -65.0, -55.0])  # chattering bursts, regular spiking
-    current = jnp.asarray([10.0, 15.0, 10.0, 12.0])
-
-    def times(c, current):
-        return jn.simulate(jn.Izhikevich(c=c, d=2.0), jn.StepCurrent(current), t1=200.0,
-                           dt=dt, save_every=0, engine=jn.ClockSpiking("euler"),
-                           max_spikes=64, throw=False).spike_times
-
-    batched = np.asarray(jax.jit(jax.vmap(times))(c, current))
-    emitted = np.asarray(jax.jvp(jax.vmap(times), (c, current),
-                                 (jnp.zeros(4), jnp.ones(4)))[0])
-    np.testing.assert_array_equal(batched, emitted)
-    # alone, compiled apart (to within rounding)
-    np.testing.assert_allclose(np.asarray(times(c[2], current[2])), batched[2], rtol=1e-12)
-    # some block held two spikes of a neuron (the spike of step k is recorded in step k + 1)
-    from jaxneuron.engines.spikes import RECORD_BLOCK
-    blocks = (np.floor(batched / dt) + 1) // RECORD_BLOCK
-    assert np.any(np.diff(blocks, axis=1) == 0)
-
-
 @pytest.mark.slow  # 13 s; make test covers gradients of listed spike times through runs
 def test_a_block_written_by_rank_differentiates_in_both_modes():
     # d(sum of the list) / d(emitted times) is 1 where a spike got a slot, 0 elsewhere

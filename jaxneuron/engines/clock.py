@@ -214,28 +214,21 @@ class ClockSpiking(AbstractEngine):
         # the time is the release time's (one array fewer to carry and copy every step).
         lean = not kicks and _static_zero(lambda: model.refractory_period)
 
-        # A run that keeps only the count adds every step's spike. One that keeps the list
-        # or the statistics keeps the time of each block's first spike (`first`, +inf at a
-        # second one) and adds it once per block; a block in which a neuron of the batch
-        # spikes twice is run again, emitting every step's spike to `record_block`.
+        # A run that keeps only the count adds every step's spike; one that keeps the list
+        # or the statistics emits them and adds them once per block (`record_block`).
         blocks = record.times or record.stats
-        shortcut = blocks
 
-        def step(carry, x, emits: bool):  # emits: every step's spike, else the firsts
+        def one_step(carry, x):
             if lean:
-                columns, release, stuck, spiked_prev, *first, spikes = carry
+                columns, release, stuck, spiked_prev, spikes = carry
                 t_prev = release
             else:
-                columns, release, stuck, (t_prev, spiked_prev), *first, spikes = carry
+                columns, release, stuck, (t_prev, spiked_prev), spikes = carry
             k, jump = x
-            emitted = None
-            if emits:
+            if blocks:
                 spikes, emitted = emit(spikes, t_prev, spiked_prev)
-            elif blocks:
-                first = [jnp.where(spiked_prev, jnp.where(jnp.isnan(first[0]), t_prev,
-                                                          jnp.inf), first[0])]
             else:
-                spikes = record_step(spikes, t_prev, spiked_prev)
+                spikes, emitted = record_step(spikes, t_prev, spiked_prev), None
             t = t0 + k.astype(y0.dtype) * dt  # in the state's dtype, also under x64
             columns, release, t_spike, spiked, _ = self.step_columns(
                 model, step_input(stimulus, t, dt), t, dt, columns, release, kicks=kicks)
@@ -245,51 +238,30 @@ class ClockSpiking(AbstractEngine):
             stuck = stuck | (model.spike_condition(jnp.stack(columns)) >= 0)
             if jump is not None:
                 columns = tuple(c + jump[i] for i, c in enumerate(columns))
-            last = spiked if lean else (t_spike, spiked)
-            return (columns, release, stuck, last, *first, spikes), emitted
-
-        def add_first(carry, _):  # a block's first spikes, where none spiked twice
-            *rest, first, spikes = carry
-            spikes = record_step(spikes, first, ~jnp.isnan(first))
-            return (*rest, jnp.full_like(first, jnp.nan), spikes)
+            if lean:
+                return (columns, release, stuck, spiked, spikes), emitted
+            return (columns, release, stuck, (t_spike, spiked), spikes), emitted
 
         release = jnp.asarray(-jnp.inf, y0.dtype)
         columns, spiked_at_t0 = tuple(y0), jnp.asarray(False)
         if not kicks:  # the first step's kick, taken here (lean: its release time is t0)
             columns, release, spiked_at_t0, _ = self.kick(model, jnp.asarray(t0, y0.dtype),
                                                           columns, release)
-        last = spiked_at_t0 if lean else (jnp.asarray(t0, y0.dtype), spiked_at_t0)
-        first = (jnp.full((), jnp.nan, y0.dtype),) if blocks else ()
-        carry = (columns, release, jnp.asarray(False), last, *first,
-                 start_record(record, y0.dtype))
-        one_step = lambda c, x: step(c, x, False)  # noqa: E731
-        slow_step = lambda c, x: step(c, x, True)  # noqa: E731
-        if blocks and not shortcut:
-            one_step, flush = slow_step, flush_record
-        else:
-            flush = add_first if blocks else None
-        slow_flush, block = flush_record, RECORD_BLOCK
+        last = (spiked_at_t0,) if lean else ((jnp.asarray(t0, y0.dtype), spiked_at_t0),)
+        carry = (columns, release, jnp.asarray(False), *last, start_record(record, y0.dtype))
+        flush, block = (flush_record if blocks else None), RECORD_BLOCK
         spikes = lambda y0, y1: (model.spike_condition(y0) >= 0) | (  # noqa: E731
             model.spike_condition(y1) >= 0)
-        needed = lambda c: c[-2] == jnp.inf  # noqa: E731
         if self.accuracy:  # never a refractory state
-            options = dict(block=block, eligible=lambda rest: rest[0] == -jnp.inf, stop=spikes)
-            # (a second run's flush only records: the watch observes in `flush` after it)
-            slow_step = watch_steps(slow_step, carry, model, stimulus, grid, flush=slow_flush,
-                                    **options)[0]
-            one_step, carry, flush, block = watch_steps(one_step, carry, model, stimulus,
-                                                        grid, flush=flush, **options)
-            needed = lambda c: unwatch(c)[0][-2] == jnp.inf  # noqa: E731
-        # blocks of one step (short runs, saves at every step) hold one spike at most
-        redo = shortcut and min(block, grid.steps_per_save) > 1
-        carry, saved = scan_fixed_steps(
-            one_step, carry, y0, grid, jumps_per_step, flush=flush, block=block,
-            save=lambda y: grid.save(model, y), checkpoint=True,
-            redo=(needed, slow_step, slow_flush) if redo else None)
+            one_step, carry, flush, block = watch_steps(
+                one_step, carry, model, stimulus, grid, flush=flush, block=block,
+                eligible=lambda rest: rest[0] == -jnp.inf, stop=spikes)
+        carry, saved = scan_fixed_steps(one_step, carry, y0, grid, jumps_per_step,
+                                        flush=flush, block=block,
+                                        save=lambda y: grid.save(model, y), checkpoint=True)
         carry, watch = unwatch(carry) if self.accuracy else (carry, None)
         last = (carry[1], carry[3]) if lean else carry[3]
         times, count, stats = finish_record(carry[-1], last, record, blocks)
-        # (`first` is empty after the last block's flush)
         flags = {**unresolved_input(stimulus, grid), STATUS_IMPLAUSIBLE: carry[2]}
         trace = assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
                                jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,

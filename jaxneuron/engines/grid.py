@@ -135,8 +135,7 @@ def _steps_per_save(save_every, dt: float, n_steps: int) -> int:
 
 
 def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flush=None,
-                     block: int = 1, save: Callable | None = None, checkpoint: bool = False,
-                     redo=None):
+                     block: int = 1, save: Callable | None = None, checkpoint: bool = False):
     """Run `one_step(carry, (k, per_step[k]))` for k = 0 .. n_steps - 1 and save
     `save(y)` of the state `y` (`(n_states,)`) every `grid.steps_per_save` steps (default:
     the whole state; e.g. `lambda y: grid.save(model, y)` keeps only the chosen columns
@@ -150,16 +149,6 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     write a block's spikes with one scatter. With `checkpoint`, reverse mode stores only the
     carry of every step and recomputes the step's intermediates on the way back
     (`jax.checkpoint` per step); forward mode and plain runs are unchanged.
-
-    `redo = (needed, slow_step, slow_flush)` gives a second way to run a block, for loops
-    whose `one_step` is a shortcut that cannot always do the block's work: after each
-    block, where `needed(carry)` (a bool per run, of the carry before `flush`) holds for
-    any run of a `vmap`ped batch, the whole batch runs the block again from its start with
-    `slow_step` and `slow_flush`, and `flush` after it must then change nothing (e.g. it
-    adds what the shortcut kept, which the slow steps leave empty); both ways must give the
-    same result where the shortcut could. Only the flushes use the carry's last entry (the
-    steps get None in its place), and `flush` gets None for the step outputs (the shortcut
-    emits none). Derivatives are taken through the second way for every block.
 
     **Returns:** `(carry, saved)`: `saved` is `save`'s output stacked over the save times,
     `y0`'s first (by default `(n_saves, n_states)`).
@@ -182,72 +171,9 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
             return (carry, k + 1), out
 
         ks = first + jnp.arange(length)
-        xs = None if per_step is None else per_step[ks]
-        if redo is None:
-            (end, _), outputs = jax.lax.scan(counted, (carry, ks[0]), xs, length=length)
-            return end if flush is None else flush(end, outputs)
-        needed, slow_step, slow_flush = redo
-
-        def shortcut(carry, k0):
-            # the last entry stays out of the steps (they see None), so that keeping the
-            # block's start for a second run copies only the rest
-            *head, sink = carry
-            (end, _), _ = jax.lax.scan(counted, ((*head, None), k0), xs, length=length)
-
-            def again(state):  # a while loop of 0 or 1 runs: it writes `sink` in place
-                flag, start, _, sink = state
-
-                def one(i, inner):
-                    carry, buffer = inner
-                    x = None if xs is None else xs[i]
-                    carry, out = slow_step(carry, (k0 + i, x))
-                    return carry, jax.tree.map(lambda b, o: b.at[i].set(o), buffer, out)
-
-                shapes = jax.eval_shape(
-                    lambda c: slow_step(c, (k0, None if xs is None else xs[0]))[1],
-                    (*start, None))
-                buffer = jax.tree.map(lambda o: jnp.zeros((length, *o.shape), o.dtype), shapes)
-                # its number of steps is a value (`length` here): the step loop of the
-                # shortcut stays the loop that runs most often, for those who count kernels
-                carry, outputs = jax.lax.fori_loop(0, jnp.where(flag, length, 0), one,
-                                                   ((*start, None), buffer))
-                carry = slow_flush((*carry[:-1], sink), outputs)
-                return jnp.asarray(False), start, (*carry[:-1], None), carry[-1]
-
-            state = (any_in_batch(needed(end)), tuple(head), end, sink)
-            _, _, end, sink = jax.lax.while_loop(lambda state: state[0], again, state)
-            return flush((*end[:-1], sink), None)
-
-        def exact(carry, k0):  # every block the second way: what differentiation sees
-            slow = jax.checkpoint(slow_step, prevent_cse=False) if checkpoint else slow_step
-
-            def counted_slowly(inner, x):
-                carry, k = inner
-                carry, out = slow(carry, (k, x))
-                return (carry, k + 1), out
-
-            (end, _), outputs = jax.lax.scan(counted_slowly, (carry, k0), xs, length=length)
-            return flush(slow_flush(end, outputs), None)
-
-        # the shortcut's loop of a data-dependent length has no reverse mode: derivatives
-        # are those of `exact`, which gives the same values. Each is closure-converted with
-        # its own copies of what it closes over (e.g. model parameters); the derivatives
-        # flow through the copies that `exact` uses, the same values
-        fast, fast_consts = jax.closure_convert(shortcut, carry, ks[0])
-        slow, slow_consts = jax.closure_convert(exact, carry, ks[0])
-        n_fast = len(fast_consts)
-
-        @jax.custom_jvp
-        def run(carry, k0, *consts):
-            return fast(carry, k0, *consts[:n_fast])
-
-        @run.defjvp
-        def _run_jvp(primals, tangents):
-            (carry, k0, *consts), (d_carry, d_k0, *d_consts) = primals, tangents
-            return jax.jvp(slow, (carry, k0, *consts[n_fast:]),
-                           (d_carry, d_k0, *d_consts[n_fast:]))
-
-        return run(carry, ks[0], *fast_consts, *slow_consts)
+        (carry, _), outputs = jax.lax.scan(
+            counted, (carry, ks[0]), None if per_step is None else per_step[ks], length=length)
+        return carry if flush is None else flush(carry, outputs)
 
     def one_save_interval(carry, j):
         start = j * k_save
@@ -264,16 +190,3 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     carry, saved = jax.lax.scan(one_save_interval, carry, jnp.arange(grid.n_steps // k_save))
     return carry, jax.tree.map(lambda first, rest: jnp.concatenate([first[None], rest], axis=0),
                                save(y0), saved)
-
-
-@jax.custom_batching.custom_vmap
-def any_in_batch(flag):
-    """`flag` (a bool); under `vmap`, whether it holds for any member of the batch, one
-    unbatched bool. For a branch between two ways of computing the same result (the
-    batch then takes one branch, instead of both, which `vmap` of `lax.cond` would run)."""
-    return flag
-
-
-@any_in_batch.def_vmap
-def _any_in_batch_rule(axis_size, in_batched, flag):
-    return jnp.any(flag), False
