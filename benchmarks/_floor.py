@@ -30,34 +30,77 @@ def timed(fn, *args, repeats: int = 2) -> tuple[object, float]:
     return out, best
 
 
-def izhikevich_floor(sets: dict, dtype, dt: float, t1: float, raster: bool = False) -> dict:
+def izhikevich_floor(sets: dict, dtype, dt: float, t1: float, raster: bool = False,
+                     times: int = 0, block: int = 20) -> dict:
     """Euler steps of N Izhikevich neurons (threshold v >= 30 at step ends), counting spikes;
-    with `raster`, every step's spike flags are also emitted as scan output `(steps, N)`.
+    with `raster`, every step's spike flags are also emitted as scan output `(steps, N)`;
+    with `times` > 0, every spike time (the step's end, ms) is kept in a list of `times`
+    slots per neuron, the way the clock engine keeps them: each step emits its spike time
+    (NaN without one) into a buffer of `block` steps, and each block's spikes are written
+    to the lists rank by rank (the k-th spike of every neuron in one scatter).
 
-    **Returns:** `{"run_s", "kernels", "n_spikes"}` (kernels per step of the loop body)."""
+    **Returns:** `{"run_s", "kernels", "n_spikes"}` (kernels per step of the loop body),
+    and `"spike_times"` `(N, times)` with `times`."""
     steps = int(round(t1 / dt))
     params = jnp.asarray(np.stack([sets[k] for k in ("a", "b", "c", "d", "I")]), dtype)
 
     def run(params):
         a, b, c, d, current = params
+        n = a.shape[0]
 
-        def step(carry, _):
+        def step(carry, k):
             v, u, count = carry
             v1 = v + dt * (0.04 * v * v + 5.0 * v + 140.0 - u + current)
             u1 = u + dt * a * (b * v - u)
             spiked = v1 >= 30.0
-            carry = (jnp.where(spiked, c, v1), jnp.where(spiked, u1 + d, u1), count + spiked)
+            if not times:
+                count = count + spiked
+            carry = (jnp.where(spiked, c, v1), jnp.where(spiked, u1 + d, u1), count)
+            if times:
+                return carry, jnp.where(spiked, (k + 1).astype(dtype) * dt, jnp.nan)
             return carry, (spiked if raster else None)
 
         v0 = jnp.full_like(a, -65.0)
-        (_, _, count), flags = jax.lax.scan(step, (v0, b * v0, jnp.zeros(a.shape, jnp.int32)),
-                                            None, length=steps)
-        return count if flags is None else (count, flags)
+        start = (v0, b * v0, jnp.zeros(a.shape, jnp.int32))
+        if not times:
+            (_, _, count), flags = jax.lax.scan(step, start, jnp.arange(steps), length=steps)
+            return count if flags is None else (count, flags)
+
+        def one_block(carry, j):
+            (v, u, count, lists) = carry
+            (v, u, _), emitted = jax.lax.scan(step, (v, u, count), j * block + jnp.arange(block))
+            spiked = [~jnp.isnan(emitted[i]) for i in range(block)]
+
+            def next_step(after):
+                found = jnp.full((n,), block, jnp.int32)
+                for i in reversed(range(block)):
+                    found = jnp.where(spiked[i] & (i > after), i, found)
+                return found
+
+            def add_rank(_, rank):
+                lists, count, at = rank
+                slot = jnp.where(at < block, count, times)  # past the end: dropped
+                lists = lists.at[jnp.arange(n), slot].set(
+                    emitted[jnp.minimum(at, block - 1), jnp.arange(n)], mode="drop")
+                return lists, count + (at < block), next_step(at)
+
+            in_block = sum(s.astype(jnp.int32) for s in spiked)
+            lists, count, _ = jax.lax.fori_loop(0, jnp.max(in_block), add_rank,
+                                                (lists, count, next_step(-1)))
+            return (v, u, count, lists), None
+
+        lists = jnp.full((n, times), jnp.nan, dtype)
+        (_, _, count, lists), _ = jax.lax.scan(one_block, (*start, lists),
+                                               jnp.arange(steps // block))
+        return count, lists
 
     out, run_s = timed(run, params)
-    count = out if not raster else out[0]
-    return {"run_s": run_s, "kernels": loop_kernels(run, params)["per_step"],
-            "n_spikes": np.asarray(count)}
+    count = out if not (raster or times) else out[0]
+    result = {"run_s": run_s, "kernels": loop_kernels(run, params)["per_step"],
+              "n_spikes": np.asarray(count)}
+    if times:
+        result["spike_times"] = np.asarray(out[1])
+    return result
 
 
 def coba_floor(n: int, p: float, dt: float, t1: float, propagate: bool = True,

@@ -10,8 +10,9 @@ flags (status 7) at these steps.
 Cases: the HH sweep of `hh_sweep.py` (g_Na, g_K, amplitude random, 100 ms, staggered
 dt = 0.025, float32, spike times kept, only the ends saved) and the Izhikevich sweep of
 `spiking_sweep.py` (the 2003 network's heterogeneous cells, I ~ U[0, 15], 1 s, dt = 0.1,
-float32): heun with online spike statistics (`sweep`'s default record) and euler keeping
-only the count (the cheapest step, so the largest relative cost).
+float32): heun with online spike statistics (`sweep`'s default record), euler keeping
+every spike time (`simulate`'s default record) and euler keeping only the count (the
+cheapest step, so the largest relative cost).
 
     python benchmarks/accuracy_cost.py [--quick] [--repeats 7] [--json PATH]
 """
@@ -61,7 +62,7 @@ def izhikevich_case(accuracy: bool, solver: str, record: SpikeRecord):
         trace = jn.simulate(jn.Izhikevich(a=a, b=b, c=c, d=d), jn.StepCurrent(current),
                             t1=1000.0, dt=0.1, engine=jn.ClockSpiking(solver, accuracy=accuracy),
                             record=record, save_every=0, throw=False)
-        return trace.n_spikes, trace.spike_stats, trace.status
+        return trace.n_spikes, trace.spike_stats, trace.spike_times, trace.status
     return run
 
 
@@ -100,6 +101,9 @@ def main() -> None:
                 args.repeats),
         compare("Izhikevich heun dt=0.1 float32, 1 s, record stats",
                 lambda acc: izhikevich_case(acc, "heun", SpikeRecord(times=False, stats=True)),
+                izh_args, args.repeats),
+        compare("Izhikevich euler dt=0.1 float32, 1 s, every spike time",
+                lambda acc: izhikevich_case(acc, "euler", SpikeRecord(max_spikes=512)),
                 izh_args, args.repeats),
         compare("Izhikevich euler dt=0.1 float32, 1 s, record count",
                 lambda acc: izhikevich_case(acc, "euler", SpikeRecord(times=False)),

@@ -257,10 +257,10 @@ def test_a_run_starting_above_threshold_spikes_at_t0_without_input_jumps():
 
 
 def _block_by_hand(record: SpikeRecord):
-    """Three neurons through one 5-step block, recorded as the clock loop does (counted by
-    `emit` step by step, added by `record_block`), with a list of 3 slots: neuron 0 had a
-    spike at 0.5 ms before the block and spikes at 1.5, 3.5 and 4.5 ms in it (the last
-    overflows), neuron 1 is silent, neuron 2 spikes once at 0.2 ms."""
+    """Three neurons through one 5-step block, recorded as the clock loop does (emitted by
+    `emit` step by step, counted and added by `record_block`), with a list of 3 slots:
+    neuron 0 had a spike at 0.5 ms before the block and spikes at 1.5, 3.5 and 4.5 ms in it
+    (the last overflows), neuron 1 is silent, neuron 2 spikes once at 0.2 ms."""
     from jaxneuron.engines.spikes import (
         emit,
         record_block,
@@ -280,7 +280,7 @@ def _block_by_hand(record: SpikeRecord):
             rec, e = emit(rec, t, s)
             emitted.append(e)
         rec = record_block(rec, jnp.stack(emitted))
-        return rec.times[:-1], rec.count, rec.stats and stats_finish(rec.stats, rec.count)
+        return rec.times, rec.count, rec.stats and stats_finish(rec.stats, rec.count)
 
     return one, jnp.asarray(times), jnp.asarray(spiked), jnp.array([True, False, False])
 

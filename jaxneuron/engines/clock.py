@@ -21,6 +21,7 @@ import jax
 import jax.numpy as jnp
 
 from .._arrays import unstack
+from .._checks import is_concrete
 from ..models.base import AbstractGatedNeuron, AbstractSpikingNeuron
 from ..spike_surrogates import AbstractSurrogate
 from ..trace import STATUS_IMPLAUSIBLE
@@ -208,13 +209,21 @@ class ClockSpiking(AbstractEngine):
         # make XLA fuse the whole step into every recording output and compute it once per
         # output (a CPU has no multi-output fusion): with online statistics, 3.5x slower.
         kicks = jumps_per_step is not None  # without input jumps only y0 can start above
+        # Without input jumps and refractory period (`lean`), the release time after a step
+        # is the step's spike time where it spiked: the loop carries whether it spiked, and
+        # the time is the release time's (one array fewer to carry and copy every step).
+        lean = not kicks and _static_zero(lambda: model.refractory_period)
 
         # A run that keeps only the count adds every step's spike; one that keeps the list
         # or the statistics emits them and adds them once per block (`record_block`).
         blocks = record.times or record.stats
 
         def one_step(carry, x):
-            columns, release, stuck, (t_prev, spiked_prev), spikes = carry
+            if lean:
+                columns, release, stuck, spiked_prev, spikes = carry
+                t_prev = release
+            else:
+                columns, release, stuck, (t_prev, spiked_prev), spikes = carry
             k, jump = x
             if blocks:
                 spikes, emitted = emit(spikes, t_prev, spiked_prev)
@@ -229,15 +238,17 @@ class ClockSpiking(AbstractEngine):
             stuck = stuck | (model.spike_condition(jnp.stack(columns)) >= 0)
             if jump is not None:
                 columns = tuple(c + jump[i] for i, c in enumerate(columns))
+            if lean:
+                return (columns, release, stuck, spiked, spikes), emitted
             return (columns, release, stuck, (t_spike, spiked), spikes), emitted
 
         release = jnp.asarray(-jnp.inf, y0.dtype)
         columns, spiked_at_t0 = tuple(y0), jnp.asarray(False)
-        if not kicks:  # the first step's kick, taken here
+        if not kicks:  # the first step's kick, taken here (lean: its release time is t0)
             columns, release, spiked_at_t0, _ = self.kick(model, jnp.asarray(t0, y0.dtype),
                                                           columns, release)
-        carry = (columns, release, jnp.asarray(False),
-                 (jnp.asarray(t0, y0.dtype), spiked_at_t0), start_record(record, y0.dtype))
+        last = (spiked_at_t0,) if lean else ((jnp.asarray(t0, y0.dtype), spiked_at_t0),)
+        carry = (columns, release, jnp.asarray(False), *last, start_record(record, y0.dtype))
         flush, block = (flush_record if blocks else None), RECORD_BLOCK
         spikes = lambda y0, y1: (model.spike_condition(y0) >= 0) | (  # noqa: E731
             model.spike_condition(y1) >= 0)
@@ -249,7 +260,8 @@ class ClockSpiking(AbstractEngine):
                                         flush=flush, block=block,
                                         save=lambda y: grid.save(model, y), checkpoint=True)
         carry, watch = unwatch(carry) if self.accuracy else (carry, None)
-        times, count, stats = finish_record(carry[4], carry[3], record, blocks)
+        last = (carry[1], carry[3]) if lean else carry[3]
+        times, count, stats = finish_record(carry[-1], last, record, blocks)
         flags = {**unresolved_input(stimulus, grid), STATUS_IMPLAUSIBLE: carry[2]}
         trace = assemble_trace(model, grid.save_times(y0.dtype), saved, times, count,
                                jnp.asarray(True), jnp.stack(carry[0]), save=grid.save,
@@ -262,6 +274,13 @@ class ClockSpiking(AbstractEngine):
             lambda t, y, _: (_advance(solver, model, step_input(stimulus, t, dt), t, dt, y,
                                       1.0), None),
             stop=spikes))
+
+
+def _static_zero(value) -> bool:
+    """Whether `value()` is known while tracing (not a traced value) and 0 everywhere."""
+    with jax.ensure_compile_time_eval():
+        x = jnp.asarray(value())
+        return is_concrete(x) and not bool(jnp.any(x != 0))
 
 
 def _columns(y) -> tuple:

@@ -170,9 +170,16 @@ def scan_fixed_steps(one_step, carry, y0, grid: TimeGrid, per_step=None, *, flus
     n_blocks, tail = divmod(k_save, block)
 
     def run_block(carry, first, length):
+        # the step index is carried as a scalar: taken from an array of indices inside the
+        # step, it is read in every fusion of the step
+        def counted(inner, x):
+            carry, k = inner
+            carry, out = step(carry, (k, x))
+            return (carry, k + 1), out
+
         ks = first + jnp.arange(length)
-        carry, outputs = jax.lax.scan(step, carry, (ks, None if per_step is None
-                                                        else per_step[ks]))
+        (carry, _), outputs = jax.lax.scan(
+            counted, (carry, ks[0]), None if per_step is None else per_step[ks], length=length)
         if flush_saves:
             return carry, outputs
         return (carry if flush is None else flush(carry, outputs)), None

@@ -148,11 +148,11 @@ class BlockRecord(eqx.Module):
     of the busiest neuron, instead of a scatter of every neuron and a statistics update at
     every step.
 
-    **Fields:** `times`: `(max_spikes + 1,)` with a trailing discard slot (`(1,)` without a
-    list); `count`: spikes so far, also beyond capacity (between blocks, also those not
-    yet added to the list); `stats`: the online statistics (`OnlineStats`), or None."""
+    **Fields:** `times`: `(max_spikes,)` (`(0,)` without a list); `count`: spikes so far,
+    also beyond capacity (those of the blocks added); `stats`: the online statistics
+    (`OnlineStats`), or None."""
 
-    times: Float[Array, " max_spikes+1"]
+    times: Float[Array, " max_spikes"]
     count: Int[Array, ""]
     stats: OnlineStats | None = None
 
@@ -160,39 +160,41 @@ class BlockRecord(eqx.Module):
 def start_record(record: SpikeRecord, dtype) -> BlockRecord:
     """The `BlockRecord` of a fixed-step loop before its first step, keeping what `record`
     asks for (the list of spike times, the online statistics)."""
-    return BlockRecord(empty_spike_buffer(record.capacity, dtype), jnp.asarray(0, jnp.int32),
+    return BlockRecord(jnp.full((record.capacity,), jnp.nan, dtype), jnp.asarray(0, jnp.int32),
                        stats_init(dtype) if record.stats else None)
 
 
 def record_step(record: BlockRecord, t_spike, spiked) -> BlockRecord:
     """The record with the spike at `t_spike` (ms) added where `spiked`: the list, the
     statistics and the count (a loop that keeps only the count calls it every step)."""
-    discard = record.times.shape[-1] - 1
+    capacity = record.times.shape[-1]
     times = record.times
-    if discard:
-        slot = jnp.where(spiked, jnp.minimum(record.count, discard), discard)
-        times = times.at[slot].set(t_spike, mode="promise_in_bounds", unique_indices=True)
+    if capacity:
+        # no write without a spike or beyond capacity (an index past the end is dropped):
+        # under vmap the scatter touches only the rows of the neurons that spiked
+        slot = jnp.where(spiked, jnp.minimum(record.count, capacity), capacity)
+        times = times.at[slot].set(t_spike, mode="drop", unique_indices=True)
     stats = (None if record.stats is None
              else stats_update(record.stats, record.count, t_spike, spiked))
     return BlockRecord(times, record.count + spiked.astype(record.count.dtype), stats)
 
 
 def emit(record: BlockRecord, t_spike, spiked) -> tuple[BlockRecord, Array]:
-    """`(record, emitted)`: the spike at `t_spike` (ms) where `spiked` counted (only
-    counted: `record_block` adds it to the list and the statistics), and what the step
-    emits for `record_block`, its spike time or NaN without a spike."""
-    count = record.count + spiked.astype(record.count.dtype)
-    return BlockRecord(record.times, count, record.stats), jnp.where(spiked, t_spike, jnp.nan)
+    """`(record, emitted)`: the record as it was (`record_block` counts the spike and adds
+    it to the list and the statistics) and what the step emits for `record_block`, its
+    spike time (ms) where `spiked`, NaN without a spike."""
+    return record, jnp.where(spiked, t_spike, jnp.nan)
 
 
 def record_block(record: BlockRecord, emitted: Float[Array, " block"]) -> BlockRecord:
     """The record with a block's emitted spike times (`(block,)`, in step order, NaN
-    without a spike; `emit` has counted them) added to the list and the statistics."""
-    count = record.count - jnp.sum(~jnp.isnan(emitted), dtype=record.count.dtype)
-    added = add_block(BlockRecord(record.times, count, record.stats), emitted)
-    # the count from `emit`, not from `add_block` (the same number): a run whose list and
-    # statistics go unused then compiles to the count-only loop
-    return BlockRecord(added.times, record.count, added.stats)
+    without a spike) counted and added to the list and the statistics."""
+    added = add_block(record, emitted)
+    # the count added here (one pass over the block), not by `add_block` (the same number):
+    # a run whose list and statistics go unused then compiles without them
+    spiked = [(~jnp.isnan(emitted[k])).astype(record.count.dtype)
+              for k in range(emitted.shape[0])]
+    return BlockRecord(added.times, record.count + sum(spiked[1:], spiked[0]), added.stats)
 
 
 @jax.custom_jvp
@@ -242,24 +244,36 @@ def _record_ranks_vmappable(treedef, emitted, *leaves):
 def _record_ranks(treedef, emitted, leaves):
     """`add_block` of a batch by spike rank: `emitted` `(block, batch)` (steps by
     neurons, the layout in which the loop stacked them), `leaves` those of a batched
-    `BlockRecord`. Returns the new leaves."""
-    block, batch = emitted.shape
-    spiked = ~jnp.isnan(emitted)
-    steps = jnp.arange(block)[:, None]
-    rows = jnp.arange(batch)
+    `BlockRecord`. Returns the new leaves.
 
-    def next_step(after):  # the step of each neuron's next spike after `after` (block: none)
-        return jnp.min(jnp.where(spiked & (steps > after), steps, block), axis=0)
+    Every pass over the block is written row by row (`_next_step`), which
+    XLA fuses into one loop over the neurons reading the block's rows side by side; a
+    reduction over the block axis would read each neuron's steps a row apart (no
+    vectorisation, a cache line per element) and cost more than the steps themselves."""
+    block, batch = emitted.shape
+    spiked = [~jnp.isnan(emitted[k]) for k in range(block)]
+    rows = jnp.arange(batch)
 
     def add_rank(_, carry):
         leaves, step = carry
         t_spike = emitted[jnp.minimum(step, block - 1), rows]
         record = jax.vmap(record_step)(treedef.unflatten(leaves), t_spike, step < block)
-        return jax.tree.leaves(record), next_step(step)
+        return jax.tree.leaves(record), _next_step(spiked, step)
 
-    busiest = jnp.max(jnp.sum(spiked, axis=0))
-    leaves, _ = jax.lax.fori_loop(0, busiest, add_rank, (list(leaves), next_step(-1)))
+    leaves, _ = jax.lax.while_loop(lambda carry: jnp.any(carry[1] < block),
+                                   lambda carry: add_rank(None, carry),
+                                   (list(leaves), _next_step(spiked, -1)))
     return leaves
+
+
+def _next_step(spiked: list, after):
+    """The step of each neuron's next spike after step `after` (`len(spiked)`: none), from
+    the rows `spiked[k]` (bools, one per neuron) of a block."""
+    block = len(spiked)
+    step = jnp.full(jnp.shape(spiked[0]), block, jnp.int32)
+    for k in reversed(range(block)):
+        step = jnp.where(spiked[k] & (k > after), k, step)
+    return step
 
 
 def flush_record(carry, emitted):
@@ -271,7 +285,7 @@ def flush_record(carry, emitted):
 def finish_record(spikes: BlockRecord, last, record: SpikeRecord, blocks: bool):
     """`(spike_times, n_spikes, spike_stats)` of a fixed-step loop's record once the spike of
     the last step, `last = (t_spike, spiked)` (ms, bool), is added (by `record_block` if
-    the loop records by `blocks`): the list without its discard slot and the `SpikeStats`
+    the loop records by `blocks`): the list and the `SpikeStats`
     (None unless `record.stats`)."""
     if blocks:
         spikes, emitted = emit(spikes, *last)
@@ -279,7 +293,7 @@ def finish_record(spikes: BlockRecord, last, record: SpikeRecord, blocks: bool):
     else:
         spikes = record_step(spikes, *last)
     stats = None if spikes.stats is None else stats_finish(spikes.stats, spikes.count)
-    return spikes.times[:-1], spikes.count, stats
+    return spikes.times, spikes.count, stats
 
 
 def crossing_time(t_prev, v_prev, t_next, v_next, threshold):
