@@ -2,13 +2,14 @@
 machine, one run.
 
 N conductance-LIF cells (80 % excitatory), p = 80 / N (0.02 at N = 4,000), dt = 0.1 ms,
-1 s, self-sustained (no external drive), initial V ~ N(-65, 5) mV, g_e ~ N(4, 1.5), g_i ~ N(20, 12) leak
-conductances, as in the benchmark's reference code. Reported: wall time per simulated
-second (compile/code generation apart), mean rates of both populations, and the per-neuron
-rate distributions compared (two-sample KS statistic). Next to each: ns per neuron-step and
-kernels per step of the compiled loop, and the same for a minimal hand-written COBA loop
-with gather/scatter propagation (`_floor.py`), measured in the same run. Also: 16 COBA
-networks (different initial states and weight scales) in one vmapped call vs one network
+1 s, self-sustained (no external drive), initial V ~ N(-65, 5) mV, g_e ~ N(4, 1.5),
+g_i ~ N(20, 12) leak conductances, as in the benchmark's reference code. Reported: wall
+time per simulated second (compile/code generation apart), mean rates of both populations,
+and the per-neuron rate distributions compared (two-sample KS statistic). Next to each: ns
+per neuron-step and kernels per step of the compiled loop, and the same for a minimal
+hand-written COBA loop with gather/scatter propagation (`_floor.py`), measured in the same
+run. Also: 16 COBA networks (different initial states and weight scales) in one vmapped
+call vs one network
 (wall and CPU seconds, kernels per step of the batched loop), and a scale curve.
 
 Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make bench`
