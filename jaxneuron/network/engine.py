@@ -35,7 +35,7 @@ from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
 from .inputs import AbstractRandomInput, CurrentInput, PoissonInput
 from .plasticity import STDP, synapse_sources
-from .synapses import AbstractSynapse, StateJump
+from .synapses import AbstractSynapse, ExponentialCurrent, StateJump
 
 
 class Population(eqx.Module):
@@ -49,10 +49,10 @@ class Population(eqx.Module):
     - `max_events`: capacity of the per-step event buffer (static): at most this many
       spikes of the population are propagated per step. More are never dropped silently:
       `NetworkResult.overflow` flags them and `simulate_network(throw=True)` raises.
-      Default `min(n, max(64, ceil(n / 20)))`. Steps with few spikes (at most
-      `small_events = max(16, max_events // 8)`, the usual case) take a cheaper path of
-      that size, so a generous buffer costs little; under `vmap` the path is chosen for the
-      whole batch by its most crowded network.
+      Default `min(n, max(64, ceil(n / 20)))`. Each step takes the smallest of the
+      buffers `event_sizes` (16, 32, 64, ... up to `max_events`) that holds its spikes,
+      so its cost follows the spikes and a generous buffer costs little; under `vmap` the
+      buffer is chosen for the whole batch by its most crowded network.
     """
 
     model: AbstractSpikingNeuron
@@ -93,9 +93,19 @@ class Population(eqx.Module):
         self.max_events = min(int(max_events), int(n))
 
     @property
+    def event_sizes(self) -> tuple[int, ...]:
+        """The sizes of the event buffers (static): 16, 32, 64, ... below `max_events`, then
+        `max_events`; each step takes the smallest that holds its spikes."""
+        sizes, size = [], 16
+        while size < self.max_events:
+            sizes.append(size)
+            size *= 2
+        return (*sizes, self.max_events)
+
+    @property
     def small_events(self) -> int:
         """Size of the event path taken by steps with few spikes (static)."""
-        return min(self.max_events, max(16, self.max_events // 8))
+        return self.event_sizes[0]
 
 
 class Projection(eqx.Module):
@@ -384,11 +394,22 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     every_synapse = engine.surrogate is not None
     event_driven = [j for j, proj in enumerate(projections)
                     if not (proj.connectivity.complete or every_synapse)]
+    # The state column that the event path of a projection jumps directly (a `StateJump`
+    # without delay), else None (its input goes through the synapse's `deliver`).
+    direct = {j: (pops[projections[j].post].model.state_names.index(
+        projections[j].synapse.target) if type(projections[j].synapse) is StateJump
+        and not projections[j].synapse.delay else None) for j in event_driven}
     # Outgoing synapses of every source as padded rows, built once per run (see SynapseRows).
     rows = {j: SynapseRows.build(projections[j].connectivity, plastic=j in plastic)
             for j in event_driven}
     synapse_pre = {j: synapse_sources(proj.connectivity.indptr, proj.connectivity.n_synapses)
                    for j, proj in enumerate(projections) if every_synapse or j in plastic}
+
+    # A population whose inputs never jump a state that its spike condition reads (only
+    # conductance jumps and current synapses) can start a step at or above threshold only
+    # at t0: its kick check is taken once, before the loop (as `ClockSpiking.run` does).
+    kicks = [any(_may_kick(sources[j].synapse, pop.model)
+                 for j, q in enumerate(post_of) if q == p) for p, pop in enumerate(pops)]
 
     def step_population(p, y, release, syn_states, t):
         pop = pops[p]
@@ -403,8 +424,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
 
         def one(model, y_i, release_i, bias_i, states_i):
             drive = _StepDrive(bias_i, tuple(stimuli), synapses, states_i, t)
-            y_i, release_i, _, spiked, fired = engine.step_columns(model, drive, t, dt, y_i,
-                                                                   release_i)
+            y_i, release_i, _, spiked, fired = engine.step_columns(
+                model, drive, t, dt, y_i, release_i, kicks=kicks[p])
             return y_i, release_i, spiked, fired
 
         states = tuple(_per_neuron(syn_states[j], pop.n) for j in into)
@@ -419,6 +440,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         new_ys, new_rel, crossed, fired = [], [], [], []
         for p in range(len(pops)):
             y1, rel, c, f = step_population(p, ys[p], releases[p], syn_states, t)
+            if not kicks[p]:  # the spikes at t0 (taken before the loop) count in step 0
+                c, f = c | (kicked0[p] & (k == 0)), f + kick0[p] * (k == 0)
             new_ys.append(y1)
             new_rel.append(rel)
             crossed.append(c)
@@ -427,17 +450,35 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         new_syn, new_buf = list(syn_states), list(buffers)
         # Event-driven projections: the spikes of each population are compacted once and
         # shared by all its outgoing projections.
+        # A jump without delay is added straight into the target's state column.
         by_events = {}
         for p in range(len(pops)):
             out = [j for j in event_driven if projections[j].pre == p]
-            if out:
-                deltas = _propagate_events(
-                    tuple(_rows(rows[j], weights[j]) for j in out),
-                    tuple(rows[j].n_post for j in out), tuple(projections[j].gain for j in out),
-                    crossed[p], counts[p], fired[p], pops[p])
-                by_events.update(zip(out, deltas, strict=True))
+            if not out:
+                continue
+            bases, claimed = [], {}
+            for j in out:
+                column = direct[j]
+                if column is not None and (post_of[j], column) not in claimed:
+                    claimed[post_of[j], column] = j
+                    bases.append(new_ys[post_of[j]][column])
+                else:
+                    bases.append(jnp.zeros((pops[post_of[j]].n,), dtype))
+            added = _propagate_events(
+                tuple(_rows(rows[j], weights[j]) for j in out), tuple(bases),
+                tuple(projections[j].gain for j in out), crossed[p], counts[p], fired[p],
+                pops[p])
+            for j, total in zip(out, added, strict=True):
+                column = direct[j]
+                if claimed.get((post_of[j], column)) == j:
+                    new_ys[post_of[j]] = _replace(new_ys[post_of[j]], column, total)
+                    by_events[j] = None  # delivered
+                else:
+                    by_events[j] = total
         for j, source in enumerate(sources):
             post = pops[post_of[j]]
+            if by_events.get(j, 0) is None:
+                continue
             if isinstance(source, Projection):
                 if source.connectivity.complete:
                     delta = _propagate_complete(source, weights[j], fired[source.pre])
@@ -475,8 +516,15 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         saved_w = tuple(carry[4][j] for j in record_weights)
         return carry, (per_step, saved, saved_w)
 
-    ys = tuple(tuple(pop.y0.T) for pop in pops)  # a tuple of columns (n,) per population
-    releases = tuple(jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops)
+    ys = [tuple(pop.y0.T) for pop in pops]  # a tuple of columns (n,) per population
+    releases = [jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops]
+    kicked0, kick0 = [None] * len(pops), [None] * len(pops)
+    for p, pop in enumerate(pops):
+        if not kicks[p]:
+            ys[p], releases[p], kicked0[p], kick0[p] = jax.vmap(
+                engine.kick, in_axes=(batch_axes(pop.model), None, 0, 0))(
+                pop.model, jnp.asarray(t0, dtype), ys[p], releases[p])
+    ys, releases = tuple(ys), tuple(releases)
     syn_states = tuple(s.synapse.init(pops[q].n, dtype) for s, q in zip(sources, post_of,
                                                                         strict=True))
     buffers = tuple(jnp.zeros((s.synapse.delay, pops[q].n), dtype) if s.synapse.delay
@@ -527,61 +575,72 @@ def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
     return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
 
 
-def _propagate_events(rows: tuple, n_posts: tuple[int, ...], gains, crossed, count, fired,
+def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, fired,
                       pop: Population) -> tuple:
-    """The input `(n_post,)` of each event-driven projection of population `pop` (`rows`,
-    `(targets, weights)` tables of `SynapseRows`, their `n_posts` and `gains`, one per
-    projection) from the
-    step's spiking sources (`crossed`, `(n_pre,)` bool, `count` of them, `fired` their
-    spikes as floats): the sources are compacted once, into a buffer of `pop.small_events`
-    when they fit, else of `pop.max_events` (spikes beyond it are dropped here and flagged
-    by the caller), and each projection adds the rows of those sources.
+    """Add the synapses of the step's spiking sources of population `pop` to `bases`, one
+    `(n_post,)` array per event-driven projection of `pop` (`rows`, `(targets, weights)`
+    tables of `SynapseRows`, and `gains`, one per projection): a state column that the
+    spikes jump directly, or zeros. `crossed` `(n_pre,)` bool marks the spiking sources,
+    `count` their number, `fired` their spikes as floats.
 
-    Under `vmap` (networks in a batch) the choice is made once for the whole batch, by its
-    largest `count`, so only one path runs (a plain `lax.cond` would run both). The
-    derivative is that of the large path (the same values)."""
-    small, large = pop.small_events, pop.max_events
+    The sources are compacted once, into the smallest buffer of `pop.event_sizes` that
+    holds them (spikes beyond the largest, `max_events`, are dropped here and flagged by
+    the caller), so a step costs in proportion to its spikes times their fan-out. Under
+    `vmap` (networks in a batch) the buffer is chosen once for the whole batch, by its
+    largest `count`, so only one path runs (a plain `lax.switch` would run all). The
+    derivative is that of the largest buffer (the same values)."""
+    sizes = pop.event_sizes
 
-    def through(size, rows, gains, spiking, f):
+    def through(size, rows, bases, gains, spiking, f):
         # `f` is 1 at every spiking source (the event path runs without a surrogate, so
         # it carries no derivative either): only the compacted sources are read.
         events = compact(spiking, size)  # padded with n_pre: the empty row
-        return tuple(jnp.zeros((n_post,), weights.dtype).at[targets[events]].add(
-                     weights[events] * gain, mode="drop")
-                     for (targets, weights), gain, n_post in zip(rows, gains, n_posts,
-                                                                 strict=True))
+        return tuple(base.at[targets[events]].add(weights[events] * gain, mode="drop")
+                     for (targets, weights), base, gain in zip(rows, bases, gains,
+                                                               strict=True))
 
-    if small == large:
-        return through(large, rows, gains, crossed, fired)
+    if len(sizes) == 1:
+        return through(sizes[0], rows, bases, gains, crossed, fired)
+
+    def rung(n_spiking):  # the index of the smallest buffer that holds n_spiking
+        return sum((n_spiking > size).astype(jnp.int32) for size in sizes[:-1])
 
     @jax.custom_jvp
     @custom_vmap
-    def bucketed(rows, gains, spiking, n_spiking, f):
-        return jax.lax.cond(n_spiking <= small, functools.partial(through, small),
-                            functools.partial(through, large), rows, gains, spiking, f)
+    def bucketed(rows, bases, gains, spiking, n_spiking, f):
+        return jax.lax.switch(rung(n_spiking), [functools.partial(through, size)
+                                                for size in sizes],
+                              rows, bases, gains, spiking, f)
 
     @bucketed.def_vmap
-    def _(axis_size, in_batched, rows, gains, spiking, n_spiking, f):
+    def _(axis_size, in_batched, rows, bases, gains, spiking, n_spiking, f):
         axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
-        worst = jnp.max(n_spiking) if in_batched[3] else n_spiking
+        worst = jnp.max(n_spiking) if in_batched[4] else n_spiking
 
         def batched(size):
             return jax.vmap(functools.partial(through, size), axis_size=axis_size,
-                            in_axes=(axes[0], axes[1], axes[2], axes[4]))
+                            in_axes=(axes[0], 0, axes[2], axes[3], axes[5]))
 
-        out = jax.lax.cond(worst <= small, batched(small), batched(large), rows, gains,
-                           spiking, f)
+        out = jax.lax.switch(rung(worst), [batched(size) for size in sizes], rows,
+                             _batch(bases, in_batched[1], axis_size), gains, spiking, f)
         return out, jax.tree.map(lambda _: True, out)
 
     @bucketed.defjvp
     def _(primals, tangents):
-        rows, gains, spiking, n_spiking, f = primals
-        d_rows, d_gains, _, _, d_f = tangents
-        tangent = jax.jvp(lambda r_, g_, f_: through(large, r_, g_, spiking, f_),
-                          (rows, gains, f), (d_rows, d_gains, d_f))[1]
-        return bucketed(rows, gains, spiking, n_spiking, f), tangent
+        rows, bases, gains, spiking, n_spiking, f = primals
+        d_rows, d_bases, d_gains, _, _, d_f = tangents
+        tangent = jax.jvp(lambda r_, b_, g_, f_: through(sizes[-1], r_, b_, g_, spiking, f_),
+                          (rows, bases, gains, f), (d_rows, d_bases, d_gains, d_f))[1]
+        return bucketed(rows, bases, gains, spiking, n_spiking, f), tangent
 
-    return bucketed(rows, gains, crossed, count, fired)
+    return bucketed(rows, bases, gains, crossed, count, fired)
+
+
+def _batch(bases: tuple, batched: tuple, axis_size: int) -> tuple:
+    """`bases` with a leading batch axis on each (every output of the batched path is
+    batched, so an unbatched base is broadcast to the batch)."""
+    return tuple(b if flag else jnp.broadcast_to(b, (axis_size, *b.shape))
+                 for b, flag in zip(bases, batched, strict=True))
 
 
 class SynapseRows(eqx.Module):
@@ -685,6 +744,20 @@ def _propagate_complete(projection: Projection, weights, fired):
     the weight matrix (exact for the event and the surrogate path alike)."""
     conn = projection.connectivity
     return (fired @ weights.reshape(conn.n_pre, conn.n_post)) * projection.gain
+
+
+def _replace(columns: tuple, index: int, column) -> tuple:
+    """`columns` with entry `index` replaced by `column`."""
+    return (*columns[:index], column, *columns[index + 1:])
+
+
+def _may_kick(synapse: AbstractSynapse, post: AbstractSpikingNeuron) -> bool:
+    """Whether `synapse` can push a state of `post` to or over threshold between steps: every
+    synapse but a jump into a conductance (which the spike condition of a conductance model
+    does not read; see `AbstractNeuron.conductance_states`) and the current synapses."""
+    if isinstance(synapse, ExponentialCurrent):
+        return False
+    return not (isinstance(synapse, StateJump) and synapse.conductance(post) is not None)
 
 
 def _per_neuron(state, n):
