@@ -467,7 +467,7 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
             added = _propagate_events(
                 tuple(_rows(rows[j], weights[j]) for j in out), tuple(bases),
                 tuple(projections[j].gain for j in out), crossed[p], counts[p], fired[p],
-                pops[p])
+                pops[p], shared_weight[p])
             for j, total in zip(out, added, strict=True):
                 column = direct[j]
                 if claimed.get((post_of[j], column)) == j:
@@ -533,6 +533,19 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     traces = tuple(proj.plasticity.init(proj.connectivity.n_pre, proj.connectivity.n_post,
                                         dtype) if proj.plasticity is not None else ()
                    for proj in projections)
+    # Per population: whether each of its event-driven projections has one weight for
+    # all its synapses (checked once per run), and those weights; None with a plastic one.
+    shared_weight = {}
+    for p in range(len(pops)):
+        out = [j for j in event_driven if projections[j].pre == p]
+        if out and not any(j in plastic for j in out):
+            firsts = tuple(weights0[j][0] if weights0[j].size else jnp.zeros((), dtype)
+                           for j in out)
+            flag = jnp.all(jnp.stack([jnp.all(weights0[j] == first)
+                                      for j, first in zip(out, firsts, strict=True)]))
+            shared_weight[p] = (flag, tuple(jax.lax.stop_gradient(w) for w in firsts))
+        else:
+            shared_weight[p] = None
     carry = (ys, releases, syn_states, buffers, weights0, traces)
     n_save = n_steps // steps_per_save
     carry, (packed, saved, saved_w) = jax.lax.scan(one_save, carry,
@@ -576,7 +589,7 @@ def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
 
 
 def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, fired,
-                      pop: Population) -> tuple:
+                      pop: Population, same=None) -> tuple:
     """Add the synapses of the step's spiking sources of population `pop` to `bases`, one
     `(n_post,)` array per event-driven projection of `pop` (`rows`, `(targets, weights)`
     tables of `SynapseRows`, and `gains`, one per projection): a state column that the
@@ -585,55 +598,67 @@ def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, fired,
 
     The sources are compacted once, into the smallest buffer of `pop.event_sizes` that
     holds them (spikes beyond the largest, `max_events`, are dropped here and flagged by
-    the caller), so a step costs in proportion to its spikes times their fan-out. Under
-    `vmap` (networks in a batch) the buffer is chosen once for the whole batch, by its
-    largest `count`, so only one path runs (a plain `lax.switch` would run all). The
-    derivative is that of the largest buffer (the same values)."""
+    the caller), so a step costs in proportion to its spikes times their fan-out. `same`
+    (optional): `(flag, weights)`, a bool scalar that is True when every synapse of each
+    projection has one weight, and that weight per projection; the weight tables are then
+    not read (half the memory traffic of a step). Under `vmap` (networks in a batch) the
+    buffer is chosen once for the whole batch, by its largest `count` (and the shared
+    weight only where every network has one), so only one path runs (a plain
+    `lax.switch` would run all). The derivative is that of the largest buffer reading
+    the weight tables (the same values)."""
     sizes = pop.event_sizes
+    if same is None:
+        same = (jnp.asarray(False), tuple(jnp.zeros((), b.dtype) for b in bases))
 
-    def through(size, rows, bases, gains, spiking, f):
+    def through(size, shared, rows, bases, gains, spiking, f, weight):
         # `f` is 1 at every spiking source (the event path runs without a surrogate, so
         # it carries no derivative either): only the compacted sources are read.
         events = compact(spiking, size)  # padded with n_pre: the empty row
-        return tuple(base.at[targets[events]].add(weights[events] * gain, mode="drop")
-                     for (targets, weights), base, gain in zip(rows, bases, gains,
-                                                               strict=True))
+        out = []
+        for (targets, weights), base, gain, w in zip(rows, bases, gains, weight, strict=True):
+            hit = targets[events]  # the padding points at n_post, which the scatter drops
+            w = jnp.broadcast_to(w, hit.shape) if shared else weights[events]
+            out.append(base.at[hit].add(w * gain, mode="drop"))
+        return tuple(out)
 
-    if len(sizes) == 1:
-        return through(sizes[0], rows, bases, gains, crossed, fired)
+    paths = [functools.partial(through, size, shared) for shared in (False, True)
+             for size in sizes]
 
-    def rung(n_spiking):  # the index of the smallest buffer that holds n_spiking
-        return sum((n_spiking > size).astype(jnp.int32) for size in sizes[:-1])
+    def index(n_spiking, flag):  # the smallest buffer that holds n_spiking, and its kind
+        rung = sum((n_spiking > size).astype(jnp.int32) for size in sizes[:-1])
+        return rung + len(sizes) * flag.astype(jnp.int32)
 
     @jax.custom_jvp
     @custom_vmap
-    def bucketed(rows, bases, gains, spiking, n_spiking, f):
-        return jax.lax.switch(rung(n_spiking), [functools.partial(through, size)
-                                                for size in sizes],
-                              rows, bases, gains, spiking, f)
+    def bucketed(rows, bases, gains, spiking, n_spiking, f, flag, weight):
+        return jax.lax.switch(index(n_spiking, flag), paths, rows, bases, gains, spiking, f,
+                              weight)
 
     @bucketed.def_vmap
-    def _(axis_size, in_batched, rows, bases, gains, spiking, n_spiking, f):
+    def _(axis_size, in_batched, rows, bases, gains, spiking, n_spiking, f, flag, weight):
         axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
         worst = jnp.max(n_spiking) if in_batched[4] else n_spiking
+        flag = jnp.all(flag) if in_batched[6] else flag
 
-        def batched(size):
-            return jax.vmap(functools.partial(through, size), axis_size=axis_size,
-                            in_axes=(axes[0], 0, axes[2], axes[3], axes[5]))
+        def batched(path):
+            return jax.vmap(path, axis_size=axis_size,
+                            in_axes=(axes[0], 0, axes[2], axes[3], axes[5], axes[7]))
 
-        out = jax.lax.switch(rung(worst), [batched(size) for size in sizes], rows,
-                             _batch(bases, in_batched[1], axis_size), gains, spiking, f)
+        out = jax.lax.switch(index(worst, flag), [batched(path) for path in paths], rows,
+                             _batch(bases, in_batched[1], axis_size), gains, spiking, f,
+                             weight)
         return out, jax.tree.map(lambda _: True, out)
 
     @bucketed.defjvp
     def _(primals, tangents):
-        rows, bases, gains, spiking, n_spiking, f = primals
-        d_rows, d_bases, d_gains, _, _, d_f = tangents
-        tangent = jax.jvp(lambda r_, b_, g_, f_: through(sizes[-1], r_, b_, g_, spiking, f_),
-                          (rows, bases, gains, f), (d_rows, d_bases, d_gains, d_f))[1]
-        return bucketed(rows, bases, gains, spiking, n_spiking, f), tangent
+        rows, bases, gains, spiking, n_spiking, f, flag, weight = primals
+        d_rows, d_bases, d_gains, _, _, d_f, _, _ = tangents
+        tangent = jax.jvp(
+            lambda r_, b_, g_, f_: through(sizes[-1], False, r_, b_, g_, spiking, f_, weight),
+            (rows, bases, gains, f), (d_rows, d_bases, d_gains, d_f))[1]
+        return bucketed(*primals), tangent
 
-    return bucketed(rows, bases, gains, crossed, count, fired)
+    return bucketed(rows, bases, gains, crossed, count, fired, *same)
 
 
 def _batch(bases: tuple, batched: tuple, axis_size: int) -> tuple:
