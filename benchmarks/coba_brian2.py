@@ -9,21 +9,25 @@ and the per-neuron rate distributions compared (two-sample KS statistic). Next t
 per neuron-step and kernels per step of the compiled loop, and the same for a minimal
 hand-written COBA loop with gather/scatter propagation (`_floor.py`), measured in the same
 run. Also: 16 COBA networks (different initial states and weight scales) in one vmapped
-call vs one network
-(wall and CPU seconds, kernels per step of the batched loop), and a scale curve.
+call vs one network (wall and CPU seconds, kernels per step of the batched loop), and a
+scale curve from 4,000 to 256,000 cells at 80 inputs per cell.
 
 Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make bench`
 creates `.venv-bench` with `pip install -e '.[dev,bench]'`); without Brian2 only the
 jaxneuron rows are printed.
 
-    python benchmarks/coba_brian2.py [--sizes 4000 16000 64000] [--indegree 80] [--quick]
-                                     [--pin CORE] [--json PATH]
+    python benchmarks/coba_brian2.py [--sizes 4000 16000 64000 256000] [--indegree 80]
+                                     [--t1 MS] [--quick] [--pin CORE] [--json PATH]
+
+`peak RSS GiB` is the process's peak resident memory right after the jaxneuron run of each
+size (before that size's Brian2 and floor runs; sizes run in increasing order).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 
 import jax
@@ -132,7 +136,10 @@ def brian2_run(n: int, seed: int = 0, t1: float = T1, target: str = "cython",
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 16000, 64000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 16000, 64000, 256000],
+                        help="network sizes N, run in this order (increasing, so that the peak "
+                             "RSS column is that of the size just run)")
+    parser.add_argument("--t1", type=float, default=T1, help="simulated time, ms (default 1000)")
     parser.add_argument("--quick", action="store_true", help="N = 4000, 200 ms, no batch")
     parser.add_argument("--json", help="write results as JSON to this path")
     parser.add_argument("--pin", type=int, default=None, metavar="CORE",
@@ -149,12 +156,13 @@ def main() -> None:
     from scipy.stats import ks_2samp
 
     sizes = [4000] if args.quick else args.sizes
-    t1 = 200.0 if args.quick else T1
+    t1 = 200.0 if args.quick else args.t1
     rows = []
     for n in sizes:
         print(f"N = {n:,} ...", flush=True)
         p = args.indegree / n
         ours = jaxneuron_run(n, t1=t1, p=p)
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         theirs = brian2_run(n, t1=t1, p=p)
         floor = coba_floor(n, p, DT, t1)
         steps = int(round(t1 / DT))
@@ -166,7 +174,8 @@ def main() -> None:
                "floor_ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n, steps),
                "floor_kernels_per_step": floor["kernels"], "floor_rate_hz": floor["rate_hz"],
                "rate_exc_hz": ours["rate_exc_hz"], "rate_inh_hz": ours["rate_inh_hz"],
-               "overflow": ours["overflow"]}
+               "overflow": ours["overflow"], "floor_overflow": floor["overflow"],
+               "peak_rss_gib": peak_rss}
         if theirs is not None:
             row.update({
                 "baseline": f"Brian2 {theirs['version']} {theirs['target']}",
@@ -198,6 +207,7 @@ def main() -> None:
                ("rate_inh_hz", "inh Hz", ".1f"), ("baseline_rate_exc_hz", "baseline exc Hz", ".1f"),
                ("baseline_rate_inh_hz", "baseline inh Hz", ".1f"),
                ("rate_ks_statistic", "KS rates", ".3f"),
+               ("peak_rss_gib", "peak RSS GiB", ".2f"),
                ("batch_over_single", "batch / single", ".2f"),
                ("batch_over_single_cpu", "batch / single CPU s", ".2f")]
     if args.pin is not None:
