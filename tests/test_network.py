@@ -419,6 +419,20 @@ def test_a_vmapped_batch_with_batched_cell_parameters_equals_separate_runs():
     assert min(totals) > n  # every network active: spikes cross the synapses
 
 
+def test_spike_counts_are_the_sums_of_the_raster():
+    # Counted from the packed raster in blocks of steps (never unpacked whole): 13 cells (not
+    # a multiple of 8) over 1,001 steps (not a multiple of the block) must give the row and
+    # column sums of the unpacked raster.
+    n = 13
+    net = Network([Population(jn.ConductanceLIF(), n, max_events=n)], [],
+                  [CurrentInput(0, jnp.linspace(150.0, 400.0, n))])
+    result = simulate_network(net, 100.1, 0.1)
+    raster = np.asarray(result.raster(0))
+    assert raster.shape == (1001, n) and raster.sum() > 5 * n
+    np.testing.assert_array_equal(result.n_spikes[0], raster.sum(axis=0))
+    np.testing.assert_array_equal(result.counts[0], raster.sum(axis=1))
+
+
 def test_one_shared_weight_skips_the_weight_table_and_agrees_with_every_synapse():
     # Every synapse has the weight 2.5 nS, so the event path adds the shared weight without
     # reading the weight table. It must match the every-synapse (surrogate) path spike for

@@ -466,8 +466,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
                     bases.append(jnp.zeros((pops[post_of[j]].n,), dtype))
             added = _propagate_events(
                 tuple(_rows(rows[j], weights[j]) for j in out), tuple(bases),
-                tuple(projections[j].gain for j in out), crossed[p], counts[p], fired[p],
-                pops[p], shared_weight[p])
+                tuple(projections[j].gain for j in out), crossed[p], counts[p], pops[p],
+                shared_weight[p])
             for j, total in zip(out, added, strict=True):
                 column = direct[j]
                 if claimed.get((post_of[j], column)) == j:
@@ -551,8 +551,10 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     carry, (packed, saved, saved_w) = jax.lax.scan(one_save, carry,
                                                              jnp.arange(n_save))
     packed = tuple(x.reshape(n_steps, -1) for x in packed)
-    bits = tuple(network_raster_bits(x, pop.n) for x, pop in zip(packed, pops, strict=True))
-    counts = tuple(jnp.sum(b, axis=-1, dtype=jnp.int32) for b in bits)
+    # Counted from the packed rasters, never unpacked whole (at 256,000 cells x 10,000 steps
+    # the unpacked raster alone would take 2.6 GB).
+    counts = tuple(jnp.sum(jax.lax.population_count(x), axis=-1, dtype=jnp.int32)
+                   for x in packed)
     states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
                    for (p, idx), s in zip(rec_index.items(), saved, strict=True))
     final = tuple(jnp.stack(y, axis=-1) for y in carry[0])
@@ -562,7 +564,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
     result = NetworkResult(
         spikes=packed, counts=counts,
-        n_spikes=tuple(jnp.sum(b, axis=-2, dtype=jnp.int32) for b in bits),
+        n_spikes=tuple(_spikes_per_neuron(x, pop.n) for x, pop in zip(packed, pops,
+                                                                         strict=True)),
         peak_events=peaks, overflow=overflow,
         ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
         states=states, final=final, ok=ok, weights=carry[4],
@@ -588,13 +591,14 @@ def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
     return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
 
 
-def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, fired,
-                      pop: Population, same=None) -> tuple:
+def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, pop: Population,
+                      same=None) -> tuple:
     """Add the synapses of the step's spiking sources of population `pop` to `bases`, one
     `(n_post,)` array per event-driven projection of `pop` (`rows`, `(targets, weights)`
     tables of `SynapseRows`, and `gains`, one per projection): a state column that the
     spikes jump directly, or zeros. `crossed` `(n_pre,)` bool marks the spiking sources,
-    `count` their number, `fired` their spikes as floats.
+    `count` their number. The event path runs without a surrogate, so the spikes carry no
+    derivative (and their float values, which no kernel then needs, are not read).
 
     The sources are compacted once, into the smallest buffer of `pop.event_sizes` that
     holds them (spikes beyond the largest, `max_events`, are dropped here and flagged by
@@ -610,9 +614,7 @@ def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, fired,
     if same is None:
         same = (jnp.asarray(False), tuple(jnp.zeros((), b.dtype) for b in bases))
 
-    def through(size, shared, rows, bases, gains, spiking, f, weight):
-        # `f` is 1 at every spiking source (the event path runs without a surrogate, so
-        # it carries no derivative either): only the compacted sources are read.
+    def through(size, shared, rows, bases, gains, spiking, weight):
         events = compact(spiking, size)  # padded with n_pre: the empty row
         out = []
         for (targets, weights), base, gain, w in zip(rows, bases, gains, weight, strict=True):
@@ -630,35 +632,35 @@ def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, fired,
 
     @jax.custom_jvp
     @custom_vmap
-    def bucketed(rows, bases, gains, spiking, n_spiking, f, flag, weight):
-        return jax.lax.switch(index(n_spiking, flag), paths, rows, bases, gains, spiking, f,
+    def bucketed(rows, bases, gains, spiking, n_spiking, flag, weight):
+        return jax.lax.switch(index(n_spiking, flag), paths, rows, bases, gains, spiking,
                               weight)
 
     @bucketed.def_vmap
-    def _(axis_size, in_batched, rows, bases, gains, spiking, n_spiking, f, flag, weight):
+    def _(axis_size, in_batched, rows, bases, gains, spiking, n_spiking, flag, weight):
         axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
         worst = jnp.max(n_spiking) if in_batched[4] else n_spiking
-        flag = jnp.all(flag) if in_batched[6] else flag
+        flag = jnp.all(flag) if in_batched[5] else flag
 
         def batched(path):
             return jax.vmap(path, axis_size=axis_size,
-                            in_axes=(axes[0], 0, axes[2], axes[3], axes[5], axes[7]))
+                            in_axes=(axes[0], 0, axes[2], axes[3], axes[6]))
 
         out = jax.lax.switch(index(worst, flag), [batched(path) for path in paths], rows,
-                             _batch(bases, in_batched[1], axis_size), gains, spiking, f,
+                             _batch(bases, in_batched[1], axis_size), gains, spiking,
                              weight)
         return out, jax.tree.map(lambda _: True, out)
 
     @bucketed.defjvp
     def _(primals, tangents):
-        rows, bases, gains, spiking, n_spiking, f, flag, weight = primals
-        d_rows, d_bases, d_gains, _, _, d_f, _, _ = tangents
+        rows, bases, gains, spiking, n_spiking, flag, weight = primals
+        d_rows, d_bases, d_gains, _, _, _, _ = tangents
         tangent = jax.jvp(
-            lambda r_, b_, g_, f_: through(sizes[-1], False, r_, b_, g_, spiking, f_, weight),
-            (rows, bases, gains, f), (d_rows, d_bases, d_gains, d_f))[1]
+            lambda r_, b_, g_: through(sizes[-1], False, r_, b_, g_, spiking, weight),
+            (rows, bases, gains), (d_rows, d_bases, d_gains))[1]
         return bucketed(*primals), tangent
 
-    return bucketed(rows, bases, gains, crossed, count, fired, *same)
+    return bucketed(rows, bases, gains, crossed, count, *same)
 
 
 def _batch(bases: tuple, batched: tuple, axis_size: int) -> tuple:
@@ -769,6 +771,22 @@ def _propagate_complete(projection: Projection, weights, fired):
     the weight matrix (exact for the event and the surrogate path alike)."""
     conn = projection.connectivity
     return (fired @ weights.reshape(conn.n_pre, conn.n_post)) * projection.gain
+
+
+def _spikes_per_neuron(packed: UInt8[Array, "n_steps n_bytes"], n: int,
+                       block: int = 64) -> Int[Array, " n"]:
+    """Spikes of each of the `n` neurons in a packed raster (little bit order), summed over
+    blocks of `block` steps in a scan, so memory stays O(block * n), not O(n_steps * n)."""
+    n_steps, n_bytes = packed.shape
+    padded = jnp.pad(packed, ((0, -n_steps % block), (0, 0)))
+    shifts = jnp.arange(8, dtype=packed.dtype)
+
+    def add(total, chunk):  # chunk (block, n_bytes) -> bits (block, n_bytes, 8)
+        return total + jnp.sum((chunk[..., None] >> shifts) & 1, axis=0, dtype=jnp.int32), None
+
+    total, _ = jax.lax.scan(add, jnp.zeros((n_bytes, 8), jnp.int32),
+                            padded.reshape(-1, block, n_bytes))
+    return total.reshape(-1)[:n]
 
 
 def _replace(columns: tuple, index: int, column) -> tuple:
