@@ -59,7 +59,7 @@ bench:
 	$(BENCH_BIN)/python benchmarks/hh_sweep.py --json benchmarks/results/hh_sweep.json
 	$(BENCH_BIN)/python benchmarks/hh_gradient.py --json benchmarks/results/hh_gradient.json
 	$(BENCH_BIN)/python benchmarks/spiking_sweep.py --json benchmarks/results/spiking_sweep.json
-	$(BENCH_BIN)/python benchmarks/coba_brian2.py --json benchmarks/results/coba_brian2.json
+	$(BENCH_BIN)/python benchmarks/coba_brian2.py --indegree 80 --json benchmarks/results/coba_brian2.json
 	$(BENCH_BIN)/python benchmarks/import_brian2.py --json benchmarks/results/import_brian2.json
 	$(BENCH_BIN)/python benchmarks/sweep_scale.py --json benchmarks/results/sweep_scale.json
 	$(BENCH_BIN)/python benchmarks/import_speed.py --json benchmarks/results/import_speed.json

@@ -1,28 +1,33 @@
 """COBA network (Brette et al. 2007, Benchmark 1): jaxneuron vs Brian2, same network, same
 machine, one run.
 
-N conductance-LIF cells (80 % excitatory), p = 0.02, dt = 0.1 ms, 1 s, self-sustained (no
-external drive), initial V ~ N(-65, 5) mV, g_e ~ N(4, 1.5), g_i ~ N(20, 12) leak
-conductances, as in the benchmark's reference code. Reported: wall time per simulated
-second (compile/code generation apart), mean rates of both populations, and the per-neuron
-rate distributions compared (two-sample KS statistic). Next to each: ns per neuron-step and
-kernels per step of the compiled loop, and the same for a minimal hand-written COBA loop
-with gather/scatter propagation (`_floor.py`), measured in the same run. Also: 16 COBA
-networks (different initial states and weight scales) in one vmapped call vs one network
-(wall and CPU seconds, kernels per step of the batched loop), and a scale curve.
+N conductance-LIF cells (80 % excitatory), p = 80 / N (0.02 at N = 4,000), dt = 0.1 ms,
+1 s, self-sustained (no external drive), initial V ~ N(-65, 5) mV, g_e ~ N(4, 1.5),
+g_i ~ N(20, 12) leak conductances, as in the benchmark's reference code. Reported: wall
+time per simulated second (compile/code generation apart), mean rates of both populations,
+and the per-neuron rate distributions compared (two-sample KS statistic). Next to each: ns
+per neuron-step and kernels per step of the compiled loop, and the same for a minimal
+hand-written COBA loop with gather/scatter propagation (`_floor.py`), measured in the same
+run. Also: 16 COBA networks (different initial states and weight scales) in one vmapped
+call vs one network (wall and CPU seconds, kernels per step of the batched loop), and a
+scale curve from 4,000 to 256,000 cells at 80 inputs per cell.
 
 Brian2 2.9 needs numpy < 2.3: run this script in the bench environment (`make bench`
 creates `.venv-bench` with `pip install -e '.[dev,bench]'`); without Brian2 only the
 jaxneuron rows are printed.
 
-    python benchmarks/coba_brian2.py [--sizes 4000 16000 64000] [--indegree 80] [--quick]
-                                     [--pin CORE] [--json PATH]
+    python benchmarks/coba_brian2.py [--sizes 4000 16000 64000 256000] [--indegree 80]
+                                     [--t1 MS] [--quick] [--pin CORE] [--json PATH]
+
+`peak RSS GiB` is the process's peak resident memory right after the jaxneuron run of each
+size (before that size's Brian2 and floor runs; sizes run in increasing order).
 """
 
 from __future__ import annotations
 
 import argparse
 import os
+import resource
 import time
 
 import jax
@@ -55,14 +60,14 @@ def jaxneuron_run(n: int, seed: int = 0, t1: float = T1, p: float = 0.02) -> dic
             "per_neuron_hz": per_neuron, "overflow": bool(np.any(result.overflow))}
 
 
-def jaxneuron_batch(n: int, batch: int = 16, t1: float = T1) -> dict:
+def jaxneuron_batch(n: int, batch: int = 16, t1: float = T1, p: float = 0.02) -> dict:
     """`batch` COBA networks (same synapses; different initial states and a weight scale
     0.9-1.1 on every projection) in ONE vmapped call, vs one network."""
-    nets = [coba_network(n, seed=0) for _ in range(batch)]
+    nets = [coba_network(n, seed=0, p=p) for _ in range(batch)]
     rng = np.random.default_rng(1)
     stacked = jax.tree.map(lambda *xs: jnp.stack(xs), *nets)
-    y0 = [jnp.stack([coba_network(n, seed=s).populations[p].y0 for s in range(batch)])
-          for p in (0, 1)]
+    y0 = [jnp.stack([coba_network(n, seed=s, p=p).populations[q].y0 for s in range(batch)])
+          for q in (0, 1)]
     gains = jnp.asarray(rng.uniform(0.9, 1.1, batch))
     stacked = eqx_replace(stacked, y0, gains)
     batched = jax.vmap(lambda net: simulate_network(net, t1=t1, dt=DT, throw=False))
@@ -131,28 +136,33 @@ def brian2_run(n: int, seed: int = 0, t1: float = T1, target: str = "cython",
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 16000, 64000])
+    parser.add_argument("--sizes", type=int, nargs="+", default=[4000, 16000, 64000, 256000],
+                        help="network sizes N, run in this order (increasing, so that the peak "
+                             "RSS column is that of the size just run)")
+    parser.add_argument("--t1", type=float, default=T1, help="simulated time, ms (default 1000)")
     parser.add_argument("--quick", action="store_true", help="N = 4000, 200 ms, no batch")
     parser.add_argument("--json", help="write results as JSON to this path")
     parser.add_argument("--pin", type=int, default=None, metavar="CORE",
                         help="run everything (jaxneuron, the floor, Brian2) on this one CPU "
                              "core, as `taskset -c CORE` does: XLA's CPU thread pool then has "
                              "one thread (Brian2 runs on one anyway)")
-    parser.add_argument("--indegree", type=int, default=None,
-                        help="connect with p = INDEGREE / N instead of p = 0.02, so every "
-                             "size keeps the benchmark's ~80 inputs per cell (scale curve)")
+    parser.add_argument("--indegree", type=int, default=80,
+                        help="connect with p = INDEGREE / N (default 80: p = 0.02 at N = "
+                             "4,000, the benchmark's, and the same ~80 inputs per cell at "
+                             "every size, so the work grows with N, not N^2)")
     args = parser.parse_args()
     if args.pin is not None:  # before the first JAX computation creates the thread pool
         os.sched_setaffinity(0, {args.pin})
     from scipy.stats import ks_2samp
 
     sizes = [4000] if args.quick else args.sizes
-    t1 = 200.0 if args.quick else T1
+    t1 = 200.0 if args.quick else args.t1
     rows = []
     for n in sizes:
         print(f"N = {n:,} ...", flush=True)
-        p = 0.02 if args.indegree is None else args.indegree / n
+        p = args.indegree / n
         ours = jaxneuron_run(n, t1=t1, p=p)
+        peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB -> GiB
         theirs = brian2_run(n, t1=t1, p=p)
         floor = coba_floor(n, p, DT, t1)
         steps = int(round(t1 / DT))
@@ -164,7 +174,8 @@ def main() -> None:
                "floor_ns_per_neuron_step": ns_per_neuron_step(floor["run_s"], n, steps),
                "floor_kernels_per_step": floor["kernels"], "floor_rate_hz": floor["rate_hz"],
                "rate_exc_hz": ours["rate_exc_hz"], "rate_inh_hz": ours["rate_inh_hz"],
-               "overflow": ours["overflow"]}
+               "overflow": ours["overflow"], "floor_overflow": floor["overflow"],
+               "peak_rss_gib": peak_rss}
         if theirs is not None:
             row.update({
                 "baseline": f"Brian2 {theirs['version']} {theirs['target']}",
@@ -176,8 +187,8 @@ def main() -> None:
                                                     theirs["per_neuron_hz"]).statistic)})
             row["speedup"] = row["baseline_s"] / row["jaxneuron_s"]
         rows.append(row)
-    if not args.quick:
-        batch = jaxneuron_batch(sizes[0], t1=t1)
+    if not args.quick and sizes[0] <= 16000:  # 16 networks of the smallest size, vs one
+        batch = jaxneuron_batch(sizes[0], t1=t1, p=args.indegree / sizes[0])
         one = rows[0]["jaxneuron_s"] * t1 / 1000.0
         rows.append({"case": f"16 x COBA in one vmapped call ({t1:g} ms)", "n": sizes[0],
                      "jaxneuron_s": batch["seconds"] * 1000.0 / t1,
@@ -196,6 +207,7 @@ def main() -> None:
                ("rate_inh_hz", "inh Hz", ".1f"), ("baseline_rate_exc_hz", "baseline exc Hz", ".1f"),
                ("baseline_rate_inh_hz", "baseline inh Hz", ".1f"),
                ("rate_ks_statistic", "KS rates", ".3f"),
+               ("peak_rss_gib", "peak RSS GiB", ".2f"),
                ("batch_over_single", "batch / single", ".2f"),
                ("batch_over_single_cpu", "batch / single CPU s", ".2f")]
     if args.pin is not None:

@@ -419,6 +419,53 @@ def test_a_vmapped_batch_with_batched_cell_parameters_equals_separate_runs():
     assert min(totals) > n  # every network active: spikes cross the synapses
 
 
+def test_spike_counts_are_the_sums_of_the_raster():
+    # Counted from the packed raster in blocks of steps (never unpacked whole): 13 cells (not
+    # a multiple of 8) over 1,001 steps (not a multiple of the block) must give the row and
+    # column sums of the unpacked raster.
+    n = 13
+    net = Network([Population(jn.ConductanceLIF(), n, max_events=n)], [],
+                  [CurrentInput(0, jnp.linspace(150.0, 400.0, n))])
+    result = simulate_network(net, 100.1, 0.1)
+    raster = np.asarray(result.raster(0))
+    assert raster.shape == (1001, n) and raster.sum() > 5 * n
+    np.testing.assert_array_equal(result.n_spikes[0], raster.sum(axis=0))
+    np.testing.assert_array_equal(result.counts[0], raster.sum(axis=1))
+
+
+def test_one_shared_weight_skips_the_weight_table_and_agrees_with_every_synapse():
+    # Every synapse has the weight 2.5 nS, so the event path adds the shared weight without
+    # reading the weight table. It must match the every-synapse (surrogate) path spike for
+    # spike; a batch that mixes it with a network of unequal weights must take the path
+    # that reads the table (the shared weight only where every network has one), and equal
+    # separate runs.
+    rng = np.random.default_rng(4)
+    n = 16
+    pre, post = np.nonzero(rng.random((n, n)) < 0.3)
+    y0 = np.stack([rng.uniform(-65.0, -51.0, n), np.zeros(n), np.zeros(n)], axis=1)
+
+    def network(weights):
+        return Network([Population(jn.ConductanceLIF(), n, y0=jnp.asarray(y0), max_events=n)],
+                       [Projection(0, 0, from_edges(pre, post, weights, n, n), StateJump("g_e"))],
+                       [CurrentInput(0, jnp.asarray(rng.uniform(180.0, 260.0, n)))])
+
+    shared = network(np.full(pre.size, 2.5))
+    events = simulate_network(shared, 30.0, 0.1)
+    every = simulate_network(shared, 30.0, 0.1, surrogate=jn.FastSigmoid(0.5))
+    assert int(events.counts[0].sum()) > n
+    np.testing.assert_array_equal(events.raster(0), every.raster(0))
+    np.testing.assert_allclose(events.final[0], every.final[0], rtol=1e-10)
+    unequal = network(np.where(np.arange(pre.size) % 3 == 0, 6.0, 2.5))
+    unequal = eqx.tree_at(lambda m: m.inputs, unequal, shared.inputs)
+    stacked = jax.tree.map(lambda *xs: jnp.stack(xs), shared, unequal)
+    batched = jax.vmap(lambda m: simulate_network(m, 30.0, 0.1))(stacked)
+    singles = [events, simulate_network(unequal, 30.0, 0.1)]
+    assert not np.array_equal(singles[0].raster(0), singles[1].raster(0))
+    for b, single in enumerate(singles):
+        np.testing.assert_array_equal(batched.spikes[0][b], single.spikes[0])
+        np.testing.assert_allclose(batched.final[0][b], single.final[0], rtol=1e-12)
+
+
 @pytest.mark.slow  # long; keeps make test under 15 minutes
 def test_runs_are_reproducible_from_the_key():
     net = _random_network()

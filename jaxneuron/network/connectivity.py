@@ -92,7 +92,9 @@ def from_edges(pre, post, weights, n_pre: int, n_post: int) -> Connectivity:
     if post.size and (post.min() < 0 or post.max() >= n_post):
         raise ValueError(f"post indices must lie in [0, {n_post}); got "
                          f"[{post.min()}, {post.max()}]")
-    order = np.lexsort((post, pre))
+    ordered = pre.size < 2 or bool(np.all((pre[1:] > pre[:-1]) | (
+        (pre[1:] == pre[:-1]) & (post[1:] >= post[:-1]))))
+    order = slice(None) if ordered else np.lexsort((post, pre))  # builders give sorted edges
     counts = np.bincount(pre, minlength=n_pre)
     indptr = np.concatenate([[0], np.cumsum(counts)])
     complete = (pre.size == n_pre * n_post > 0
@@ -141,8 +143,7 @@ def fixed_probability(n_pre: int, n_post: int, p: float, weight: float, *, seed:
     rng = _rng(seed)
     pool = n_post if autapses else n_post - 1
     degrees = rng.binomial(pool, p, size=n_pre)
-    post = [_distinct(rng, pool, k) for k in degrees]
-    post = np.concatenate(post) if post else np.zeros(0, np.int64)
+    post = _distinct_rows(rng, pool, degrees)
     pre = np.repeat(np.arange(n_pre), degrees)
     if not autapses:
         post = post + (post >= pre)  # skip the diagonal
@@ -259,6 +260,35 @@ def _distinct(rng, pool: int, k: int) -> np.ndarray:
     while chosen.size < k:
         chosen = np.unique(np.concatenate([chosen, rng.integers(pool, size=k - chosen.size)]))
     return chosen
+
+
+def _distinct_rows(rng, pool: int, degrees: np.ndarray) -> np.ndarray:
+    """For each row `i`, `degrees[i]` distinct ints from `range(pool)`, ascending within a
+    row, rows concatenated: `(degrees.sum(),)` int64. Drawn for all rows at once (a few
+    vectorised passes that redraw the repeats within a row), so the time and memory are
+    O(synapses); rows denser than a quarter of the pool are drawn one by one."""
+    degrees = np.asarray(degrees, dtype=np.int64)
+    if degrees.size == 0 or degrees.sum() == 0:
+        return np.zeros(0, np.int64)
+    if 4 * int(degrees.max()) > pool:
+        return np.concatenate([_distinct(rng, pool, int(k)) for k in degrees])
+    row = np.repeat(np.arange(degrees.size, dtype=np.int64), degrees)
+    drawn = rng.integers(pool, size=row.size)
+    todo = slice(None)  # the synapses of the rows that may still hold a repeat
+    while True:
+        offset = row[todo] * pool
+        key = offset + drawn[todo]
+        key.sort()  # the rows stay in place (each row's keys lie in its own range)
+        part = key - offset
+        repeated = np.zeros(key.size, bool)
+        repeated[1:] = key[1:] == key[:-1]
+        part[repeated] = rng.integers(pool, size=int(repeated.sum()))
+        drawn[todo] = part
+        if not repeated.any():
+            return drawn
+        bad_rows = np.zeros(degrees.size, bool)
+        bad_rows[row[todo][repeated]] = True
+        todo = np.flatnonzero(bad_rows[row])
 
 
 def _subseed(seed, *parts: int) -> np.random.SeedSequence:

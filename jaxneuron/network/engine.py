@@ -35,7 +35,7 @@ from ..stimuli import AbstractStimulus
 from .connectivity import Connectivity
 from .inputs import AbstractRandomInput, CurrentInput, PoissonInput
 from .plasticity import STDP, synapse_sources
-from .synapses import AbstractSynapse, StateJump
+from .synapses import AbstractSynapse, ExponentialCurrent, StateJump
 
 
 class Population(eqx.Module):
@@ -49,10 +49,10 @@ class Population(eqx.Module):
     - `max_events`: capacity of the per-step event buffer (static): at most this many
       spikes of the population are propagated per step. More are never dropped silently:
       `NetworkResult.overflow` flags them and `simulate_network(throw=True)` raises.
-      Default `min(n, max(64, ceil(n / 20)))`. Steps with few spikes (at most
-      `small_events = max(16, max_events // 8)`, the usual case) take a cheaper path of
-      that size, so a generous buffer costs little; under `vmap` the path is chosen for the
-      whole batch by its most crowded network.
+      Default `min(n, max(64, ceil(n / 20)))`. Each step takes the smallest of the
+      buffers `event_sizes` (16, 32, 64, ... up to `max_events`) that holds its spikes,
+      so its cost follows the spikes and a generous buffer costs little; under `vmap` the
+      buffer is chosen for the whole batch by its most crowded network.
     """
 
     model: AbstractSpikingNeuron
@@ -93,9 +93,19 @@ class Population(eqx.Module):
         self.max_events = min(int(max_events), int(n))
 
     @property
+    def event_sizes(self) -> tuple[int, ...]:
+        """The sizes of the event buffers (static): 16, 32, 64, ... below `max_events`, then
+        `max_events`; each step takes the smallest that holds its spikes."""
+        sizes, size = [], 16
+        while size < self.max_events:
+            sizes.append(size)
+            size *= 2
+        return (*sizes, self.max_events)
+
+    @property
     def small_events(self) -> int:
         """Size of the event path taken by steps with few spikes (static)."""
-        return min(self.max_events, max(16, self.max_events // 8))
+        return self.event_sizes[0]
 
 
 class Projection(eqx.Module):
@@ -384,11 +394,22 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     every_synapse = engine.surrogate is not None
     event_driven = [j for j, proj in enumerate(projections)
                     if not (proj.connectivity.complete or every_synapse)]
+    # The state column that the event path of a projection jumps directly (a `StateJump`
+    # without delay), else None (its input goes through the synapse's `deliver`).
+    direct = {j: (pops[projections[j].post].model.state_names.index(
+        projections[j].synapse.target) if type(projections[j].synapse) is StateJump
+        and not projections[j].synapse.delay else None) for j in event_driven}
     # Outgoing synapses of every source as padded rows, built once per run (see SynapseRows).
     rows = {j: SynapseRows.build(projections[j].connectivity, plastic=j in plastic)
             for j in event_driven}
     synapse_pre = {j: synapse_sources(proj.connectivity.indptr, proj.connectivity.n_synapses)
                    for j, proj in enumerate(projections) if every_synapse or j in plastic}
+
+    # A population whose inputs never jump a state that its spike condition reads (only
+    # conductance jumps and current synapses) can start a step at or above threshold only
+    # at t0: its kick check is taken once, before the loop (as `ClockSpiking.run` does).
+    kicks = [any(_may_kick(sources[j].synapse, pop.model)
+                 for j, q in enumerate(post_of) if q == p) for p, pop in enumerate(pops)]
 
     def step_population(p, y, release, syn_states, t):
         pop = pops[p]
@@ -403,8 +424,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
 
         def one(model, y_i, release_i, bias_i, states_i):
             drive = _StepDrive(bias_i, tuple(stimuli), synapses, states_i, t)
-            y_i, release_i, _, spiked, fired = engine.step_columns(model, drive, t, dt, y_i,
-                                                                   release_i)
+            y_i, release_i, _, spiked, fired = engine.step_columns(
+                model, drive, t, dt, y_i, release_i, kicks=kicks[p])
             return y_i, release_i, spiked, fired
 
         states = tuple(_per_neuron(syn_states[j], pop.n) for j in into)
@@ -419,6 +440,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         new_ys, new_rel, crossed, fired = [], [], [], []
         for p in range(len(pops)):
             y1, rel, c, f = step_population(p, ys[p], releases[p], syn_states, t)
+            if not kicks[p]:  # the spikes at t0 (taken before the loop) count in step 0
+                c, f = c | (kicked0[p] & (k == 0)), f + kick0[p] * (k == 0)
             new_ys.append(y1)
             new_rel.append(rel)
             crossed.append(c)
@@ -427,17 +450,35 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         new_syn, new_buf = list(syn_states), list(buffers)
         # Event-driven projections: the spikes of each population are compacted once and
         # shared by all its outgoing projections.
+        # A jump without delay is added straight into the target's state column.
         by_events = {}
         for p in range(len(pops)):
             out = [j for j in event_driven if projections[j].pre == p]
-            if out:
-                deltas = _propagate_events(
-                    tuple(_rows(rows[j], weights[j]) for j in out),
-                    tuple(rows[j].n_post for j in out), tuple(projections[j].gain for j in out),
-                    crossed[p], counts[p], fired[p], pops[p])
-                by_events.update(zip(out, deltas, strict=True))
+            if not out:
+                continue
+            bases, claimed = [], {}
+            for j in out:
+                column = direct[j]
+                if column is not None and (post_of[j], column) not in claimed:
+                    claimed[post_of[j], column] = j
+                    bases.append(new_ys[post_of[j]][column])
+                else:
+                    bases.append(jnp.zeros((pops[post_of[j]].n,), dtype))
+            added = _propagate_events(
+                tuple(_rows(rows[j], weights[j]) for j in out), tuple(bases),
+                tuple(projections[j].gain for j in out), crossed[p], counts[p], pops[p],
+                shared_weight[p])
+            for j, total in zip(out, added, strict=True):
+                column = direct[j]
+                if claimed.get((post_of[j], column)) == j:
+                    new_ys[post_of[j]] = _replace(new_ys[post_of[j]], column, total)
+                    by_events[j] = None  # delivered
+                else:
+                    by_events[j] = total
         for j, source in enumerate(sources):
             post = pops[post_of[j]]
+            if by_events.get(j, 0) is None:
+                continue
             if isinstance(source, Projection):
                 if source.connectivity.complete:
                     delta = _propagate_complete(source, weights[j], fired[source.pre])
@@ -475,8 +516,15 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
         saved_w = tuple(carry[4][j] for j in record_weights)
         return carry, (per_step, saved, saved_w)
 
-    ys = tuple(tuple(pop.y0.T) for pop in pops)  # a tuple of columns (n,) per population
-    releases = tuple(jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops)
+    ys = [tuple(pop.y0.T) for pop in pops]  # a tuple of columns (n,) per population
+    releases = [jnp.full((pop.n,), -jnp.inf, dtype) for pop in pops]
+    kicked0, kick0 = [None] * len(pops), [None] * len(pops)
+    for p, pop in enumerate(pops):
+        if not kicks[p]:
+            ys[p], releases[p], kicked0[p], kick0[p] = jax.vmap(
+                engine.kick, in_axes=(batch_axes(pop.model), None, 0, 0))(
+                pop.model, jnp.asarray(t0, dtype), ys[p], releases[p])
+    ys, releases = tuple(ys), tuple(releases)
     syn_states = tuple(s.synapse.init(pops[q].n, dtype) for s, q in zip(sources, post_of,
                                                                         strict=True))
     buffers = tuple(jnp.zeros((s.synapse.delay, pops[q].n), dtype) if s.synapse.delay
@@ -485,13 +533,28 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     traces = tuple(proj.plasticity.init(proj.connectivity.n_pre, proj.connectivity.n_post,
                                         dtype) if proj.plasticity is not None else ()
                    for proj in projections)
+    # Per population: whether each of its event-driven projections has one weight for
+    # all its synapses (checked once per run), and those weights; None with a plastic one.
+    shared_weight = {}
+    for p in range(len(pops)):
+        out = [j for j in event_driven if projections[j].pre == p]
+        if out and not any(j in plastic for j in out):
+            firsts = tuple(weights0[j][0] if weights0[j].size else jnp.zeros((), dtype)
+                           for j in out)
+            flag = jnp.all(jnp.stack([jnp.all(weights0[j] == first)
+                                      for j, first in zip(out, firsts, strict=True)]))
+            shared_weight[p] = (flag, tuple(jax.lax.stop_gradient(w) for w in firsts))
+        else:
+            shared_weight[p] = None
     carry = (ys, releases, syn_states, buffers, weights0, traces)
     n_save = n_steps // steps_per_save
     carry, (packed, saved, saved_w) = jax.lax.scan(one_save, carry,
                                                              jnp.arange(n_save))
     packed = tuple(x.reshape(n_steps, -1) for x in packed)
-    bits = tuple(network_raster_bits(x, pop.n) for x, pop in zip(packed, pops, strict=True))
-    counts = tuple(jnp.sum(b, axis=-1, dtype=jnp.int32) for b in bits)
+    # Counted from the packed rasters, never unpacked whole (at 256,000 cells x 10,000 steps
+    # the unpacked raster alone would take 2.6 GB).
+    counts = tuple(jnp.sum(jax.lax.population_count(x), axis=-1, dtype=jnp.int32)
+                   for x in packed)
     states = tuple(jnp.concatenate([pops[p].y0[idx][None], s], axis=0)
                    for (p, idx), s in zip(rec_index.items(), saved, strict=True))
     final = tuple(jnp.stack(y, axis=-1) for y in carry[0])
@@ -501,7 +564,8 @@ def _simulate(network, key, engine: ClockSpiking, grid: TimeGrid, rec, record_we
     ok = jnp.all(jnp.stack([jnp.all(jnp.isfinite(y)) for y in final]))
     result = NetworkResult(
         spikes=packed, counts=counts,
-        n_spikes=tuple(jnp.sum(b, axis=-2, dtype=jnp.int32) for b in bits),
+        n_spikes=tuple(_spikes_per_neuron(x, pop.n) for x, pop in zip(packed, pops,
+                                                                         strict=True)),
         peak_events=peaks, overflow=overflow,
         ts=t0 + dt * steps_per_save * jnp.arange(n_save + 1, dtype=dtype),
         states=states, final=final, ok=ok, weights=carry[4],
@@ -527,61 +591,83 @@ def network_raster_bits(packed: UInt8[Array, "n_steps n_bytes"], n: int):
     return jnp.unpackbits(packed, axis=-1, count=n, bitorder="little")
 
 
-def _propagate_events(rows: tuple, n_posts: tuple[int, ...], gains, crossed, count, fired,
-                      pop: Population) -> tuple:
-    """The input `(n_post,)` of each event-driven projection of population `pop` (`rows`,
-    `(targets, weights)` tables of `SynapseRows`, their `n_posts` and `gains`, one per
-    projection) from the
-    step's spiking sources (`crossed`, `(n_pre,)` bool, `count` of them, `fired` their
-    spikes as floats): the sources are compacted once, into a buffer of `pop.small_events`
-    when they fit, else of `pop.max_events` (spikes beyond it are dropped here and flagged
-    by the caller), and each projection adds the rows of those sources.
+def _propagate_events(rows: tuple, bases: tuple, gains, crossed, count, pop: Population,
+                      same=None) -> tuple:
+    """Add the synapses of the step's spiking sources of population `pop` to `bases`, one
+    `(n_post,)` array per event-driven projection of `pop` (`rows`, `(targets, weights)`
+    tables of `SynapseRows`, and `gains`, one per projection): a state column that the
+    spikes jump directly, or zeros. `crossed` `(n_pre,)` bool marks the spiking sources,
+    `count` their number. The event path runs without a surrogate, so the spikes carry no
+    derivative (and their float values, which no kernel then needs, are not read).
 
-    Under `vmap` (networks in a batch) the choice is made once for the whole batch, by its
-    largest `count`, so only one path runs (a plain `lax.cond` would run both). The
-    derivative is that of the large path (the same values)."""
-    small, large = pop.small_events, pop.max_events
+    The sources are compacted once, into the smallest buffer of `pop.event_sizes` that
+    holds them (spikes beyond the largest, `max_events`, are dropped here and flagged by
+    the caller), so a step costs in proportion to its spikes times their fan-out. `same`
+    (optional): `(flag, weights)`, a bool scalar that is True when every synapse of each
+    projection has one weight, and that weight per projection; the weight tables are then
+    not read (half the memory traffic of a step). Under `vmap` (networks in a batch) the
+    buffer is chosen once for the whole batch, by its largest `count` (and the shared
+    weight only where every network has one), so only one path runs (a plain
+    `lax.switch` would run all). The derivative is that of the largest buffer reading
+    the weight tables (the same values)."""
+    sizes = pop.event_sizes
+    if same is None:
+        same = (jnp.asarray(False), tuple(jnp.zeros((), b.dtype) for b in bases))
 
-    def through(size, rows, gains, spiking, f):
-        # `f` is 1 at every spiking source (the event path runs without a surrogate, so
-        # it carries no derivative either): only the compacted sources are read.
+    def through(size, shared, rows, bases, gains, spiking, weight):
         events = compact(spiking, size)  # padded with n_pre: the empty row
-        return tuple(jnp.zeros((n_post,), weights.dtype).at[targets[events]].add(
-                     weights[events] * gain, mode="drop")
-                     for (targets, weights), gain, n_post in zip(rows, gains, n_posts,
-                                                                 strict=True))
+        out = []
+        for (targets, weights), base, gain, w in zip(rows, bases, gains, weight, strict=True):
+            hit = targets[events]  # the padding points at n_post, which the scatter drops
+            w = jnp.broadcast_to(w, hit.shape) if shared else weights[events]
+            out.append(base.at[hit].add(w * gain, mode="drop"))
+        return tuple(out)
 
-    if small == large:
-        return through(large, rows, gains, crossed, fired)
+    paths = [functools.partial(through, size, shared) for shared in (False, True)
+             for size in sizes]
+
+    def index(n_spiking, flag):  # the smallest buffer that holds n_spiking, and its kind
+        rung = sum((n_spiking > size).astype(jnp.int32) for size in sizes[:-1])
+        return rung + len(sizes) * flag.astype(jnp.int32)
 
     @jax.custom_jvp
     @custom_vmap
-    def bucketed(rows, gains, spiking, n_spiking, f):
-        return jax.lax.cond(n_spiking <= small, functools.partial(through, small),
-                            functools.partial(through, large), rows, gains, spiking, f)
+    def bucketed(rows, bases, gains, spiking, n_spiking, flag, weight):
+        return jax.lax.switch(index(n_spiking, flag), paths, rows, bases, gains, spiking,
+                              weight)
 
     @bucketed.def_vmap
-    def _(axis_size, in_batched, rows, gains, spiking, n_spiking, f):
+    def _(axis_size, in_batched, rows, bases, gains, spiking, n_spiking, flag, weight):
         axes = jax.tree.map(lambda b: 0 if b else None, in_batched)
-        worst = jnp.max(n_spiking) if in_batched[3] else n_spiking
+        worst = jnp.max(n_spiking) if in_batched[4] else n_spiking
+        flag = jnp.all(flag) if in_batched[5] else flag
 
-        def batched(size):
-            return jax.vmap(functools.partial(through, size), axis_size=axis_size,
-                            in_axes=(axes[0], axes[1], axes[2], axes[4]))
+        def batched(path):
+            return jax.vmap(path, axis_size=axis_size,
+                            in_axes=(axes[0], 0, axes[2], axes[3], axes[6]))
 
-        out = jax.lax.cond(worst <= small, batched(small), batched(large), rows, gains,
-                           spiking, f)
+        out = jax.lax.switch(index(worst, flag), [batched(path) for path in paths], rows,
+                             _batch(bases, in_batched[1], axis_size), gains, spiking,
+                             weight)
         return out, jax.tree.map(lambda _: True, out)
 
     @bucketed.defjvp
     def _(primals, tangents):
-        rows, gains, spiking, n_spiking, f = primals
-        d_rows, d_gains, _, _, d_f = tangents
-        tangent = jax.jvp(lambda r_, g_, f_: through(large, r_, g_, spiking, f_),
-                          (rows, gains, f), (d_rows, d_gains, d_f))[1]
-        return bucketed(rows, gains, spiking, n_spiking, f), tangent
+        rows, bases, gains, spiking, n_spiking, flag, weight = primals
+        d_rows, d_bases, d_gains, _, _, _, _ = tangents
+        tangent = jax.jvp(
+            lambda r_, b_, g_: through(sizes[-1], False, r_, b_, g_, spiking, weight),
+            (rows, bases, gains), (d_rows, d_bases, d_gains))[1]
+        return bucketed(*primals), tangent
 
-    return bucketed(rows, gains, crossed, count, fired)
+    return bucketed(rows, bases, gains, crossed, count, *same)
+
+
+def _batch(bases: tuple, batched: tuple, axis_size: int) -> tuple:
+    """`bases` with a leading batch axis on each (every output of the batched path is
+    batched, so an unbatched base is broadcast to the batch)."""
+    return tuple(b if flag else jnp.broadcast_to(b, (axis_size, *b.shape))
+                 for b, flag in zip(bases, batched, strict=True))
 
 
 class SynapseRows(eqx.Module):
@@ -685,6 +771,36 @@ def _propagate_complete(projection: Projection, weights, fired):
     the weight matrix (exact for the event and the surrogate path alike)."""
     conn = projection.connectivity
     return (fired @ weights.reshape(conn.n_pre, conn.n_post)) * projection.gain
+
+
+def _spikes_per_neuron(packed: UInt8[Array, "n_steps n_bytes"], n: int,
+                       block: int = 64) -> Int[Array, " n"]:
+    """Spikes of each of the `n` neurons in a packed raster (little bit order), summed over
+    blocks of `block` steps in a scan, so memory stays O(block * n), not O(n_steps * n)."""
+    n_steps, n_bytes = packed.shape
+    padded = jnp.pad(packed, ((0, -n_steps % block), (0, 0)))
+    shifts = jnp.arange(8, dtype=packed.dtype)
+
+    def add(total, chunk):  # chunk (block, n_bytes) -> bits (block, n_bytes, 8)
+        return total + jnp.sum((chunk[..., None] >> shifts) & 1, axis=0, dtype=jnp.int32), None
+
+    total, _ = jax.lax.scan(add, jnp.zeros((n_bytes, 8), jnp.int32),
+                            padded.reshape(-1, block, n_bytes))
+    return total.reshape(-1)[:n]
+
+
+def _replace(columns: tuple, index: int, column) -> tuple:
+    """`columns` with entry `index` replaced by `column`."""
+    return (*columns[:index], column, *columns[index + 1:])
+
+
+def _may_kick(synapse: AbstractSynapse, post: AbstractSpikingNeuron) -> bool:
+    """Whether `synapse` can push a state of `post` to or over threshold between steps: every
+    synapse but a jump into a conductance (which the spike condition of a conductance model
+    does not read; see `AbstractNeuron.conductance_states`) and the current synapses."""
+    if isinstance(synapse, ExponentialCurrent):
+        return False
+    return not (isinstance(synapse, StateJump) and synapse.conductance(post) is not None)
 
 
 def _per_neuron(state, n):
