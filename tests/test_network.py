@@ -667,3 +667,21 @@ def test_a_network_with_checked_weights_runs_under_an_outer_jit():
     eager = run(jnp.asarray(1.0))
     assert int(jnp.sum(eager)) > 0
     np.testing.assert_array_equal(jax.jit(run)(jnp.asarray(1.0)), eager)
+
+
+class _ThresholdReadsConductance(jn.ConductanceLIF):
+    """A conductance LIF that fires when V plus 0.1 mV per nS of g_e crosses threshold."""
+
+    def spike_condition(self, y):
+        return y[0] + 0.1 * y[1] - self.V_th
+
+
+def test_jumps_into_a_conductance_that_the_threshold_reads_keep_the_kick_check():
+    # a conductance jump cannot push V over threshold between steps, so the loop may drop
+    # its per-step kick check; not when the spike condition reads that conductance
+    from jaxneuron.network.engine import _may_kick
+    from jaxneuron.network.synapses import StateJump
+
+    assert not _may_kick(StateJump("g_e"), jn.ConductanceLIF())
+    assert _may_kick(StateJump("g_e"), _ThresholdReadsConductance())
+    assert not _may_kick(StateJump("g_i"), _ThresholdReadsConductance())

@@ -796,11 +796,31 @@ def _replace(columns: tuple, index: int, column) -> tuple:
 
 def _may_kick(synapse: AbstractSynapse, post: AbstractSpikingNeuron) -> bool:
     """Whether `synapse` can push a state of `post` to or over threshold between steps: every
-    synapse but a jump into a conductance (which the spike condition of a conductance model
-    does not read; see `AbstractNeuron.conductance_states`) and the current synapses."""
+    synapse but a jump into a conductance that `post`'s spike condition does not read (see
+    `AbstractNeuron.conductance_states`; checked on the condition's jaxpr) and the current
+    synapses."""
     if isinstance(synapse, ExponentialCurrent):
         return False
-    return not (isinstance(synapse, StateJump) and synapse.conductance(post) is not None)
+    if not isinstance(synapse, StateJump) or synapse.conductance(post) is None:
+        return True
+    return _condition_reads(post, list(post.state_names).index(synapse.conductance(post)))
+
+
+def _condition_reads(model: AbstractSpikingNeuron, index: int) -> bool:
+    """Whether `model.spike_condition` reads state `index`: its derivative with respect to
+    that state at random states of a copy of the model with random parameters (computed
+    at trace time, so a vmapped model is checked too; a NaN derivative counts as a read)."""
+    rng = np.random.default_rng(0)
+    with jax.ensure_compile_time_eval():
+        probe = jax.tree.map(
+            lambda x: jnp.asarray(rng.uniform(0.5, 1.5, jnp.shape(x)), jnp.result_type(x))
+            if eqx.is_inexact_array(x) else x, model)
+        for _ in range(3):
+            y = jnp.asarray(rng.uniform(-1.0, 1.0, len(model.state_names)))
+            slope = jax.grad(lambda y: jnp.sum(probe.spike_condition(y)))(y)[index]
+            if not slope == 0:
+                return True
+    return False
 
 
 def _per_neuron(state, n):
