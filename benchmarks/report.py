@@ -104,6 +104,8 @@ def headline(results: Path = RESULTS) -> str:
 
     def versus(row: dict) -> str:
         ratio = row["speedup"]
+        if 0.95 <= ratio < 1.05:  # within the run-to-run variation of either side
+            return "about as fast as"
         return f"{_times(ratio)} faster than" if ratio >= 1 else f"{_times(1 / ratio)} slower than"
 
     return (f"Latest figures, on {hh['cores']} CPU cores ({hh['date'][:10]}; no GPU figures "

@@ -100,7 +100,7 @@ class FixedSteps(AbstractEngine):
         carry = (plan.columns, plan.solver_state, start_record(record, y0.dtype))
         # long runs: blocks about as long as the accuracy watch's (it observes once a block)
         flush = flush_record if blocks else None
-        block = RECORD_BLOCK * max(1, grid.n_steps // WATCH_STEPS // RECORD_BLOCK)
+        block = RECORD_BLOCK * -(-grid.n_steps // (WATCH_STEPS * RECORD_BLOCK))
         if self.accuracy:
             one_step, carry, flush, block = watch_steps(one_step, carry, model, stimulus, grid,
                                                         flush=flush, block=block,
