@@ -20,6 +20,9 @@ HEAVY = {
     "tests/test_matrix.py::test_gradient[GeneralizedNeuron-ClockSpiking-reverse-vmap]",
     "tests/test_hodgkin_huxley.py::test_spike_times_match_scipy_reference"
     "[tsit5-0.02-fixed-0.001]",
+    "tests/test_saving.py::test_saving_some_states_keeps_v_spikes_and_the_kept_columns_of_the_"
+    "full_save[HodgkinHuxley-FixedSteps]",
+    "tests/test_matrix.py::test_gradient[HodgkinHuxley-FixedSteps-reverse-vmap]",
 }
 
 
